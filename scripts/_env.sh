@@ -1,0 +1,37 @@
+# Shared by scripts/serve and scripts/check: make .venv with the project installed in it.
+# The install is skipped when pyproject.toml has not changed since the last one (a stamp file),
+# so repeated runs start in about a second.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$root/.venv"
+
+need_system_packages() {
+  # ffmpeg and espeak-ng are system programs the media nodes call; Debian ships both.
+  local missing=()
+  for prog in "$@"; do command -v "$prog" >/dev/null 2>&1 || missing+=("$prog"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "installing system packages: ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "warning: missing ${missing[*]} and no apt-get; 'pixelmill doctor' explains how to install them" >&2
+  fi
+}
+
+ensure_venv() {
+  local extras="$1"
+  local python="${PYTHON:-python3}"
+  [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+  local stamp="$venv/.pixelmill-install-$extras"
+  local want
+  want="$(cat "$root/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    "$venv/bin/python" -m pip install -q --upgrade pip
+    "$venv/bin/python" -m pip install -q -e "$root[$extras]"
+    echo "$want" > "$stamp"
+  fi
+  export PATH="$venv/bin:$PATH"
+}

@@ -1,0 +1,10 @@
+"""pixelmill: a self-hosted server for generative media."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("pixelmill")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0"
+
+__all__ = ["__version__"]

@@ -1,0 +1,41 @@
+"""The application factory. Routers are modules; this file only assembles them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from pixelmill import __version__
+from pixelmill.api.errors import install_error_handlers
+from pixelmill.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from pixelmill.api.routers import health
+from pixelmill.config import Settings
+from pixelmill.runtime import Runtime
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A FastAPI app over a Runtime built from ``settings`` when the app starts."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime.create(settings)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    app = FastAPI(
+        title="pixelmill",
+        version=__version__,
+        description="Self-hosted generative media server: runs of node graphs, credits, live progress.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,1 @@
+"""Compatibility routers, one file per foreign API."""

@@ -1,0 +1,1 @@
+"""The ``pixelmill`` command: server, worker, migrations, admin, and client commands."""

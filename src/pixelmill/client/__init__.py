@@ -1,0 +1,1 @@
+"""The Python SDK used by the CLI, the MCP server and users."""

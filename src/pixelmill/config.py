@@ -1,0 +1,264 @@
+"""Settings: ``PIXELMILL_*`` environment variables, an optional TOML file, then the defaults below.
+
+Precedence, highest first: arguments to ``Settings(...)`` (the CLI's flags), environment variables,
+the TOML file named by ``PIXELMILL_CONFIG_FILE``, defaults. Nested values take ``__`` in env names
+(``PIXELMILL_PLANS__PRO__REQUESTS_PER_MINUTE=60``). ``docs/settings.md`` is generated from the
+field descriptions here (``pixelmill config --markdown``) and a test keeps the two identical.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ExportSize = Literal["base", "2k", "4k", "8k"]
+
+EXPORT_SIZE_MAX_SIDE: dict[str, int] = {"base": 1024, "2k": 2048, "4k": 4096, "8k": 8192}
+
+
+class Plan(BaseModel):
+    """What a workspace on this plan may do. Plans live in configuration, not the database."""
+
+    api_access: bool = Field(description="Whether API keys may be created")
+    requests_per_minute: int = Field(ge=1, description="Requests per minute per principal")
+    concurrent_runs: int = Field(ge=1, description="Runs executing at once per workspace")
+    max_queued_runs: int = Field(ge=1, description="Queued runs per workspace before 429 TOO_MANY_JOBS")
+    priority: int = Field(ge=0, le=10, description="Queue priority; higher runs first")
+    max_export_size: ExportSize = Field(description="Largest output size class")
+    monthly_credits: int = Field(ge=0, description="Credits granted at the start of each month")
+    retention_days: int = Field(default=30, ge=1, description="How long finished runs and outputs are kept")
+
+
+def default_plans() -> dict[str, Plan]:
+    """The built-in plans; pro and business rates follow the imagerift document (30/min, 120/min)."""
+    return {
+        "free": Plan(
+            api_access=False,
+            requests_per_minute=10,
+            concurrent_runs=1,
+            max_queued_runs=10,
+            priority=0,
+            max_export_size="base",
+            monthly_credits=50,
+        ),
+        "starter": Plan(
+            api_access=False,
+            requests_per_minute=20,
+            concurrent_runs=2,
+            max_queued_runs=25,
+            priority=1,
+            max_export_size="base",
+            monthly_credits=500,
+        ),
+        "pro": Plan(
+            api_access=True,
+            requests_per_minute=30,
+            concurrent_runs=4,
+            max_queued_runs=100,
+            priority=5,
+            max_export_size="2k",
+            monthly_credits=3000,
+        ),
+        "business": Plan(
+            api_access=True,
+            requests_per_minute=120,
+            concurrent_runs=8,
+            max_queued_runs=500,
+            priority=7,
+            max_export_size="4k",
+            monthly_credits=15000,
+            retention_days=90,
+        ),
+        "operator": Plan(
+            api_access=True,
+            requests_per_minute=100_000,
+            concurrent_runs=64,
+            max_queued_runs=100_000,
+            priority=10,
+            max_export_size="8k",
+            monthly_credits=1_000_000,
+            retention_days=365,
+        ),
+    }
+
+
+class CreditPackage(BaseModel):
+    """A purchasable bundle of credits, listed by ``GET /v1/credits/packages``."""
+
+    id: str
+    name: str
+    credits: int = Field(ge=1)
+    price_cents: int = Field(ge=0)
+    currency: str = "USD"
+
+
+def default_credit_packages() -> list[CreditPackage]:
+    return [
+        CreditPackage(id="pkg_small", name="Starter pack", credits=500, price_cents=500),
+        CreditPackage(id="pkg_medium", name="Studio pack", credits=2500, price_cents=2000),
+        CreditPackage(id="pkg_large", name="Production pack", credits=12000, price_cents=8000),
+    ]
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("pixelmill", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Every knob of a pixelmill process. See docs/settings.md for the generated table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PIXELMILL_", env_nested_delimiter="__", extra="ignore", validate_default=True
+    )
+
+    # Where it lives
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Directory for the embedded database, blobs and the generated secret",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy async URL; default SQLite in data_dir (`postgresql+psycopg://…` for PostgreSQL)",
+    )
+    storage_url: str | None = Field(default=None, description="Blob store; default `file://<data_dir>/blobs`")
+    redis_url: str | None = Field(
+        default=None, description="Redis for rate limits, locks and live events across processes"
+    )
+
+    # HTTP
+    host: str = Field(default="127.0.0.1", description="Address `pixelmill serve` binds")
+    port: int = Field(default=8700, ge=1, le=65535, description="Port `pixelmill serve` binds")
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL clients use to reach this server (for output links); default http://host:port",
+    )
+    max_request_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body accepted; larger ones get 413 before they are read whole",
+    )
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (none by default)")
+
+    # Secrets and auth
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Key for JWTs and signed URLs; default generated once into data_dir/secret_key (mode 0600)",
+    )
+    jwt_ttl_seconds: int = Field(default=3600, ge=60, description="Lifetime of access tokens from /v1/auth/login")
+    password_reset_ttl_seconds: int = Field(default=3600, ge=60, description="Lifetime of a password reset token")
+    invitation_ttl_seconds: int = Field(default=7 * 86400, ge=60, description="Lifetime of a workspace invitation")
+    login_failures_per_window: int = Field(
+        default=5, ge=1, description="Failed logins per email and client address before 429 LOGIN_THROTTLED"
+    )
+    login_failure_window_seconds: int = Field(default=900, ge=1, description="Window for counting failed logins")
+    signup_enabled: bool = Field(default=True, description="Whether POST /v1/auth/signup is open")
+    signup_plan: str = Field(default="free", description="Plan given to the personal workspace of a new account")
+    signup_credits: int = Field(default=100, ge=0, description="Credits granted to a new personal workspace")
+
+    # Plans, credits
+    plans: dict[str, Plan] = Field(
+        default_factory=default_plans, description="Plans by name (free, starter, pro, business, operator)"
+    )
+    credit_packages: list[CreditPackage] = Field(
+        default_factory=default_credit_packages, description="Credit packages listed by /v1/credits/packages"
+    )
+
+    # Mail
+    smtp_host: str | None = Field(
+        default=None,
+        description="SMTP server for password reset and invitation mail; unset writes the link to the log",
+    )
+    smtp_port: int = Field(default=587, description="SMTP port")
+    smtp_username: str | None = Field(default=None, description="SMTP user")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password")
+    smtp_starttls: bool = Field(default=True, description="Use STARTTLS")
+    mail_from: str = Field(default="pixelmill@localhost", description="Sender address of outgoing mail")
+
+    # Media and outbound fetches
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1, description="Largest file upload")
+    max_image_pixels: int = Field(
+        default=50_000_000,
+        ge=1,
+        description="Largest decoded image (width x height); more is IMAGE_TOO_LARGE",
+    )
+    signed_url_ttl_seconds: int = Field(default=3600, ge=1, description="Lifetime of signed output and file URLs")
+    allow_private_urls: bool = Field(
+        default=False,
+        description="Allow outbound fetches and webhooks to private, loopback and link-local addresses",
+    )
+    fetch_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1, description="Largest body fetched from a remote URL")
+    fetch_timeout_seconds: float = Field(default=15.0, gt=0, description="Timeout of an outbound fetch")
+
+    # Graphs and execution
+    max_graph_nodes: int = Field(default=256, ge=1, description="Most nodes in one graph")
+    max_graph_edges: int = Field(default=1024, ge=0, description="Most edges in one graph")
+    max_graph_payload_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, description="Largest serialised graph")
+    dispatch: Literal["local", "celery"] = Field(
+        default="local", description="Where runs execute: in-process or on Celery workers"
+    )
+    worker_concurrency: int = Field(default=8, ge=1, description="Runs executed at once by one process")
+
+    # Operations
+    log_level: str = Field(default="INFO", description="Log level")
+    log_format: Literal["json", "text"] = Field(default="json", description="One JSON object per line, or plain text")
+    metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at /metrics")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("PIXELMILL_CONFIG_FILE")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'pixelmill.db'}"
+
+    @property
+    def resolved_storage_url(self) -> str:
+        return self.storage_url or f"file://{self.data_dir / 'blobs'}"
+
+    @property
+    def resolved_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def is_embedded_database(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @cached_property
+    def secret(self) -> bytes:
+        """The signing secret: configured, or generated once and kept in data_dir (mode 0600)."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        return path.read_text().strip().encode()
+
+    def plan(self, name: str) -> Plan:
+        """The named plan; an unknown name (a plan removed from configuration) falls back to free."""
+        return self.plans.get(name) or self.plans.get("free") or default_plans()["free"]

@@ -1,0 +1,69 @@
+"""Runs, their per-node executions, and the node result cache (DESIGN §3, §4)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pixelmill.db.base import Base, utcnow
+
+
+class Run(Base):
+    """One execution of a graph. Status moves only by compare-and-set (``WHERE status = :expected``)."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workflow_id: Mapped[str | None] = mapped_column(String(40), default=None, index=True)
+    workflow_version: Mapped[int | None] = mapped_column(default=None)
+    kind: Mapped[str] = mapped_column(String(16), default="graph")  # graph | workflow | generation
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    graph: Mapped[dict[str, Any]]
+    priority: Mapped[int] = mapped_column(default=0)
+    attempt: Mapped[int] = mapped_column(default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(100), default=None)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    credits_reserved: Mapped[int] = mapped_column(default=0)
+    credits_used: Mapped[int] = mapped_column(default=0)
+    error: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class NodeExecution(Base):
+    """A node's result inside one run, written as the node finishes so a re-delivered run resumes."""
+
+    __tablename__ = "node_executions"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    node_type: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16))  # running | completed | failed | skipped
+    inputs_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    outputs: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    cached: Mapped[bool] = mapped_column(default=False)
+    cost: Mapped[int] = mapped_column(default=0)
+    error: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class NodeCacheEntry(Base):
+    """Outputs of a deterministic node, keyed by sha256(type, version, resolved inputs)."""
+
+    __tablename__ = "node_cache"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    node_type: Mapped[str] = mapped_column(String(100))
+    outputs: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_hit_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+Index("ix_runs_workspace_created", Run.workspace_id, Run.created_at)
+Index("ix_runs_status_priority", Run.status, Run.priority, Run.created_at)

@@ -1,0 +1,1 @@
+"""Where runs execute: in-process (local) or on Celery workers."""

@@ -1,0 +1,1 @@
+"""The graph engine: graph model and validation, node registry, executor."""

@@ -1,0 +1,1 @@
+"""The run event log, the live bus and SSE helpers."""

@@ -1,0 +1,71 @@
+"""Provider Protocols, one per capability, and the catalogue entry each model publishes.
+
+A provider adapter declares an id, whether it is configured, and its models; nodes look a model up
+in the ProviderRegistry and call the capability's one async method. Retries live in the caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+Capability = Literal["text-to-image", "image-to-image", "video", "speech", "music", "text", "infographic"]
+GenerationType = Literal["image", "video", "voice", "music", "infographic", "text"]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """One entry of the model catalogue (``GET /v1/models``)."""
+
+    id: str  # "local/procedural"
+    provider: str  # "local"
+    generation_type: GenerationType
+    capabilities: tuple[Capability, ...]
+    cost: int  # credits per output
+    description: str
+    sandbox: bool = False  # usable with pm_test_ keys, which never spend credits
+    limits: dict[str, Any] = field(default_factory=dict)  # max_width, max_height, max_images, …
+
+
+@dataclass(frozen=True, slots=True)
+class TextToImageRequest:
+    prompt: str
+    width: int
+    height: int
+    seed: int
+    negative_prompt: str = ""
+    n: int = 1
+    reference_images: tuple[Image.Image, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ImageToImageRequest:
+    image: Image.Image
+    operation: str  # "style", "enhance", …: the provider's own operation names
+    params: dict[str, Any] = field(default_factory=dict)
+    prompt: str = ""
+    seed: int = 0
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """Identity shared by every provider adapter."""
+
+    id: str
+
+    def is_configured(self) -> bool: ...
+
+    def models(self) -> list[ModelInfo]: ...
+
+
+@runtime_checkable
+class TextToImageProvider(Provider, Protocol):
+    async def text_to_image(self, model: str, request: TextToImageRequest) -> list[Image.Image]: ...
+
+
+@runtime_checkable
+class ImageToImageProvider(Provider, Protocol):
+    async def image_to_image(self, model: str, request: ImageToImageRequest) -> list[Image.Image]: ...

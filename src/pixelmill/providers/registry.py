@@ -1,0 +1,51 @@
+"""The provider registry and the model catalogue it publishes."""
+
+from __future__ import annotations
+
+from pixelmill import errors
+from pixelmill.errors import PixelmillError
+from pixelmill.providers.base import ImageToImageProvider, ModelInfo, Provider, TextToImageProvider
+
+
+class ProviderRegistry:
+    """Configured providers, and each model id mapped to the provider that serves it."""
+
+    def __init__(self, providers: list[Provider] | None = None) -> None:
+        self._providers: dict[str, Provider] = {}
+        self._models: dict[str, tuple[ModelInfo, Provider]] = {}
+        for provider in providers or []:
+            self.add(provider)
+
+    def add(self, provider: Provider) -> None:
+        if not provider.is_configured():
+            return
+        self._providers[provider.id] = provider
+        for info in provider.models():
+            self._models[info.id] = (info, provider)
+
+    def models(self) -> list[ModelInfo]:
+        return sorted((info for info, _ in self._models.values()), key=lambda m: (m.generation_type, m.id))
+
+    def model(self, model_id: str) -> ModelInfo:
+        found = self._models.get(model_id)
+        if found is None:
+            raise PixelmillError(errors.INVALID_INPUT, f"Unknown model {model_id!r}", field="model")
+        return found[0]
+
+    def text_to_image(self, model_id: str) -> TextToImageProvider:
+        provider = self._provider_for(model_id)
+        if not isinstance(provider, TextToImageProvider):
+            raise PixelmillError(
+                errors.INVALID_INPUT, f"Model {model_id!r} cannot make images from text", field="model"
+            )
+        return provider
+
+    def image_to_image(self, model_id: str) -> ImageToImageProvider:
+        provider = self._provider_for(model_id)
+        if not isinstance(provider, ImageToImageProvider):
+            raise PixelmillError(errors.INVALID_INPUT, f"Model {model_id!r} cannot edit images", field="model")
+        return provider
+
+    def _provider_for(self, model_id: str) -> Provider:
+        self.model(model_id)
+        return self._models[model_id][1]

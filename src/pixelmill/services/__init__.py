@@ -1,0 +1,1 @@
+"""The domain: plain classes over a database session. No HTTP, no FastAPI."""

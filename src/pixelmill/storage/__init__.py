@@ -1,0 +1,1 @@
+"""Blob stores (local directory, S3), media inspection, thumbnails, signed URLs."""
