@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from pixelmill import __version__
 from pixelmill.api.errors import install_error_handlers
 from pixelmill.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from pixelmill.api.routers import health
+from pixelmill.api.routers import credits, health
 from pixelmill.config import Settings
 from pixelmill.runtime import Runtime
 
@@ -38,4 +38,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
+    app.include_router(credits.router)
     return app

@@ -40,11 +40,14 @@ class AccountService:
         workspace = Workspace(id=new_id("ws"), name=name or email.split("@")[0], kind="personal", plan=plan)
         user.personal_workspace_id = workspace.id
         self.session.add_all([user, workspace])
-        self.session.add(Membership(workspace_id=workspace.id, user_id=user.id, role="owner"))
         try:
             await self.session.flush()
         except IntegrityError as exc:  # a concurrent sign-up with the same email won the race
             raise PixelmillError(errors.EMAIL_TAKEN) from exc
+        # Without relationship() the unit of work does not order inserts across tables, so the
+        # membership goes in after its user and workspace exist.
+        self.session.add(Membership(workspace_id=workspace.id, user_id=user.id, role="owner"))
+        await self.session.flush()
         return user, workspace
 
     async def find_by_email(self, email: str) -> User | None:

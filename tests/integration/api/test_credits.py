@@ -1,0 +1,60 @@
+"""Credits over HTTP: the wallet and ledger reflect the ledger service; packages come from settings."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from pixelmill.config import Settings
+from pixelmill.db.session import Database
+from pixelmill.services.credits import CreditLedger
+from tests.support.accounts import SeededAccount, seed_account
+
+
+def _grant(settings: Settings, workspace_id: str, amount: int) -> None:
+    async def run() -> None:
+        db = Database(settings.resolved_database_url)
+        try:
+            async with db.session() as session:
+                await CreditLedger(session).grant(workspace_id, amount, "operator grant")
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())
+
+
+def test_wallet_shows_granted_credits(api: httpx.Client, account: SeededAccount, settings: Settings) -> None:
+    _grant(settings, account.workspace_id, 40)
+    response = api.get("/v1/credits/wallet", headers=account.headers)
+    assert response.status_code == 200
+    assert response.json() == {"workspace_id": account.workspace_id, "balance": 40, "reserved": 0, "available": 40}
+
+
+def test_ledger_is_paginated_newest_first(api: httpx.Client, account: SeededAccount, settings: Settings) -> None:
+    for amount in (1, 2, 3):
+        _grant(settings, account.workspace_id, amount)
+    first = api.get("/v1/credits/ledger", params={"limit": 2}, headers=account.headers).json()
+    assert [e["amount"] for e in first["data"]] == [3, 2]
+    second = api.get(
+        "/v1/credits/ledger", params={"limit": 2, "cursor": first["next_cursor"]}, headers=account.headers
+    ).json()
+    assert [e["amount"] for e in second["data"]] == [1]
+    assert second["next_cursor"] is None
+
+
+def test_wallets_are_scoped_to_the_workspace(api: httpx.Client, account: SeededAccount, settings: Settings) -> None:
+    other = seed_account(settings.resolved_database_url)
+    _grant(settings, other.workspace_id, 99)
+    assert api.get("/v1/credits/wallet", headers=account.headers).json()["balance"] == 0
+
+
+def test_packages_come_from_configuration(api: httpx.Client, account: SeededAccount, settings: Settings) -> None:
+    packages = api.get("/v1/credits/packages", headers=account.headers).json()
+    assert [p["id"] for p in packages] == [p.id for p in settings.credit_packages]
+
+
+def test_credits_need_authentication(api: httpx.Client) -> None:
+    response = api.get("/v1/credits/wallet")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "UNAUTHENTICATED"
