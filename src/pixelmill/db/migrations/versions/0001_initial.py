@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-21 05:51:22.076711
+Create Date: 2026-11-21 05:55:02.009436
 """
 
 from __future__ import annotations
@@ -27,9 +27,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=64), nullable=False),
         sa.Column("node_type", sa.String(length=100), nullable=False),
         sa.Column(
-            "outputs",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "outputs", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("created_at", pixelmill.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_hit_at", pixelmill.db.base.UTCDateTime(timezone=True), nullable=True),
@@ -66,9 +64,7 @@ def upgrade() -> None:
         sa.Column("prefix", sa.String(length=24), nullable=False),
         sa.Column("key_hash", sa.String(length=64), nullable=False),
         sa.Column(
-            "scopes",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "scopes", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("created_at", pixelmill.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_used_at", pixelmill.db.base.UTCDateTime(timezone=True), nullable=True),
@@ -77,10 +73,7 @@ def upgrade() -> None:
             ["created_by"], ["users.id"], name=op.f("fk_api_keys_created_by_users"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
-            ["workspace_id"],
-            ["workspaces.id"],
-            name=op.f("fk_api_keys_workspace_id_workspaces"),
-            ondelete="CASCADE",
+            ["workspace_id"], ["workspaces.id"], name=op.f("fk_api_keys_workspace_id_workspaces"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_keys")),
         sa.UniqueConstraint("key_hash", name=op.f("uq_api_keys_key_hash")),
@@ -103,10 +96,7 @@ def upgrade() -> None:
         sa.Column("run_id", sa.String(length=40), nullable=True),
         sa.Column("created_at", pixelmill.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["workspace_id"],
-            ["workspaces.id"],
-            name=op.f("fk_files_workspace_id_workspaces"),
-            ondelete="CASCADE",
+            ["workspace_id"], ["workspaces.id"], name=op.f("fk_files_workspace_id_workspaces"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_files")),
     )
@@ -131,16 +121,34 @@ def upgrade() -> None:
             ["invited_by"], ["users.id"], name=op.f("fk_invitations_invited_by_users"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["workspace_id"],
-            ["workspaces.id"],
-            name=op.f("fk_invitations_workspace_id_workspaces"),
-            ondelete="CASCADE",
+            ["workspace_id"], ["workspaces.id"], name=op.f("fk_invitations_workspace_id_workspaces"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_invitations")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_invitations_token_hash")),
     )
     with op.batch_alter_table("invitations", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_invitations_workspace_id"), ["workspace_id"], unique=False)
+
+    op.create_table(
+        "ledger_entries",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("workspace_id", sa.String(length=40), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("run_id", sa.String(length=40), nullable=True),
+        sa.Column("note", sa.String(length=200), nullable=False),
+        sa.Column("created_at", pixelmill.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_ledger_entries_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_entries")),
+    )
+    with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_ledger_entries_run_id"), ["run_id"], unique=False)
+        batch_op.create_index("ix_ledger_entries_workspace_id_id", ["workspace_id", "id"], unique=False)
 
     op.create_table(
         "memberships",
@@ -153,10 +161,7 @@ def upgrade() -> None:
             ["user_id"], ["users.id"], name=op.f("fk_memberships_user_id_users"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["workspace_id"],
-            ["workspaces.id"],
-            name=op.f("fk_memberships_workspace_id_workspaces"),
-            ondelete="CASCADE",
+            ["workspace_id"], ["workspaces.id"], name=op.f("fk_memberships_workspace_id_workspaces"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_memberships")),
         sa.UniqueConstraint("workspace_id", "user_id", name=op.f("uq_memberships_workspace_id")),
@@ -191,9 +196,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column(
-            "graph",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "graph", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("priority", sa.Integer(), nullable=False),
         sa.Column("attempt", sa.Integer(), nullable=False),
@@ -202,18 +205,13 @@ def upgrade() -> None:
         sa.Column("credits_reserved", sa.Integer(), nullable=False),
         sa.Column("credits_used", sa.Integer(), nullable=False),
         sa.Column(
-            "error",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=True,
+            "error", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=True
         ),
         sa.Column("created_at", pixelmill.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("started_at", pixelmill.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("completed_at", pixelmill.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
-            ["workspace_id"],
-            ["workspaces.id"],
-            name=op.f("fk_runs_workspace_id_workspaces"),
-            ondelete="CASCADE",
+            ["workspace_id"], ["workspaces.id"], name=op.f("fk_runs_workspace_id_workspaces"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_runs")),
     )
@@ -223,6 +221,17 @@ def upgrade() -> None:
         batch_op.create_index("ix_runs_workspace_created", ["workspace_id", "created_at"], unique=False)
 
     op.create_table(
+        "wallets",
+        sa.Column("workspace_id", sa.String(length=40), nullable=False),
+        sa.Column("balance", sa.BigInteger(), nullable=False),
+        sa.Column("reserved", sa.BigInteger(), nullable=False),
+        sa.Column("updated_at", pixelmill.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"], ["workspaces.id"], name=op.f("fk_wallets_workspace_id_workspaces"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("workspace_id", name=op.f("pk_wallets")),
+    )
+    op.create_table(
         "node_executions",
         sa.Column("run_id", sa.String(length=40), nullable=False),
         sa.Column("node_id", sa.String(length=100), nullable=False),
@@ -230,16 +239,12 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("inputs_hash", sa.String(length=64), nullable=True),
         sa.Column(
-            "outputs",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=True,
+            "outputs", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=True
         ),
         sa.Column("cached", sa.Boolean(), nullable=False),
         sa.Column("cost", sa.Integer(), nullable=False),
         sa.Column(
-            "error",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=True,
+            "error", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=True
         ),
         sa.Column("started_at", pixelmill.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("completed_at", pixelmill.db.base.UTCDateTime(timezone=True), nullable=True),
@@ -252,6 +257,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("node_executions")
+    op.drop_table("wallets")
     with op.batch_alter_table("runs", schema=None) as batch_op:
         batch_op.drop_index("ix_runs_workspace_created")
         batch_op.drop_index(batch_op.f("ix_runs_workflow_id"))
@@ -267,6 +273,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_memberships_user_id"))
 
     op.drop_table("memberships")
+    with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
+        batch_op.drop_index("ix_ledger_entries_workspace_id_id")
+        batch_op.drop_index(batch_op.f("ix_ledger_entries_run_id"))
+
+    op.drop_table("ledger_entries")
     with op.batch_alter_table("invitations", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_invitations_workspace_id"))
 
