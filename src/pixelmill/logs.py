@@ -57,3 +57,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+    # Database layers log statements and their parameters (password and key hashes) at INFO and
+    # DEBUG; whatever the root level, they only speak up for warnings.
+    for name in ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool", "psycopg"):
+        logging.getLogger(name).setLevel(logging.WARNING)

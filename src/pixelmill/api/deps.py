@@ -1,4 +1,10 @@
-"""FastAPI dependencies as ``Annotated`` aliases: ``RuntimeDep``, ``SessionDep``, ``PrincipalDep``."""
+"""FastAPI dependencies as ``Annotated`` aliases: ``RuntimeDep``, ``SessionDep``, ``PrincipalDep``.
+
+``PrincipalDep`` is the one door to every authenticated route: it resolves the bearer credential
+and counts the request against the plan's per-minute quota, so no authenticated route can forget
+the rate limit. The ``RateLimit``/``RateLimit-Policy`` fields it computes are added to whatever
+response the route produces by ``RateLimitHeadersMiddleware``.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +13,22 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.base import SecurityBase
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pixelmill import errors
+from pixelmill.api.ratelimit import RATE_LIMIT_STATE_KEY
 from pixelmill.config import Settings
 from pixelmill.errors import PixelmillError
 from pixelmill.runtime import Runtime
-from pixelmill.services.auth import authenticate_bearer
-from pixelmill.services.principal import Principal, Role
+from pixelmill.services.auth import Authenticator
+from pixelmill.services.principal import Principal
+
+# Dependencies are ``async def`` even when they do not await: FastAPI runs a plain ``def`` dependency
+# in a worker thread, which costs more than everything authentication does.
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -25,7 +36,7 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_settings(runtime: RuntimeDep) -> Settings:
+async def get_settings(runtime: RuntimeDep) -> Settings:
     return runtime.settings
 
 
@@ -40,31 +51,68 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
+
 _bearer = HTTPBearer(auto_error=False, description="An API key (pm_live_…, pm_test_…) or an access token")
 
 
 async def get_principal(
-    request: Request,
-    runtime: RuntimeDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+    """The authenticated caller, after counting this request against their plan's rate limit.
+
+    Routes take it as ``PrincipalDep``; a route that authenticates only sometimes (signed links)
+    calls it directly with the credentials it read.
+    """
+    if credentials is None or not credentials.credentials:
         raise PixelmillError(errors.UNAUTHENTICATED, headers={"WWW-Authenticate": "Bearer"})
-    async with runtime.db.session() as session:
-        principal = await authenticate_bearer(session, runtime.settings.secret, credentials.credentials)
-    request.scope.setdefault("state", {})["principal_id"] = principal.id
+    runtime: Runtime = request.app.state.runtime
+    authenticator = Authenticator(runtime.db, runtime.settings.secret, runtime.auth_cache)
+    try:
+        principal = await authenticator.authenticate(credentials.credentials)
+    except PixelmillError as exc:
+        if exc.status == 401:
+            exc.headers.setdefault("WWW-Authenticate", "Bearer")
+        raise
+    state = request.scope.setdefault("state", {})
+    state["principal_id"] = principal.id
+    plan = runtime.settings.plan(principal.plan)
+    limit = await runtime.limiter.hit(principal.id, plan.requests_per_minute)
+    state[RATE_LIMIT_STATE_KEY] = limit
+    if not limit.allowed:
+        raise PixelmillError(
+            errors.RATE_LIMITED,
+            f"The {principal.plan} plan allows {limit.quota} requests per minute; retry in {limit.reset_seconds} s",
+            headers=limit.headers(),
+            retry_after=limit.reset_seconds,
+            limit=limit.quota,
+        )
     return principal
 
 
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
+class BearerAuthentication(SecurityBase):
+    """``get_principal`` as one dependency that reads the header itself.
+
+    This runs on every authenticated request, and each sub-dependency FastAPI resolves (the
+    HTTPBearer scheme, the Request) costs about as much as the key lookup and the rate limit
+    together. Being a SecurityBase, it still appears in the OpenAPI document as the bearer scheme.
+    """
+
+    def __init__(self) -> None:
+        self.model = _bearer.model
+        self.scheme_name = _bearer.scheme_name
+
+    async def __call__(self, request: Request) -> Principal:
+        scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+        credentials = HTTPAuthorizationCredentials(scheme=scheme, credentials=credential.strip())
+        return await get_principal(request, credentials if scheme.lower() == "bearer" else None)
 
 
-def require_role(role: Role) -> object:
-    """A dependency that refuses callers below ``role`` in their workspace."""
+PrincipalDep = Annotated[Principal, Depends(BearerAuthentication())]
 
-    async def check(principal: PrincipalDep) -> Principal:
-        if not principal.has_role(role):
-            raise PixelmillError(errors.INSUFFICIENT_ROLE, required_role=role)
-        return principal
 
-    return Depends(check)
+async def get_client_address(request: Request) -> str:
+    """The peer address as the server sees it (a reverse proxy's address when behind one)."""
+    return request.client.host if request.client else "unknown"
+
+
+ClientAddressDep = Annotated[str, Depends(get_client_address)]

@@ -6,10 +6,16 @@ the client commands start fast.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from pixelmill.cli import admin
+
+if TYPE_CHECKING:
+    from pixelmill.config import Settings
 
 app = typer.Typer(
     name="pixelmill",
@@ -17,9 +23,14 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.add_typer(admin.app, name="admin")
+
+DataDirOption = Annotated[
+    Path | None, typer.Option("--data-dir", help="Data directory for the embedded database and files")
+]
 
 
-def _settings(data_dir: Path | None = None, host: str | None = None, port: int | None = None):  # type: ignore[no-untyped-def]
+def _settings(data_dir: Path | None = None, host: str | None = None, port: int | None = None) -> Settings:
     from pixelmill.config import Settings
 
     overrides = {k: v for k, v in {"data_dir": data_dir, "host": host, "port": port}.items() if v is not None}
@@ -30,7 +41,7 @@ def _settings(data_dir: Path | None = None, host: str | None = None, port: int |
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind (default 8700)")] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="Data directory for the embedded database and files")] = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Run the API server (and, with the default local dispatch, the in-process workers)."""
     from pixelmill.cli.serve import run_server
@@ -39,15 +50,38 @@ def serve(
 
 
 @app.command()
-def migrate(
-    data_dir: Annotated[Path | None, typer.Option(help="Data directory (embedded database)")] = None,
-) -> None:
+def migrate(data_dir: DataDirOption = None) -> None:
     """Apply database migrations (PIXELMILL_DATABASE_URL, or the embedded SQLite database)."""
     from pixelmill.db.migrate import upgrade
 
     settings = _settings(data_dir)
     upgrade(settings.resolved_database_url)
     typer.echo("database is up to date")
+
+
+@app.command()
+def doctor(data_dir: DataDirOption = None) -> None:
+    """Check the database, data directory, blob storage, ffmpeg, espeak-ng and Redis; print each fix."""
+    from pixelmill.cli.doctor import report, run_checks
+
+    checks = run_checks(_settings(data_dir))
+    typer.echo(report(checks))
+    if not all(check.ok for check in checks):
+        raise typer.Exit(1)
+
+
+@app.command()
+def config(
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print docs/settings.md instead")] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Print the effective settings as JSON (secrets masked), or the settings reference as Markdown."""
+    from pixelmill.cli.config import effective_settings, settings_markdown
+
+    if markdown:
+        typer.echo(settings_markdown(), nl=False)
+    else:
+        typer.echo(json.dumps(effective_settings(_settings(data_dir)), indent=2))
 
 
 def run() -> None:

@@ -1,21 +1,92 @@
-"""``pixelmill serve``: migrate an embedded database, then run uvicorn."""
+"""``pixelmill serve``: migrate and bootstrap an embedded database, advertise the server, run uvicorn."""
 
 from __future__ import annotations
 
-import uvicorn
+import asyncio
+import signal
+import sys
+from types import FrameType
 
-from pixelmill.api.app import create_app
+from pixelmill import __version__
+from pixelmill.cli.discovery import remove_discovery, running_server, save_credentials, write_discovery
 from pixelmill.config import Settings
 from pixelmill.db.migrate import upgrade
+from pixelmill.db.session import Database
 from pixelmill.logs import configure_logging
+from pixelmill.services.bootstrap import OperatorCredentials, bootstrap_operator
+
+
+async def _bootstrap(settings: Settings) -> OperatorCredentials | None:
+    db = Database(settings.resolved_database_url)
+    try:
+        return await bootstrap_operator(db)
+    finally:
+        await db.dispose()
+
+
+def _announce_operator(credentials: OperatorCredentials, url: str) -> None:
+    saved = save_credentials(
+        url=url,
+        email=credentials.email,
+        workspace_id=credentials.workspace_id,
+        key_id=credentials.key_id,
+        api_key=credentials.key,
+    )
+    print(
+        "\nFirst start: created the operator account and an API key. They are shown only now.\n"
+        f"  email:    {credentials.email}\n"
+        f"  password: {credentials.password}\n"
+        f"  API key:  {credentials.key}\n"
+        f"The key is saved for the local CLI in {saved} (readable only by you).\n",
+        flush=True,
+    )
+
+
+class _Stopped(Exception):
+    """uvicorn re-raises the signal that stopped it once it has shut down; this turns it into a return."""
+
+
+def _raise_stopped(signum: int, _frame: FrameType | None) -> None:
+    raise _Stopped(signum)
 
 
 def run_server(settings: Settings) -> None:
+    """Serve until interrupted; the discovery file lives exactly as long as the server."""
     configure_logging(settings.log_level, settings.log_format)
+    data_dir = settings.data_dir
+    other = running_server(data_dir)
+    if other is not None:
+        print(
+            f"pixelmill is already serving {other.get('url')} from {data_dir} (pid {other.get('pid')}); "
+            "stop it first or choose another --data-dir",
+            file=sys.stderr,
+        )
+        raise SystemExit(1)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.resolved_public_url
     if settings.is_embedded_database:
-        # One process owns an embedded database, so it is safe to migrate at start-up; shared
-        # databases are migrated once by the operator with `pixelmill migrate`.
+        # One process owns an embedded database, so it is safe to migrate and bootstrap at start-up;
+        # shared databases are migrated with `pixelmill migrate` and get users from `pixelmill admin`.
         upgrade(settings.resolved_database_url)
+        credentials = asyncio.run(_bootstrap(settings))
+        if credentials is not None:
+            _announce_operator(credentials, url)
+    # The app and uvicorn are imported only now, so a refused start answers at once.
+    import uvicorn
+
+    from pixelmill.api.app import create_app
+
     app = create_app(settings)
-    print(f"pixelmill listening on {settings.resolved_public_url}  (API docs: {settings.resolved_public_url}/docs)")
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    print(
+        f"pixelmill {__version__} listening on {url}  (API docs: {url}/docs, OpenAPI: {url}/openapi.json)", flush=True
+    )
+    write_discovery(data_dir, url=url, port=settings.port, version=__version__)
+    previous = {sig: signal.signal(sig, _raise_stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    except _Stopped:
+        print("pixelmill stopped", flush=True)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        remove_discovery(data_dir)

@@ -1,4 +1,9 @@
-"""Resolve a bearer credential (an API key or an access token) to a Principal."""
+"""Resolve a bearer credential (an API key or an access token) to a Principal.
+
+Authentication runs on every request, so a resolved credential is remembered for a few seconds
+in the process's PrincipalCache (see its docstring for what that means for revocation). A JWT's
+signature and expiry are still checked on every request; only the membership lookup is cached.
+"""
 
 from __future__ import annotations
 
@@ -9,27 +14,61 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pixelmill import errors
 from pixelmill.db.models import Membership, User, Workspace
+from pixelmill.db.session import Database
 from pixelmill.errors import PixelmillError
 from pixelmill.services.keys import ApiKeyService, looks_like_key
 from pixelmill.services.principal import Principal, Role
-from pixelmill.services.tokens import decode_access_token
+from pixelmill.services.principal_cache import PrincipalCache
+from pixelmill.services.tokens import decode_access_token, digest
 
 
-async def authenticate_bearer(session: AsyncSession, secret: bytes, credential: str) -> Principal:
-    """API keys (``pm_…``) and JWTs both arrive as ``Authorization: Bearer``; dispatch on shape."""
-    if looks_like_key(credential):
-        return await ApiKeyService(session).authenticate(credential)
-    claims = decode_access_token(secret, credential)
+async def principal_for_user(session: AsyncSession, user_id: str, workspace_id: str) -> Principal | None:
+    """The principal of ``user_id`` acting in ``workspace_id``, or None when they are not a member."""
     result = await session.execute(
         select(Membership.role, Workspace.plan, User.is_operator)
         .join(Workspace, Workspace.id == Membership.workspace_id)
         .join(User, User.id == Membership.user_id)
-        .where(Membership.user_id == claims["sub"], Membership.workspace_id == claims["ws"])
+        .where(Membership.user_id == user_id, Membership.workspace_id == workspace_id)
     )
     row = result.first()
-    if row is None:  # the user was removed from the workspace after the token was issued
-        raise PixelmillError(errors.UNAUTHENTICATED)
+    if row is None:
+        return None
     role, plan, is_operator = row
     return Principal(
-        workspace_id=claims["ws"], plan=plan, user_id=claims["sub"], role=cast(Role, role), is_operator=is_operator
+        workspace_id=workspace_id, plan=plan, user_id=user_id, role=cast(Role, role), is_operator=bool(is_operator)
     )
+
+
+async def authenticate_bearer(session: AsyncSession, secret: bytes, credential: str) -> Principal:
+    """Resolve a credential without the cache: API keys (``pm_…``) and JWTs both arrive as bearer
+    credentials, told apart by their shape."""
+    if looks_like_key(credential):
+        return await ApiKeyService(session).authenticate(credential)
+    claims = decode_access_token(secret, credential)
+    principal = await principal_for_user(session, str(claims["sub"]), str(claims["ws"]))
+    if principal is None:  # removed from the workspace after the token was issued
+        raise PixelmillError(errors.UNAUTHENTICATED, "You are no longer a member of this token's workspace")
+    return principal
+
+
+class Authenticator:
+    """Turns the credential of ``Authorization: Bearer`` into a Principal, through the cache."""
+
+    def __init__(self, db: Database, secret: bytes, cache: PrincipalCache) -> None:
+        self.db = db
+        self.secret = secret
+        self.cache = cache
+
+    async def authenticate(self, credential: str) -> Principal:
+        if looks_like_key(credential):
+            fingerprint = "key:" + digest(credential)
+        else:
+            # The signature and expiry are checked on every request; only the membership lookup is cached.
+            claims = decode_access_token(self.secret, credential)
+            fingerprint = f"jwt:{claims['sub']}:{claims['ws']}"
+        principal = self.cache.get(fingerprint)
+        if principal is None:
+            async with self.db.session() as session:
+                principal = await authenticate_bearer(session, self.secret, credential)
+            self.cache.put(fingerprint, principal)
+        return principal

@@ -1,22 +1,31 @@
-"""API keys: ``pm_live_…`` / ``pm_test_…`` with 256 random bits, shown once, stored as SHA-256."""
+"""API keys: ``pm_live_…`` / ``pm_test_…`` with 256 random bits, shown once, stored as SHA-256.
+
+Who may manage keys: owners and admins of the workspace (members use keys, they do not mint them),
+and, when the caller is itself an API key, only a key carrying the ``keys`` scope. A key never
+creates a key with more than it has: requested scopes must be a subset of its own, and a test key
+creates only test keys. The workspace's plan decides whether keys may be created at all.
+"""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Literal, cast
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pixelmill import errors
+from pixelmill.config import Plan
 from pixelmill.db.models import ApiKey, Membership, User, Workspace
 from pixelmill.errors import PixelmillError
 from pixelmill.ids import new_id
-from pixelmill.services.principal import ALL_SCOPES, Principal
+from pixelmill.services.principal import ALL_SCOPES, Principal, Role
+from pixelmill.services.principal_cache import PrincipalCache
 from pixelmill.services.tokens import digest
 
+KeyMode = Literal["live", "test"]
 KEY_PREFIXES = ("pm_live_", "pm_test_")
 _SHOWN_PREFIX_CHARS = 4  # characters of the secret part kept in lists ("pm_live_AbCd…")
 LAST_USED_RESOLUTION = timedelta(seconds=60)  # last_used_at is written at most once a minute
@@ -34,28 +43,39 @@ def looks_like_key(token: str) -> bool:
     return token.startswith(KEY_PREFIXES)
 
 
-def generate_key(mode: Literal["live", "test"]) -> str:
+def generate_key(mode: KeyMode) -> str:
     return f"pm_{mode}_{secrets.token_urlsafe(32)}"
 
 
-class ApiKeyService:
-    """Create, list, revoke and rotate keys; resolve a presented key to a Principal."""
+def _check_scopes(scopes: list[str] | None) -> list[str]:
+    unknown = sorted(set(scopes or ()) - set(ALL_SCOPES))
+    if unknown:
+        raise PixelmillError(errors.VALIDATION_ERROR, f"scopes: unknown scopes {', '.join(unknown)}", field="scopes")
+    return sorted(set(scopes)) if scopes else []
 
-    def __init__(self, session: AsyncSession) -> None:
+
+class ApiKeyService:
+    """Create, list, revoke and rotate keys; resolve a presented key to a Principal.
+
+    ``cache`` is the process's PrincipalCache: revoking or rotating forgets the workspace's
+    entries so the old key stops working in this process at once.
+    """
+
+    def __init__(self, session: AsyncSession, cache: PrincipalCache | None = None) -> None:
         self.session = session
+        self.cache = cache
 
     async def create(
         self,
         workspace_id: str,
         *,
         name: str,
-        mode: Literal["live", "test"] = "live",
+        mode: KeyMode = "live",
         scopes: list[str] | None = None,
         created_by: str | None = None,
     ) -> CreatedKey:
-        unknown = sorted(set(scopes or ()) - set(ALL_SCOPES))
-        if unknown:
-            raise PixelmillError(errors.VALIDATION_ERROR, f"Unknown scopes: {', '.join(unknown)}", field="scopes")
+        """Mint a key with no policy checks: for the operator's CLI and bootstrap; the API uses ``issue``."""
+        checked = _check_scopes(scopes)
         secret = generate_key(mode)
         row = ApiKey(
             id=new_id("key"),
@@ -65,11 +85,81 @@ class ApiKeyService:
             mode=mode,
             prefix=secret[: len("pm_live_") + _SHOWN_PREFIX_CHARS],
             key_hash=digest(secret),
-            scopes=sorted(set(scopes)) if scopes else [],
+            scopes=checked,
         )
         self.session.add(row)
         await self.session.flush()
         return CreatedKey(row=row, secret=secret)
+
+    def _authorise(self, principal: Principal, plan: Plan, mode: KeyMode, scopes: list[str]) -> None:
+        principal.require_scope("keys")
+        principal.require_role("admin")
+        if not plan.api_access:
+            raise PixelmillError(
+                errors.PLAN_FORBIDS, f"The {principal.plan} plan does not include API keys", plan=principal.plan
+            )
+        if principal.mode == "test" and mode == "live":
+            raise PixelmillError(errors.INSUFFICIENT_SCOPE, "A test key can create only test keys", field="mode")
+        wider = sorted(set(scopes or ALL_SCOPES) - principal.scopes)
+        if wider:
+            raise PixelmillError(
+                errors.INSUFFICIENT_SCOPE,
+                f"A key cannot grant scopes it does not have: {', '.join(wider)}",
+                field="scopes",
+            )
+
+    async def issue(
+        self, principal: Principal, plan: Plan, *, name: str, mode: KeyMode = "live", scopes: list[str] | None = None
+    ) -> CreatedKey:
+        """Create a key on behalf of ``principal``, enforcing role, scope, mode and the plan."""
+        checked = _check_scopes(scopes)
+        # "Every scope" asked for by a key that lacks some means that key's own scopes.
+        if not checked and principal.scopes != frozenset(ALL_SCOPES):
+            checked = sorted(principal.scopes)
+        self._authorise(principal, plan, mode, checked)
+        return await self.create(
+            principal.workspace_id, name=name, mode=mode, scopes=checked, created_by=principal.user_id
+        )
+
+    async def list(self, workspace_id: str) -> list[ApiKey]:
+        """The workspace's active keys, newest first (ids sort by creation time)."""
+        result = await self.session.execute(
+            select(ApiKey)
+            .where(ApiKey.workspace_id == workspace_id, ApiKey.revoked_at.is_(None))
+            .order_by(ApiKey.id.desc())
+        )
+        return list(result.scalars())
+
+    async def _active(self, workspace_id: str, key_id: str) -> ApiKey:
+        key = await self.session.get(ApiKey, key_id)
+        # Another workspace's key is reported exactly like a missing one: ids are not an oracle.
+        if key is None or key.workspace_id != workspace_id or key.revoked_at is not None:
+            raise PixelmillError(errors.NOT_FOUND, "API key not found", key_id=key_id)
+        return key
+
+    async def revoke(self, principal: Principal, key_id: str) -> ApiKey:
+        """Revoke a key of the caller's workspace; it stops authenticating at once in this process."""
+        principal.require_scope("keys")
+        principal.require_role("admin")
+        key = await self._active(principal.workspace_id, key_id)
+        key.revoked_at = datetime.now(UTC)
+        await self.session.flush()
+        if self.cache is not None:
+            self.cache.forget_workspace_on_commit(self.session, principal.workspace_id)
+        return key
+
+    async def rotate(self, principal: Principal, plan: Plan, key_id: str) -> CreatedKey:
+        """Revoke a key and create its replacement (same name, mode, scopes and creator) in one transaction."""
+        key = await self._active(principal.workspace_id, key_id)
+        mode = cast(KeyMode, key.mode)
+        self._authorise(principal, plan, mode, list(key.scopes))
+        key.revoked_at = datetime.now(UTC)
+        replacement = await self.create(
+            key.workspace_id, name=key.name, mode=mode, scopes=list(key.scopes), created_by=key.created_by
+        )
+        if self.cache is not None:
+            self.cache.forget_workspace_on_commit(self.session, principal.workspace_id)
+        return replacement
 
     async def authenticate(self, secret: str) -> Principal:
         """The principal behind a presented key; unknown, revoked or malformed keys are 401."""
@@ -84,7 +174,10 @@ class ApiKeyService:
         if found is None or found[0].revoked_at is not None:
             raise PixelmillError(errors.UNAUTHENTICATED)
         key, plan = found
-        role = "member"
+        # The key acts with its creator's role while the creator is still a member; a key whose
+        # creator left keeps working for the workspace, as a member acting for nobody in particular.
+        role: Role = "member"
+        user_id: str | None = None
         is_operator = False
         if key.created_by is not None:
             member = await self.session.execute(
@@ -94,17 +187,17 @@ class ApiKeyService:
             )
             row = member.first()
             if row is not None:
-                role, is_operator = row
+                role, is_operator, user_id = cast(Role, row[0]), bool(row[1]), key.created_by
         now = datetime.now(UTC)
         if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
             await self.session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
         return Principal(
             workspace_id=key.workspace_id,
             plan=plan,
-            user_id=key.created_by,
+            user_id=user_id,
             key_id=key.id,
-            role=role,  # type: ignore[arg-type]
-            mode=key.mode,  # type: ignore[arg-type]
+            role=role,
+            mode=cast(KeyMode, key.mode),
             scopes=frozenset(key.scopes or ALL_SCOPES),
             is_operator=is_operator,
         )

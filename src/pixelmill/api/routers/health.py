@@ -23,7 +23,10 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", operation_id="readyz")
 async def readyz(runtime: RuntimeDep) -> JSONResponse:
-    """Every dependency answers: 200 when all do, 503 naming the ones that do not."""
+    """Every dependency answers: 200 when all do, 503 naming the ones that do not.
+
+    Checks the database, the blob store (it must be writable) and, when configured, Redis.
+    """
     checks: dict[str, Any] = {}
     try:
         async with runtime.db.engine.connect() as connection:
@@ -31,6 +34,13 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        await runtime.blobs.check()
+        checks["storage"] = "ok"
+    except Exception as exc:
+        checks["storage"] = f"error: {type(exc).__name__}"
+    if runtime.settings.redis_url:
+        checks["redis"] = "ok" if await runtime.limiter.check() else "error: unreachable"
     ready = all(value == "ok" for value in checks.values())
     return JSONResponse(
         {"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503

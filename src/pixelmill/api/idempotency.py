@@ -1,0 +1,139 @@
+"""``Idempotency-Key`` for every create, as pure ASGI middleware.
+
+It only acts on POST requests that carry the header and an acceptable bearer credential: it
+claims the key for the caller's workspace, runs the request, and stores the response (unless it
+is a 5xx, so the client may retry); a retry gets the stored response with
+``Idempotent-Replayed: true``. Requests without the header pass straight through.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pixelmill.errors import PixelmillError
+from pixelmill.runtime import Runtime
+from pixelmill.services.auth import Authenticator
+from pixelmill.services.idempotency import IdempotencyStore, StoredResponse, fingerprint, validate_key
+
+_REPLAYED_HEADERS = frozenset({"content-type", "location", "retry-after"})
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        raw_key = headers.get(b"idempotency-key")
+        authorization = headers.get(b"authorization", b"").decode("latin-1")
+        if raw_key is None or not authorization.lower().startswith("bearer "):
+            await self.app(scope, receive, send)
+            return
+        runtime: Runtime = scope["app"].state.runtime
+        try:
+            key = raw_key.decode("utf-8")
+            validate_key(key)
+            authenticator = Authenticator(runtime.db, runtime.settings.secret, runtime.auth_cache)
+            principal = await authenticator.authenticate(authorization[7:].strip())
+        except PixelmillError as exc:
+            if exc.status == 401:  # let the route answer with its own authentication error
+                await self.app(scope, receive, send)
+            else:
+                await _send_error(send, exc)
+            return
+        except UnicodeDecodeError:
+            await self.app(scope, receive, send)
+            return
+
+        body = await _read_body(receive)
+        store = IdempotencyStore(runtime.db)
+        try:
+            stored = await store.claim(principal.workspace_id, key, fingerprint("POST", scope["path"], body))
+        except PixelmillError as exc:
+            await _send_error(send, exc)
+            return
+        if stored is not None:
+            await _replay(send, stored)
+            return
+
+        captured = _Capture(send)
+        try:
+            await self.app(scope, _replaying(body), captured.send)
+        except BaseException:
+            await store.release(principal.workspace_id, key)
+            raise
+        if captured.status is None or captured.status >= 500:
+            await store.release(principal.workspace_id, key)
+        else:
+            await store.complete(principal.workspace_id, key, captured.response())
+
+
+class _Capture:
+    """Forwards the response to the client while keeping a copy of it."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.status: int | None = None
+        self.headers: dict[str, str] = {}
+        self.body = bytearray()
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.headers = {
+                k.decode("latin-1"): v.decode("latin-1")
+                for k, v in message.get("headers", [])
+                if k.decode("latin-1").lower() in _REPLAYED_HEADERS
+            }
+        elif message["type"] == "http.response.body":
+            self.body.extend(message.get("body", b""))
+        await self._send(message)
+
+    def response(self) -> StoredResponse:
+        assert self.status is not None
+        return StoredResponse(self.status, self.headers, bytes(self.body))
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replaying(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+async def _replay(send: Send, stored: StoredResponse) -> None:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in stored.headers.items()]
+    headers += [(b"idempotent-replayed", b"true"), (b"content-length", str(len(stored.body)).encode())]
+    await send({"type": "http.response.start", "status": stored.status, "headers": headers})
+    await send({"type": "http.response.body", "body": stored.body})
+
+
+async def _send_error(send: Send, exc: PixelmillError) -> None:
+    body = json.dumps(exc.body()).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(k.lower().encode(), v.encode()) for k, v in exc.headers.items()]
+    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,72 @@
+"""API keys of the caller's workspace.
+
+Managing keys needs the owner or admin role (and, when the caller is an API key, the ``keys``
+scope); the workspace's plan must include API access to create or rotate one. The full key is in
+the create and rotate responses only; lists show its prefix.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, Field
+
+from pixelmill.api.account_schemas import KeyCreated, KeyPublic
+from pixelmill.api.deps import PrincipalDep, RuntimeDep
+from pixelmill.services.keys import ApiKeyService, CreatedKey, KeyMode
+from pixelmill.services.principal import ALL_SCOPES
+
+router = APIRouter(prefix="/v1/keys", tags=["keys"])
+
+
+class KeyCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    mode: KeyMode = Field(default="live", description="`test` keys run against sandbox models and spend no credits")
+    scopes: list[str] | None = Field(
+        default=None, description=f"A subset of {', '.join(ALL_SCOPES)}; omitted means every scope"
+    )
+
+
+class KeyList(BaseModel):
+    data: list[KeyPublic]
+
+
+def _created(created: CreatedKey) -> KeyCreated:
+    return KeyCreated(**KeyPublic.of(created.row).model_dump(), key=created.secret)
+
+
+@router.post("", operation_id="create_key", status_code=status.HTTP_201_CREATED)
+async def create_key(body: KeyCreate, principal: PrincipalDep, runtime: RuntimeDep) -> KeyCreated:
+    """Create a key; the response holds the full key, shown this once."""
+    plan = runtime.settings.plan(principal.plan)
+    async with runtime.db.session() as session:
+        created = await ApiKeyService(session, runtime.auth_cache).issue(
+            principal, plan, name=body.name, mode=body.mode, scopes=body.scopes
+        )
+    return _created(created)
+
+
+@router.get("", operation_id="list_keys")
+async def list_keys(principal: PrincipalDep, runtime: RuntimeDep) -> KeyList:
+    """Active keys of the workspace, newest first."""
+    principal.require_scope("keys")
+    principal.require_role("admin")
+    async with runtime.db.session() as session:
+        keys = await ApiKeyService(session).list(principal.workspace_id)
+    return KeyList(data=[KeyPublic.of(key) for key in keys])
+
+
+@router.delete("/{key_id}", operation_id="revoke_key")
+async def revoke_key(key_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> KeyPublic:
+    """Revoke a key: it stops authenticating at once (other API processes: within auth_cache_ttl_seconds)."""
+    async with runtime.db.session() as session:
+        key = await ApiKeyService(session, runtime.auth_cache).revoke(principal, key_id)
+    return KeyPublic.of(key)
+
+
+@router.post("/{key_id}/rotate", operation_id="rotate_key", status_code=status.HTTP_201_CREATED)
+async def rotate_key(key_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> KeyCreated:
+    """Revoke a key and return its replacement with the same name, mode and scopes."""
+    plan = runtime.settings.plan(principal.plan)
+    async with runtime.db.session() as session:
+        created = await ApiKeyService(session, runtime.auth_cache).rotate(principal, plan, key_id)
+    return _created(created)
