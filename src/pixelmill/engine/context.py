@@ -44,8 +44,12 @@ class NodeContext(Protocol):
     node_id: str
     test_mode: bool  # a pm_test_ key: sandbox models only
     settings: Settings
-    media: MediaStore
     providers: ProviderRegistry
+
+    @property
+    def media(self) -> MediaStore:
+        """The run's media store; the executor creates it on first use, so nodes without media pay nothing."""
+        ...
 
     @property
     def cancelled(self) -> bool:

@@ -28,14 +28,20 @@ class MediaRef(BaseModel):
 
 
 class ImageRef(MediaRef):
+    """A stored image. As a literal input pass {"file_id": "file_…"} naming an uploaded file."""
+
     kind: Literal["image"] = "image"
 
 
 class VideoRef(MediaRef):
+    """A stored video. As a literal input pass {"file_id": "file_…"} naming an uploaded file."""
+
     kind: Literal["video"] = "video"
 
 
 class AudioRef(MediaRef):
+    """A stored audio clip. As a literal input pass {"file_id": "file_…"} naming an uploaded file."""
+
     kind: Literal["audio"] = "audio"
 
 

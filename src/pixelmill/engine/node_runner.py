@@ -1,0 +1,185 @@
+"""Executing one node of a run: resolve inputs, consult the cache, run, persist, announce.
+
+The order is fixed: the node's record is committed before its completion event is emitted, so an
+event a client saw always has a persisted result behind it. A node's own failure becomes a
+``failed`` record with an error ``{code, message, node_id}``; only persistence failures escape.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from pixelmill import errors
+from pixelmill.db.base import utcnow
+from pixelmill.engine import compat, hashing
+from pixelmill.engine.cancellation import RunCancelled
+from pixelmill.engine.events import EventKind, NodeEvent
+from pixelmill.engine.node import BaseNode
+from pixelmill.engine.results import CacheEntry, NodeRecord, NodeStatus, ResultStore
+from pixelmill.engine.run_context import NodeRunContext, RunServices
+from pixelmill.engine.validation import ValidatedGraph, pydantic_message
+from pixelmill.errors import PixelmillError
+
+log = logging.getLogger("pixelmill.engine")
+
+
+class NodeRunner:
+    """Runs single nodes of one run against the outputs finished so far."""
+
+    def __init__(self, graph: ValidatedGraph, services: RunServices, store: ResultStore) -> None:
+        self._graph = graph
+        self._services = services
+        self._store = store
+        self._run_id = services.scope.run_id
+
+    async def run(self, node_id: str, finished: Mapping[str, dict[str, Any]]) -> NodeRecord | None:
+        """Execute ``node_id`` whose upstream outputs are in ``finished``; return its persisted record,
+        or None when the run was cancelled before the node started (nothing is written then)."""
+        cls = self._graph.node_types[node_id]
+        started_at = utcnow()
+        clock = time.perf_counter()
+        try:
+            instance = self._resolve(node_id, cls, finished)
+            resolved = instance.model_dump(mode="json")
+            inputs_hash = hashing.inputs_hash(cls.node_type, cls.version, resolved)
+            cost = cls.cost(resolved)
+        except Exception as exc:
+            return await self._fail(node_id, cls, exc, None, started_at)
+        key = None
+        if cls.deterministic and self._graph.nodes[node_id].use_cache:
+            key = hashing.cache_key(self._services.scope.workspace_id, inputs_hash)
+            hit = await self._store.cached_outputs(key)
+            if hit is not None:
+                record = self._record(node_id, cls, "completed", inputs_hash, started_at, outputs=hit, cached=True)
+                await self._store.save(self._run_id, record, cache_hit=key)
+                self._emit(record, "node_cached", cls, duration_ms=(time.perf_counter() - clock) * 1000)
+                return record
+        if self._services.cancel.cancelled:
+            return None  # cancelled while the cache was consulted: the node must not start
+        self._emit_start(node_id, cls)
+        try:
+            produced = await instance.run(NodeRunContext(self._services, node_id, cls.node_type))
+            outputs = _outputs_json(cls, produced)
+        except RunCancelled:
+            record = self._record(node_id, cls, "cancelled", inputs_hash, started_at)
+            await self._store.save(self._run_id, record)
+            self._emit(record, "node_cancelled", cls)
+            return record
+        except Exception as exc:
+            return await self._fail(node_id, cls, exc, inputs_hash, started_at)
+        record = self._record(node_id, cls, "completed", inputs_hash, started_at, outputs=outputs, cost=cost)
+        entry = CacheEntry(key, cls.node_type, outputs) if key is not None else None
+        await self._store.save(self._run_id, record, cache_put=entry)
+        self._emit(record, "node_complete", cls, duration_ms=(time.perf_counter() - clock) * 1000)
+        return record
+
+    def _resolve(self, node_id: str, cls: type[BaseNode], finished: Mapping[str, dict[str, Any]]) -> BaseNode:
+        """The node's inputs: literals, then edge values (wrapped into a list where the edge says so)."""
+        values = self._graph.literal_inputs(node_id)
+        for name, source in self._graph.sources.get(node_id, {}).items():
+            value = finished[source.node_id][source.field]
+            values[name] = [value] if source.wrap else value
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = str(first["loc"][0]) if first["loc"] else None
+            where = ".".join(str(part) for part in first["loc"]) or "inputs"
+            raise PixelmillError(
+                errors.INVALID_INPUT,
+                f"Input {where} of node {node_id!r} ({cls.node_type}): {pydantic_message(first)}",
+                node_id=node_id,
+                field=field,
+            ) from exc
+
+    async def _fail(
+        self, node_id: str, cls: type[BaseNode], exc: Exception, inputs_hash: str | None, started_at: datetime
+    ) -> NodeRecord:
+        error = _error_body(node_id, cls, exc)
+        record = self._record(node_id, cls, "failed", inputs_hash, started_at, error=error)
+        await self._store.save(self._run_id, record)
+        self._emit(record, "node_failed", cls)
+        return record
+
+    @staticmethod
+    def _record(
+        node_id: str,
+        cls: type[BaseNode],
+        status: NodeStatus,
+        inputs_hash: str | None,
+        started_at: datetime,
+        *,
+        outputs: dict[str, Any] | None = None,
+        cached: bool = False,
+        cost: int = 0,
+        error: dict[str, Any] | None = None,
+    ) -> NodeRecord:
+        return NodeRecord(
+            node_id=node_id,
+            node_type=cls.node_type,
+            status=status,
+            inputs_hash=inputs_hash,
+            outputs=outputs,
+            cached=cached,
+            cost=cost,
+            error=error,
+            started_at=started_at,
+            completed_at=utcnow(),
+        )
+
+    def _emit_start(self, node_id: str, cls: type[BaseNode]) -> None:
+        self._services.pump.emit(NodeEvent("node_start", self._run_id, node_id, cls.node_type))
+
+    def _emit(self, record: NodeRecord, kind: EventKind, cls: type[BaseNode], duration_ms: float | None = None) -> None:
+        if not self._services.pump.active:
+            return
+        self._services.pump.emit(
+            NodeEvent(
+                kind=kind,
+                run_id=self._run_id,
+                node_id=record.node_id,
+                node_type=record.node_type,
+                outputs=record.outputs,
+                output_type=compat.node_output_type(cls) if record.outputs is not None else None,
+                cost=record.cost,
+                duration_ms=duration_ms if duration_ms is not None else record.duration_ms,
+                error=record.error,
+            )
+        )
+
+
+def _outputs_json(cls: type[BaseNode], produced: BaseModel) -> dict[str, Any]:
+    if not isinstance(produced, cls.outputs_model):
+        raise TypeError(f"{cls.__name__}.run returned {type(produced).__name__}, not {cls.outputs_model.__name__}")
+    outputs = produced.model_dump(mode="json")
+    try:
+        hashing.canonical_json(outputs)
+    except ValueError as exc:
+        raise PixelmillError(errors.NODE_FAILED, f"Node type {cls.node_type!r} produced NaN or Infinity") from exc
+    return outputs
+
+
+def _error_body(node_id: str, cls: type[BaseNode], exc: Exception) -> dict[str, Any]:
+    """``{code, message, node_id, …}``; a PixelmillError keeps its code and JSON-safe extras,
+    anything else becomes NODE_FAILED with a message that reveals nothing of the exception's text."""
+    if isinstance(exc, PixelmillError):
+        extra: dict[str, Any] = {}
+        for name, value in exc.extra.items():
+            try:
+                hashing.canonical_json(value)
+            except (TypeError, ValueError):
+                continue
+            extra[name] = value
+        return {**extra, "code": exc.code, "message": exc.message, "node_id": node_id}
+    log.error("node %s (%s) failed", node_id, cls.node_type, exc_info=(type(exc), exc, exc.__traceback__))
+    return {
+        "code": errors.NODE_FAILED.code,
+        "message": f"Node {node_id!r} ({cls.node_type}) failed unexpectedly ({type(exc).__name__})",
+        "node_id": node_id,
+    }
