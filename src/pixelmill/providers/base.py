@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from PIL import Image
 
-Capability = Literal["text-to-image", "image-to-image", "video", "speech", "music", "text", "infographic"]
+Capability = Literal["text-to-image", "image-to-image", "inpainting", "video", "speech", "music", "text", "infographic"]
 GenerationType = Literal["image", "video", "voice", "music", "infographic", "text"]
 
 
@@ -69,3 +69,36 @@ class TextToImageProvider(Provider, Protocol):
 @runtime_checkable
 class ImageToImageProvider(Provider, Protocol):
     async def image_to_image(self, model: str, request: ImageToImageRequest) -> list[Image.Image]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class InpaintRequest:
+    """Repaint the white area of ``mask`` (same size as ``image``) following ``prompt``."""
+
+    image: Image.Image
+    mask: Image.Image
+    prompt: str
+    seed: int = 0
+    negative_prompt: str = ""
+    strength: float = 1.0  # 1.0 repaints the masked area from noise; lower keeps more of the original
+    n: int = 1
+
+
+@runtime_checkable
+class InpaintingProvider(Provider, Protocol):
+    async def inpaint(self, model: str, request: InpaintRequest) -> list[Image.Image]: ...
+
+
+@runtime_checkable
+class TextProvider(Provider, Protocol):
+    """Text generation: at most ``max_tokens`` new tokens; the same seed gives the same text."""
+
+    async def generate(
+        self,
+        model: str,
+        prompt: str,
+        system: str,
+        max_tokens: int,
+        temperature: float,
+        seed: int,
+    ) -> str: ...

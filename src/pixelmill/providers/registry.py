@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pixelmill import errors
 from pixelmill.errors import PixelmillError
-from pixelmill.providers.base import ImageToImageProvider, ModelInfo, Provider, TextToImageProvider
+from pixelmill.providers.base import (
+    ImageToImageProvider,
+    InpaintingProvider,
+    ModelInfo,
+    Provider,
+    TextProvider,
+    TextToImageProvider,
+)
 
 
 class ProviderRegistry:
@@ -44,6 +51,18 @@ class ProviderRegistry:
         provider = self._provider_for(model_id)
         if not isinstance(provider, ImageToImageProvider):
             raise PixelmillError(errors.INVALID_INPUT, f"Model {model_id!r} cannot edit images", field="model")
+        return provider
+
+    def inpainting(self, model_id: str) -> InpaintingProvider:
+        provider = self._provider_for(model_id)
+        if not isinstance(provider, InpaintingProvider):
+            raise PixelmillError(errors.INVALID_INPUT, f"Model {model_id!r} cannot inpaint images", field="model")
+        return provider
+
+    def text(self, model_id: str) -> TextProvider:
+        provider = self._provider_for(model_id)
+        if not isinstance(provider, TextProvider):
+            raise PixelmillError(errors.INVALID_INPUT, f"Model {model_id!r} cannot generate text", field="model")
         return provider
 
     def _provider_for(self, model_id: str) -> Provider:

@@ -1,0 +1,73 @@
+"""The model catalogue: every model the configured providers serve, with limits and cost."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from pixelmill import errors
+from pixelmill.api.deps import PrincipalDep, RuntimeDep
+from pixelmill.errors import PixelmillError
+from pixelmill.providers.base import ModelInfo
+
+router = APIRouter(prefix="/v1/models", tags=["models"])
+
+
+class ModelPublic(BaseModel):
+    """One model: what it makes, what it costs per output, its limits, and whether test keys may use it."""
+
+    id: str
+    object: Literal["model"] = "model"
+    provider: str
+    generation_type: str
+    capabilities: list[str]
+    cost: int
+    description: str
+    sandbox: bool
+    limits: dict[str, Any]
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelPublic]
+
+
+def _public(info: ModelInfo) -> ModelPublic:
+    return ModelPublic(
+        id=info.id,
+        provider=info.provider,
+        generation_type=info.generation_type,
+        capabilities=list(info.capabilities),
+        cost=info.cost,
+        description=info.description,
+        sandbox=info.sandbox,
+        limits=dict(info.limits),
+    )
+
+
+@router.get("", operation_id="listModels")
+async def list_models(
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
+    generation_type: str | None = Query(default=None, description="Only models of this generation type"),
+    sandbox: bool | None = Query(default=None, description="Only models usable (or not) with test keys"),
+) -> ModelList:
+    """Models of every configured provider, ordered by generation type and id."""
+    models = [
+        _public(info)
+        for info in runtime.providers.models()
+        if (generation_type is None or info.generation_type == generation_type)
+        and (sandbox is None or info.sandbox == sandbox)
+    ]
+    return ModelList(data=models)
+
+
+@router.get("/{model_id:path}", operation_id="getModel")
+async def get_model(model_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> ModelPublic:
+    """One model by id (ids contain a slash: ``local/procedural``)."""
+    for info in runtime.providers.models():
+        if info.id == model_id:
+            return _public(info)
+    raise PixelmillError(errors.NOT_FOUND, f"Unknown model {model_id!r}", model=model_id)

@@ -1,0 +1,25 @@
+"""The providers every pixelmill has: they need no network, no GPU and no configuration."""
+
+from __future__ import annotations
+
+from pixelmill.config import Settings
+from pixelmill.providers.cv import CvProvider
+from pixelmill.providers.diffusers_provider import DiffusersProvider
+from pixelmill.providers.local_media import LocalMediaProvider
+from pixelmill.providers.procedural import ProceduralProvider
+from pixelmill.providers.registry import ProviderRegistry
+from pixelmill.providers.smollm2 import SmolLM2Provider
+
+
+def build_provider_registry(settings: Settings) -> ProviderRegistry:
+    """The registry for this process: the built-in local providers (upstream ones join in later issues)."""
+    return ProviderRegistry(
+        [
+            ProceduralProvider(),
+            CvProvider(),
+            LocalMediaProvider(),
+            SmolLM2Provider(),
+            # Listed only when settings name local weights (diffusers_models).
+            DiffusersProvider.from_settings(settings),
+        ]
+    )
