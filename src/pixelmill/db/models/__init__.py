@@ -1,21 +1,27 @@
 """Every table, imported here so ``Base.metadata`` is complete for Alembic and tests."""
 
 from pixelmill.db.models.accounts import ApiKey, Invitation, Membership, PasswordResetToken, User, Workspace
-from pixelmill.db.models.credits import LedgerEntry, Wallet
+from pixelmill.db.models.credits import LedgerEntry, PlanGrant, Wallet
 from pixelmill.db.models.files import File
+from pixelmill.db.models.idempotency import IdempotencyRecord
 from pixelmill.db.models.runs import NodeCacheEntry, NodeExecution, Run
+from pixelmill.db.models.workflows import Workflow, WorkflowVersion
 
 __all__ = [
     "ApiKey",
     "File",
+    "IdempotencyRecord",
     "Invitation",
     "LedgerEntry",
     "Membership",
     "NodeCacheEntry",
     "NodeExecution",
     "PasswordResetToken",
+    "PlanGrant",
     "Run",
     "User",
     "Wallet",
+    "Workflow",
+    "WorkflowVersion",
     "Workspace",
 ]

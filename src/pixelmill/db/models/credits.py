@@ -39,3 +39,15 @@ class LedgerEntry(Base):
 
 
 Index("ix_ledger_entries_workspace_id_id", LedgerEntry.workspace_id, LedgerEntry.id)
+
+
+class PlanGrant(Base):
+    """One plan's monthly credits granted to one workspace; the key makes the grant happen once."""
+
+    __tablename__ = "plan_grants"
+
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-11"
+    plan: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -30,9 +30,18 @@ class Run(Base):
     credits_reserved: Mapped[int] = mapped_column(default=0)
     credits_used: Mapped[int] = mapped_column(default=0)
     error: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    # A pm_test_ key made it: sandbox models only, no credits held or spent.
+    test_mode: Mapped[bool] = mapped_column(default=False)
+    # What the caller attached (a generation's type, model and prompt); "metadata" is taken by SQLAlchemy.
+    run_metadata: Mapped[dict[str, Any] | None] = mapped_column("metadata", default=None)
+    webhook: Mapped[dict[str, Any] | None] = mapped_column(default=None)  # {url, secret} for the terminal POST
+    # Written with the terminal transition: {node_id: {"type": …, "value": …}} (media values as references).
+    outputs: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)  # a tombstone: hidden from reads
 
 
 class NodeExecution(Base):
@@ -43,7 +52,7 @@ class NodeExecution(Base):
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     node_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     node_type: Mapped[str] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(16))  # running | completed | failed | skipped
+    status: Mapped[str] = mapped_column(String(16))  # completed | failed | cancelled (written as the node ends)
     inputs_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     outputs: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     cached: Mapped[bool] = mapped_column(default=False)
@@ -65,5 +74,6 @@ class NodeCacheEntry(Base):
     last_hit_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
-Index("ix_runs_workspace_created", Run.workspace_id, Run.created_at)
-Index("ix_runs_status_priority", Run.status, Run.priority, Run.created_at)
+# Listing newest first by id (ULIDs sort by time) and the queue: per status, workspace and priority, oldest first.
+Index("ix_runs_workspace_id_id", Run.workspace_id, Run.id)
+Index("ix_runs_queue", Run.status, Run.workspace_id, Run.priority, Run.created_at)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-21 05:55:02.009436
+Create Date: 2026-11-21 06:41:38.126190
 """
 
 from __future__ import annotations
@@ -106,6 +106,32 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_files_workspace_id"), ["workspace_id"], unique=False)
 
     op.create_table(
+        "idempotency_keys",
+        sa.Column("workspace_id", sa.String(length=40), nullable=False),
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("response_status", sa.Integer(), nullable=True),
+        sa.Column(
+            "response_headers",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column("response_body", sa.LargeBinary(), nullable=True),
+        sa.Column("created_at", pixelmill.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", pixelmill.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_idempotency_keys_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("workspace_id", "key", name=op.f("pk_idempotency_keys")),
+    )
+    with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_idempotency_keys_expires_at"), ["expires_at"], unique=False)
+
+    op.create_table(
         "invitations",
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("workspace_id", sa.String(length=40), nullable=False),
@@ -188,6 +214,18 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_password_reset_tokens_user_id"), ["user_id"], unique=False)
 
     op.create_table(
+        "plan_grants",
+        sa.Column("workspace_id", sa.String(length=40), nullable=False),
+        sa.Column("period", sa.String(length=7), nullable=False),
+        sa.Column("plan", sa.String(length=40), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", pixelmill.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"], ["workspaces.id"], name=op.f("fk_plan_grants_workspace_id_workspaces"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("workspace_id", "period", name=op.f("pk_plan_grants")),
+    )
+    op.create_table(
         "runs",
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("workspace_id", sa.String(length=40), nullable=False),
@@ -207,18 +245,30 @@ def upgrade() -> None:
         sa.Column(
             "error", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=True
         ),
+        sa.Column("test_mode", sa.Boolean(), nullable=False),
+        sa.Column(
+            "metadata", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=True
+        ),
+        sa.Column(
+            "webhook", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=True
+        ),
+        sa.Column(
+            "outputs", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=True
+        ),
+        sa.Column("cancel_requested_at", pixelmill.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", pixelmill.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("started_at", pixelmill.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("completed_at", pixelmill.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("deleted_at", pixelmill.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["workspace_id"], ["workspaces.id"], name=op.f("fk_runs_workspace_id_workspaces"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_runs")),
     )
     with op.batch_alter_table("runs", schema=None) as batch_op:
-        batch_op.create_index("ix_runs_status_priority", ["status", "priority", "created_at"], unique=False)
+        batch_op.create_index("ix_runs_queue", ["status", "workspace_id", "priority", "created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_runs_workflow_id"), ["workflow_id"], unique=False)
-        batch_op.create_index("ix_runs_workspace_created", ["workspace_id", "created_at"], unique=False)
+        batch_op.create_index("ix_runs_workspace_id_id", ["workspace_id", "id"], unique=False)
 
     op.create_table(
         "wallets",
@@ -231,6 +281,29 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("workspace_id", name=op.f("pk_wallets")),
     )
+    op.create_table(
+        "workflows",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("workspace_id", sa.String(length=40), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column(
+            "graph", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
+        ),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("published_version", sa.Integer(), nullable=True),
+        sa.Column("created_by", sa.String(length=40), nullable=True),
+        sa.Column("created_at", pixelmill.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", pixelmill.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("deleted_at", pixelmill.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"], ["workspaces.id"], name=op.f("fk_workflows_workspace_id_workspaces"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_workflows")),
+    )
+    with op.batch_alter_table("workflows", schema=None) as batch_op:
+        batch_op.create_index("ix_workflows_workspace_id_id", ["workspace_id", "id"], unique=False)
+
     op.create_table(
         "node_executions",
         sa.Column("run_id", sa.String(length=40), nullable=False),
@@ -253,17 +326,43 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("run_id", "node_id", name=op.f("pk_node_executions")),
     )
+    op.create_table(
+        "workflow_versions",
+        sa.Column("workflow_id", sa.String(length=40), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column(
+            "graph", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
+        ),
+        sa.Column("draft_version", sa.Integer(), nullable=False),
+        sa.Column("published_at", pixelmill.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("published_by", sa.String(length=40), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["workflow_id"],
+            ["workflows.id"],
+            name=op.f("fk_workflow_versions_workflow_id_workflows"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("workflow_id", "number", name=op.f("pk_workflow_versions")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("workflow_versions")
     op.drop_table("node_executions")
+    with op.batch_alter_table("workflows", schema=None) as batch_op:
+        batch_op.drop_index("ix_workflows_workspace_id_id")
+
+    op.drop_table("workflows")
     op.drop_table("wallets")
     with op.batch_alter_table("runs", schema=None) as batch_op:
-        batch_op.drop_index("ix_runs_workspace_created")
+        batch_op.drop_index("ix_runs_workspace_id_id")
         batch_op.drop_index(batch_op.f("ix_runs_workflow_id"))
-        batch_op.drop_index("ix_runs_status_priority")
+        batch_op.drop_index("ix_runs_queue")
 
     op.drop_table("runs")
+    op.drop_table("plan_grants")
     with op.batch_alter_table("password_reset_tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_password_reset_tokens_user_id"))
 
@@ -282,6 +381,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_invitations_workspace_id"))
 
     op.drop_table("invitations")
+    with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_idempotency_keys_expires_at"))
+
+    op.drop_table("idempotency_keys")
     with op.batch_alter_table("files", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_files_workspace_id"))
         batch_op.drop_index(batch_op.f("ix_files_sha256"))

@@ -1,0 +1,270 @@
+"""Run throughput of a real server: K concurrent clients create trivial runs and wait for them.
+
+    .venv/bin/python benchmarks/run_throughput.py [--clients 16] [--runs 2000] [--poll]
+                                                  [--postgres postgresql+psycopg://user@host:5432/postgres]
+
+The server is ``pixelmill serve`` in a subprocess (embedded SQLite in a temporary data directory, or a
+fresh PostgreSQL database created for the run and dropped after it), with the default in-process
+dispatcher. Each run is one ``math.add`` node with distinct inputs (so no run is a cache hit).
+By default a client creates with ``Prefer: wait=30`` and the answer is the finished run; with
+``--poll`` it creates, then polls ``GET /v1/runs/{id}`` every ``--poll-interval`` seconds until the run is
+terminal (each poll is a full run view: authentication, the run, its nodes, its queue position).
+
+Printed: runs per second, create -> complete latency p50/p95/p99, the server's resident memory at
+each quarter of the runs and its peak (from /proc), and — the baseline measured in the same run with
+the same clients — requests per second of the bare ``GET /healthz`` route, with the ratio between
+the two (how many plain requests one run costs). Targets on the embedded default with 2 cores:
+>= 300 runs/s and p95 <= 50 ms at K = 16.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from pixelmill.db.migrate import upgrade
+from pixelmill.db.session import Database
+from pixelmill.services.bootstrap import bootstrap_operator
+
+ECHO_SECONDS = 5.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def memory_kib(pid: int, field_name: str) -> int:
+    """A memory figure of a process from /proc (VmRSS: now, VmHWM: peak), in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field_name}:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{field_name} not found for pid {pid}")
+
+
+class PostgresDatabase:
+    """A database made for this benchmark on the server at ``url`` and dropped afterwards."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        self._psycopg = psycopg
+        parsed = make_url(url)
+        self.name = f"pm_bench_{uuid.uuid4().hex[:10]}"
+        self._admin = (
+            f"host={parsed.host} port={parsed.port or 5432} user={parsed.username or 'postgres'} "
+            f"dbname={parsed.database or 'postgres'}" + (f" password={parsed.password}" if parsed.password else "")
+        )
+        with psycopg.connect(self._admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.name}"')
+        self.url = parsed.set(drivername="postgresql+psycopg", database=self.name).render_as_string(hide_password=False)
+
+    def drop(self) -> None:
+        with self._psycopg.connect(self._admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[str]
+    url: str
+    output: list[str] = field(default_factory=list)
+
+    def pump(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line.rstrip())
+
+
+def prepare(database_url: str) -> str:
+    """Migrate the database and create the operator (whose plan has no practical rate limit); its key."""
+    upgrade(database_url)
+
+    async def bootstrap() -> str:
+        db = Database(database_url)
+        try:
+            credentials = await bootstrap_operator(db)
+        finally:
+            await db.dispose()
+        if credentials is None:
+            raise SystemExit("the benchmark database already has users")
+        return credentials.key
+
+    return asyncio.run(bootstrap())
+
+
+def start_server(data_dir: Path, database_url: str | None) -> Server:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIXELMILL_")}
+    env.update(
+        PIXELMILL_CONFIG_DIR=str(data_dir / "config"),
+        PIXELMILL_LOG_LEVEL="WARNING",
+        PIXELMILL_LOG_FORMAT="text",
+        PIXELMILL_METRICS_ENABLED="false",
+        PYTHONUNBUFFERED="1",
+    )
+    if database_url is not None:
+        env["PIXELMILL_DATABASE_URL"] = database_url
+    command = [sys.executable, "-c", "from pixelmill.cli.main import run; run()", "serve"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = Server(process, f"http://127.0.0.1:{port}")
+    threading.Thread(target=server.pump, daemon=True).start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("the server exited:\n" + "\n".join(server.output))
+        try:
+            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise SystemExit("the server did not start:\n" + "\n".join(server.output))
+
+
+async def echo_rate(url: str, clients: int, seconds: float) -> float:
+    """Requests per second of GET /healthz with ``clients`` concurrent keep-alive clients."""
+    count = 0
+    deadline = time.perf_counter() + seconds
+    async with httpx.AsyncClient(base_url=url, limits=httpx.Limits(max_connections=clients)) as client:
+
+        async def worker() -> None:
+            nonlocal count
+            while time.perf_counter() < deadline:
+                response = await client.get("/healthz")
+                response.raise_for_status()
+                count += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*[worker() for _ in range(clients)])
+        return count / (time.perf_counter() - started)
+
+
+@dataclass
+class RunFigures:
+    latencies: list[float]
+    elapsed: float
+    rss_kib: list[tuple[int, int]]  # (runs done, server RSS)
+
+
+async def run_load(server: Server, key: str, clients: int, runs: int, poll: float | None) -> RunFigures:
+    headers = {"Authorization": f"Bearer {key}"}
+    latencies: list[float] = []
+    rss: list[tuple[int, int]] = []
+    checkpoints = {runs * quarter // 4 for quarter in (1, 2, 3, 4)}
+    issued = 0
+    timeout = httpx.Timeout(60)
+    async with httpx.AsyncClient(
+        base_url=server.url, headers=headers, timeout=timeout, limits=httpx.Limits(max_connections=clients)
+    ) as client:
+
+        async def one(index: int) -> None:
+            graph = {"nodes": [{"id": "sum", "type": "math.add", "inputs": {"a": index, "b": 0.5}}]}
+            started = time.perf_counter()
+            if poll is not None:
+                created = await client.post("/v1/runs", json={"graph": graph})
+                created.raise_for_status()
+                run_id = created.json()["run_id"]
+                while True:
+                    body = (await client.get(f"/v1/runs/{run_id}")).json()
+                    if body["status"] in ("completed", "failed", "cancelled"):
+                        break
+                    await asyncio.sleep(poll)
+            else:
+                response = await client.post("/v1/runs", json={"graph": graph}, headers={"Prefer": "wait=30"})
+                response.raise_for_status()
+                body = response.json()
+            latencies.append(time.perf_counter() - started)
+            if body["status"] != "completed" or body["outputs"]["sum"]["value"] != index + 0.5:
+                raise SystemExit(f"run {body['run_id']} did not complete as expected: {body}")
+            if len(latencies) in checkpoints:
+                rss.append((len(latencies), memory_kib(server.process.pid, "VmRSS")))
+
+        async def worker() -> None:
+            nonlocal issued
+            while issued < runs:
+                index = issued
+                issued += 1
+                await one(index)
+
+        started = time.perf_counter()
+        await asyncio.gather(*[worker() for _ in range(clients)])
+        return RunFigures(latencies, time.perf_counter() - started, rss)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients (K)")
+    parser.add_argument("--runs", type=int, default=2000, help="runs to create in all")
+    parser.add_argument("--poll", action="store_true", help="poll GET /v1/runs/{id} instead of Prefer: wait")
+    parser.add_argument("--poll-interval", type=float, default=0.02, help="seconds between polls (with --poll)")
+    parser.add_argument("--postgres", metavar="URL", help="PostgreSQL server to create a scratch database on")
+    args = parser.parse_args()
+
+    poll = args.poll_interval if args.poll else None
+    with tempfile.TemporaryDirectory(prefix="pixelmill-bench-") as scratch:
+        data_dir = Path(scratch) / "data"
+        postgres = PostgresDatabase(args.postgres) if args.postgres else None
+        database_url = postgres.url if postgres else f"sqlite+aiosqlite:///{data_dir / 'pixelmill.db'}"
+        try:
+            key = prepare(database_url)
+            server = start_server(data_dir, postgres.url if postgres else None)
+            try:
+                warm = asyncio.run(run_load(server, key, args.clients, min(200, args.runs), poll))
+                echo = asyncio.run(echo_rate(server.url, args.clients, ECHO_SECONDS))
+                figures = asyncio.run(run_load(server, key, args.clients, args.runs, poll))
+                peak = memory_kib(server.process.pid, "VmHWM")
+            finally:
+                server.process.terminate()
+                server.process.wait(timeout=60)
+        finally:
+            if postgres is not None:
+                postgres.drop()
+
+    backend = "postgresql" if postgres else "sqlite (embedded)"
+    mode = f"polling every {args.poll_interval * 1000:.0f} ms" if args.poll else "Prefer: wait"
+    rate = len(figures.latencies) / figures.elapsed
+    print(f"run throughput: {backend}, K={args.clients}, {args.runs} runs of one math.add node, {mode}")
+    print(f"  warm-up                     {len(warm.latencies)} runs, {len(warm.latencies) / warm.elapsed:.0f} runs/s")
+    print(f"  runs/s                      {rate:.1f}")
+    print(
+        "  create->complete latency    "
+        f"p50 {percentile(figures.latencies, 0.50) * 1000:.1f} ms  "
+        f"p95 {percentile(figures.latencies, 0.95) * 1000:.1f} ms  "
+        f"p99 {percentile(figures.latencies, 0.99) * 1000:.1f} ms  "
+        f"(mean {statistics.fmean(figures.latencies) * 1000:.1f} ms)"
+    )
+    print(
+        "  server RSS                  "
+        + "  ".join(f"{done} runs: {kib / 1024:.0f} MiB" for done, kib in figures.rss_kib)
+    )
+    print(f"  server peak RSS (VmHWM)     {peak / 1024:.0f} MiB")
+    print(f"  baseline GET /healthz       {echo:.0f} requests/s (same clients, same server)")
+    print(f"  ratio                       {echo / rate:.1f} echo requests per run")
+    print(f"  targets                     >= 300 runs/s: {'met' if rate >= 300 else 'NOT met'}; ", end="")
+    print(f"p95 <= 50 ms: {'met' if percentile(figures.latencies, 0.95) <= 0.050 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

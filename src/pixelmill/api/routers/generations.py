@@ -1,0 +1,147 @@
+"""Generations: image, video, voice, music, infographic and text jobs in the ImagineLab shape.
+
+``POST /v1/generations`` answers 201 with the generation (``status: "pending"``, ``outputs: []``);
+poll ``GET /v1/generations/{id}/status`` and read ``GET /v1/generations/{id}``. With
+``Prefer: wait=N`` (1–60 s) the create answers once the generation finished or N seconds passed.
+Each generation is a run too (``GET /v1/runs/{id}``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from pixelmill.api.deps import PrincipalDep, RuntimeDep
+from pixelmill.api.routers.models import ModelPublic
+from pixelmill.api.routers.runs import PreferHeader, public_base_url, wait_preference
+from pixelmill.db.models import Run
+from pixelmill.services.generation_graphs import CPU_MODE_NODES, GenerationRequest, default_models
+from pixelmill.services.generations import GenerationPublic, GenerationService, GenerationStatus, GenerationViews
+from pixelmill.services.runs import wait_for_terminal
+
+router = APIRouter(prefix="/v1/generations", tags=["generations"])
+
+
+class GenerationList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[GenerationPublic]
+    next_cursor: str | None
+
+
+class GenerationModels(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelPublic]
+    defaults: dict[str, str | None]
+    image_modes: list[str]
+
+
+class Ok(BaseModel):
+    ok: bool = True
+
+
+@router.post("", operation_id="create_generation", status_code=201)
+async def create_generation(
+    body: GenerationRequest,
+    request: Request,
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
+    prefer: PreferHeader = None,
+) -> JSONResponse:
+    """Queue a generation; its cost is held from the workspace's credits (402 when short)."""
+    async with runtime.db.session() as session:
+        run = await GenerationService(session, runtime).create(principal, body)
+    wait = wait_preference(prefer)
+    headers = {"Location": f"/v1/generations/{run.id}"}
+    if wait is not None:
+        await wait_for_terminal(runtime, run.id, wait)
+        headers["Preference-Applied"] = f"wait={wait}"
+    async with runtime.db.sessions() as session:
+        if wait is not None:
+            current = await session.get(Run, run.id)
+            assert current is not None  # only a finished run can be deleted, and nobody has seen its id yet
+            run = current
+        # Without a wait the answer is the generation as created (pending), even if a worker
+        # claimed it in the meantime, as ImagineLab documents.
+        view = await GenerationViews(session, runtime, public_base_url(request, runtime)).one(run)
+    return JSONResponse(view.model_dump(mode="json"), status_code=201, headers=headers)
+
+
+@router.get("", operation_id="list_generations")
+async def list_generations(
+    request: Request,
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=40, description="next_cursor of the previous page")] = None,
+) -> GenerationList:
+    """The generation history, newest first."""
+    async with runtime.db.sessions() as session:
+        page = await GenerationService(session, runtime).list(principal, cursor=cursor, limit=limit)
+        views = await GenerationViews(session, runtime, public_base_url(request, runtime)).many(page.runs)
+    return GenerationList(data=views, next_cursor=page.next_cursor)
+
+
+@router.get("/models", operation_id="list_generation_models")
+async def list_generation_models(principal: PrincipalDep, runtime: RuntimeDep) -> GenerationModels:
+    """The models a generation may name, and the one each type uses when ``model_name`` is left out."""
+    models = runtime.providers.models()
+    return GenerationModels(
+        data=[
+            ModelPublic(
+                id=m.id,
+                provider=m.provider,
+                generation_type=m.generation_type,
+                capabilities=list(m.capabilities),
+                cost=m.cost,
+                description=m.description,
+                sandbox=m.sandbox,
+                limits=dict(m.limits),
+            )
+            for m in models
+        ],
+        defaults=default_models(models, test_mode=principal.mode == "test"),
+        image_modes=[*CPU_MODE_NODES, "edit"],
+    )
+
+
+@router.get("/{generation_id}", operation_id="get_generation")
+async def get_generation(
+    generation_id: str, request: Request, principal: PrincipalDep, runtime: RuntimeDep
+) -> GenerationPublic:
+    """The generation with its outputs: signed media URLs on this server, or the text."""
+    async with runtime.db.sessions() as session:
+        run = await GenerationService(session, runtime).get(principal, generation_id)
+        return await GenerationViews(session, runtime, public_base_url(request, runtime)).one(run)
+
+
+@router.get("/{generation_id}/status", operation_id="get_generation_status")
+async def get_generation_status(
+    generation_id: str, request: Request, principal: PrincipalDep, runtime: RuntimeDep
+) -> GenerationStatus:
+    """Status (pending, processing, completed, failed, cancelled) and progress 0–100."""
+    async with runtime.db.sessions() as session:
+        run = await GenerationService(session, runtime).get(principal, generation_id)
+        return await GenerationViews(session, runtime, public_base_url(request, runtime)).status(run)
+
+
+@router.post("/{generation_id}/cancel", operation_id="cancel_generation")
+async def cancel_generation(
+    generation_id: str, request: Request, principal: PrincipalDep, runtime: RuntimeDep
+) -> GenerationPublic:
+    """Cancel a pending generation at once, or stop a processing one (409 RUN_NOT_CANCELLABLE once finished)."""
+    async with runtime.db.session() as session:
+        await GenerationService(session, runtime).cancel(principal, generation_id)
+    async with runtime.db.sessions() as session:
+        run = await GenerationService(session, runtime).get(principal, generation_id)
+        return await GenerationViews(session, runtime, public_base_url(request, runtime)).one(run)
+
+
+@router.delete("/{generation_id}", operation_id="delete_generation")
+async def delete_generation(generation_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> Ok:
+    """Delete a finished generation from the history (409 RUN_NOT_FINISHED while pending or processing)."""
+    async with runtime.db.session() as session:
+        await GenerationService(session, runtime).delete(principal, generation_id)
+    return Ok()

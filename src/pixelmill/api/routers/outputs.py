@@ -1,0 +1,82 @@
+"""Run outputs on stable paths: ``GET /v1/outputs/runs/{run_id}/{node_id}.{ext}``
+(``{node_id}.{index}.{ext}`` for each image of an ``images`` output).
+
+A request needs either the signed query a run view put on the URL (``?expires=&sig=``; a browser can
+follow it without a credential) or a bearer credential of the run's workspace. The bytes come from
+the blob store by content hash, with the media type recorded when the node saved them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.security import HTTPBearer
+
+from pixelmill import errors
+from pixelmill.api.deps import RuntimeDep, get_principal
+from pixelmill.db.models import Run
+from pixelmill.errors import PixelmillError
+from pixelmill.services.run_outputs import extension, output_refs, parse_output_name
+from pixelmill.storage.signing import verify_signature
+
+router = APIRouter(prefix="/v1/outputs", tags=["outputs"])
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def _not_found(run_id: str, name: str) -> PixelmillError:
+    return PixelmillError(errors.NOT_FOUND, f"Run {run_id} has no output {name}", run_id=run_id)
+
+
+@router.get("/runs/{run_id}/{name}", operation_id="get_run_output", response_class=Response)
+async def get_run_output(
+    run_id: str,
+    name: str,
+    request: Request,
+    runtime: RuntimeDep,
+    expires: Annotated[int | None, Query(description="Expiry of a signed link (unix seconds)")] = None,
+    sig: Annotated[str | None, Query(description="Signature of a signed link")] = None,
+) -> Response:
+    """The output's bytes (image, video or audio)."""
+    if expires is not None or sig is not None:
+        path = f"/v1/outputs/runs/{run_id}/{name}"
+        if expires is None or sig is None or not verify_signature(runtime.settings.secret, path, expires, sig):
+            raise PixelmillError(errors.FORBIDDEN, "The link's signature is invalid or the link has expired")
+        workspace_id = None
+    else:
+        principal = await get_principal(request, await _bearer(request))
+        principal.require_scope("runs")
+        workspace_id = principal.workspace_id
+    parsed = parse_output_name(name)
+    if parsed is None:
+        raise _not_found(run_id, name)
+    async with runtime.db.sessions() as session:
+        run = await session.get(Run, run_id)
+    if run is None or run.deleted_at is not None:
+        raise PixelmillError(errors.NOT_FOUND, f"Run {run_id} not found", run_id=run_id)
+    if workspace_id is not None and run.workspace_id != workspace_id:
+        raise PixelmillError(errors.FORBIDDEN, "This run belongs to a different workspace", run_id=run_id)
+    output = (run.outputs or {}).get(parsed.node_id)
+    refs = output_refs(output) if output is not None else []
+    multiple = output is not None and output.get("type") == "images"
+    if (parsed.index is not None) != multiple:
+        raise _not_found(run_id, name)
+    index = parsed.index or 0
+    if index >= len(refs) or extension(refs[index].get("mime")) != parsed.ext:
+        raise _not_found(run_id, name)
+    ref = refs[index]
+    sha256 = ref.get("sha256")
+    try:
+        data = await runtime.blobs.get(str(sha256))
+    except KeyError:
+        raise PixelmillError(errors.NOT_FOUND, "The output's content is missing from storage", run_id=run_id) from None
+    return Response(
+        content=data,
+        media_type=str(ref.get("mime") or "application/octet-stream"),
+        headers={
+            "Cache-Control": f"private, max-age={runtime.settings.signed_url_ttl_seconds}",
+            "ETag": f'"{sha256}"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

@@ -1,0 +1,303 @@
+"""The embedded dispatcher: claims queued runs from the database and executes them in this process.
+
+- One claim loop, woken at once by a create in this process (``RunSignals``) and otherwise every
+  ``dispatch_poll_seconds``; at most ``worker_concurrency`` runs execute at once, each workspace at
+  most its plan's ``concurrent_runs``, in the queue's order (priority, then round-robin across
+  workspaces; see :mod:`pixelmill.services.run_queue`).
+- A maintenance loop heartbeats the leases of the runs executing here, picks up cancels made by
+  other processes, and re-queues runs whose owner stopped heartbeating.
+- Start-up re-queues runs abandoned by a dead process (:mod:`pixelmill.dispatch.recovery`); they
+  resume from their persisted node results.
+- ``stop`` is graceful: no new claims, running nodes get ``shutdown_grace_seconds`` to finish (the
+  executor starts no new node), then every unfinished run goes back to the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pixelmill import errors
+from pixelmill.db.base import utcnow
+from pixelmill.db.session import Database
+from pixelmill.dispatch.claims import ClaimedRun, RunClaims
+from pixelmill.dispatch.recovery import requeue_abandoned
+from pixelmill.engine.cancellation import CancelToken
+from pixelmill.engine.events import NodeEvent
+from pixelmill.engine.executor import GraphExecutor
+from pixelmill.engine.outcome import ExecutionResult
+from pixelmill.engine.results import NodeRecord
+from pixelmill.engine.results_sql import SqlResultStore
+from pixelmill.engine.run_context import RunScope
+from pixelmill.engine.validation import validate_graph
+from pixelmill.errors import PixelmillError
+from pixelmill.services.run_lifecycle import TerminalStatus, finish
+from pixelmill.storage.media_store import RunMediaStore
+
+if TYPE_CHECKING:
+    from pixelmill.engine.context import MediaStore
+    from pixelmill.runtime import Runtime
+
+log = logging.getLogger("pixelmill.dispatch")
+
+
+@dataclass
+class _Execution:
+    run: ClaimedRun
+    token: CancelToken = field(default_factory=CancelToken)
+    task: asyncio.Task[None] | None = None
+    cancel_requested: bool = False  # a client cancelled: finish as cancelled
+    shutting_down: bool = False  # this process stops: hand the run back unless it finished
+
+
+class _FreshAwareStore(SqlResultStore):
+    """The SQL result store, minus the resume lookup for runs on their first attempt (nothing of
+    theirs can be persisted yet), which saves one query per run on the hot path."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.fresh: set[str] = set()
+
+    async def completed_nodes(self, run_id: str) -> dict[str, NodeRecord]:
+        if run_id in self.fresh:
+            return {}
+        return await super().completed_nodes(run_id)
+
+
+def default_owner() -> str:
+    """A name for this dispatcher that no other process shares (host, pid, and a random part)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class LocalDispatcher:
+    """Executes the database's queued runs inside this process (``settings.dispatch == "local"``)."""
+
+    def __init__(self, runtime: Runtime, *, owner: str | None = None) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.owner = owner or default_owner()
+        self.signals = runtime.run_signals
+        self.claims = RunClaims(runtime.db, runtime.settings, self.owner, runtime.run_hooks)
+        self._store = _FreshAwareStore(runtime.db)
+        self._executor = GraphExecutor(
+            settings=runtime.settings,
+            store=self._store,
+            providers=runtime.providers,
+            media_factory=self._media,
+        )
+        self._active: dict[str, _Execution] = {}
+        self._stopping = False
+        self._claim_task: asyncio.Task[None] | None = None
+        self._maintenance_task: asyncio.Task[None] | None = None
+        self.signals.on_cancel(self._cancel_local)
+
+    def _media(self, scope: RunScope) -> MediaStore:
+        return RunMediaStore(
+            db=self.runtime.db,
+            blobs=self.runtime.blobs,
+            settings=self.settings,
+            workspace_id=scope.workspace_id,
+            run_id=scope.run_id,
+        )
+
+    @property
+    def active_runs(self) -> list[str]:
+        return list(self._active)
+
+    async def start(self) -> None:
+        """Re-queue what a dead process left running, then start claiming."""
+        await requeue_abandoned(
+            self.runtime.db,
+            owner=self.owner,
+            all_foreign=self.settings.is_embedded_database,
+            hooks=self.runtime.run_hooks,
+        )
+        self._claim_task = asyncio.create_task(self._claim_loop(), name="pixelmill-dispatch-claims")
+        self._maintenance_task = asyncio.create_task(self._maintenance_loop(), name="pixelmill-dispatch-maintenance")
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop claiming, let running nodes finish for ``grace`` seconds, hand back what is left."""
+        grace = self.settings.shutdown_grace_seconds if grace is None else grace
+        self._stopping = True
+        self.signals.run_queued()  # wake the claim loop so it sees _stopping
+        if self._maintenance_task is not None:
+            self._maintenance_task.cancel()  # its statements are idempotent
+        # The claim loop finishes its step: a claim cut short after its commit would strand runs.
+        loops = [task for task in (self._claim_task, self._maintenance_task) if task is not None]
+        await asyncio.gather(*loops, return_exceptions=True)
+        self.signals.off_cancel(self._cancel_local)
+        executions = list(self._active.values())
+        for execution in executions:
+            execution.shutting_down = True
+            execution.token.cancel()  # the executor starts no further node
+        tasks = [execution.task for execution in executions if execution.task is not None]
+        if tasks:
+            _done, late = await asyncio.wait(tasks, timeout=grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+            for execution in executions:
+                if execution.task in late:
+                    await self._hand_back(execution)
+        await asyncio.to_thread(self._executor.close)
+
+    # -- claiming ---------------------------------------------------------------------------------
+
+    async def _claim_loop(self) -> None:
+        poll = self.settings.dispatch_poll_seconds
+        while not self._stopping:
+            free = self.settings.worker_concurrency - len(self._active)
+            claimed: list[ClaimedRun] = []
+            if free > 0:
+                try:
+                    claimed = await self.claims.claim(free, self.signals.last_served)
+                except Exception:
+                    log.exception("claiming queued runs failed; retrying")
+            now = time.monotonic()
+            for index, run in enumerate(claimed):
+                self.signals.last_served[run.workspace_id] = now + index * 1e-6
+                self._start(run)
+            if not claimed or len(self._active) >= self.settings.worker_concurrency:
+                await self.signals.wait_for_work(poll)
+
+    def _start(self, run: ClaimedRun) -> None:
+        execution = _Execution(run=run)
+        if run.cancel_requested:
+            execution.cancel_requested = True
+            execution.token.cancel()
+        if run.attempt == 1:
+            self._store.fresh.add(run.id)
+        self._active[run.id] = execution
+        execution.task = asyncio.create_task(self._execute(execution), name=f"run:{run.id}")
+
+    def _cancel_local(self, run_id: str) -> None:
+        execution = self._active.get(run_id)
+        if execution is not None:
+            execution.cancel_requested = True
+            execution.token.cancel()
+
+    # -- executing --------------------------------------------------------------------------------
+
+    async def _execute(self, execution: _Execution) -> None:
+        run = execution.run
+        try:
+            await self._execute_claimed(execution)
+        except asyncio.CancelledError:
+            raise  # a stop past its grace period: stop() hands the run back
+        except Exception:
+            log.exception("executing run %s failed", run.id, extra={"run_id": run.id})
+            with contextlib.suppress(Exception):
+                if run.attempt < self.settings.max_run_attempts:
+                    await self._hand_back(execution)
+                else:
+                    await self._finish(execution, "failed", error=_internal_error("The run could not be executed"))
+        finally:
+            self._active.pop(run.id, None)
+            self._store.fresh.discard(run.id)
+            self.signals.active_nodes.pop(run.id, None)
+            self.signals.run_queued()  # a slot is free
+
+    async def _execute_claimed(self, execution: _Execution) -> None:
+        run = execution.run
+        if run.attempt > self.settings.max_run_attempts:
+            message = f"The run was abandoned after {run.attempt - 1} attempts that did not finish"
+            await self._finish(execution, "failed", error=_internal_error(message))
+            return
+        try:
+            graph = validate_graph(run.graph, self.runtime.nodes, self.settings)
+        except PixelmillError as exc:  # a node type was removed since the run was queued
+            await self._finish(execution, "failed", error=exc.body()["error"])
+            return
+        scope = RunScope(run.id, run.workspace_id, test_mode=run.test_mode)
+        result = await self._executor.execute(
+            graph, scope, cancel=execution.token, listener=self._node_listener(run.id)
+        )
+        if result.status == "cancelled" and execution.shutting_down and not execution.cancel_requested:
+            await self._hand_back(execution)
+            return
+        await self._finish(execution, result.status, result=result)
+
+    def _node_listener(self, run_id: str) -> Any:
+        nodes = self.signals.active_nodes.setdefault(run_id, {})
+
+        async def listen(event: NodeEvent) -> None:
+            if event.kind == "node_start":
+                nodes[event.node_id] = utcnow()
+            elif event.kind != "node_progress":
+                nodes.pop(event.node_id, None)
+
+        return listen
+
+    async def _finish(
+        self,
+        execution: _Execution,
+        status: TerminalStatus,
+        *,
+        result: ExecutionResult | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> None:
+        run = execution.run
+        outputs = None
+        used = 0
+        if result is not None:
+            outputs = {node_id: {"type": out.type, "value": out.value} for node_id, out in result.outputs.items()}
+            used = 0 if run.test_mode else result.total_cost
+            error = result.error if status == "failed" else None
+        async with self.runtime.db.session() as session:
+            moved = await finish(
+                session,
+                run.id,
+                expected="running",
+                status=status,
+                credits_used=used,
+                error=error,
+                outputs=outputs,
+                attempt=run.attempt,
+                hooks=self.runtime.run_hooks,
+            )
+        if moved is None:
+            log.warning("run %s was taken over before it finished here; its result is dropped", run.id)
+            return
+        self.signals.run_finished(run.id)
+
+    async def _hand_back(self, execution: _Execution) -> None:
+        if await self.claims.hand_back(execution.run.id, execution.run.attempt):
+            log.info("run %s handed back to the queue", execution.run.id)
+
+    # -- maintenance ------------------------------------------------------------------------------
+
+    async def _maintenance_loop(self) -> None:
+        interval = min(1.0, self.settings.lease_seconds / 3)
+        heartbeat_every = self.settings.lease_seconds / 3
+        sweep_every = self.settings.lease_seconds / 2
+        last_heartbeat = last_sweep = time.monotonic()
+        while not self._stopping:
+            await asyncio.sleep(interval)
+            try:
+                running = self.active_runs
+                for run_id in await self.claims.cancel_requests(running):
+                    self._cancel_local(run_id)
+                now = time.monotonic()
+                if running and now - last_heartbeat >= heartbeat_every:
+                    await self.claims.extend(running)
+                    last_heartbeat = now
+                if now - last_sweep >= sweep_every:
+                    last_sweep = now
+                    requeued = await requeue_abandoned(
+                        self.runtime.db, owner=self.owner, all_foreign=False, hooks=self.runtime.run_hooks
+                    )
+                    if requeued:
+                        self.signals.run_queued()
+            except Exception:
+                log.exception("dispatcher maintenance failed; retrying")
+
+
+def _internal_error(message: str) -> dict[str, Any]:
+    return {"code": errors.INTERNAL_ERROR.code, "message": message, "node_id": None}

@@ -1,0 +1,177 @@
+"""The public representation of a run (``GET /v1/runs/{run_id}``), built from its row, its node
+executions, the queue and the in-process state of nodes that are executing right now.
+
+Media outputs become absolute signed URLs on this server (fresh on every read); text and JSON
+outputs are plain values. Views of many runs load their node executions and the queue in one go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pixelmill.db.models import NodeExecution, Run
+from pixelmill.engine.values import OutputType
+from pixelmill.services import run_queue
+from pixelmill.services.run_lifecycle import TERMINAL_STATUSES
+from pixelmill.services.run_outputs import public_value
+
+if TYPE_CHECKING:
+    from pixelmill.runtime import Runtime
+
+NodeStatus = Literal["pending", "running", "completed", "failed", "cancelled", "skipped"]
+
+
+class RunOutputPublic(BaseModel):
+    type: OutputType
+    value: Any = Field(description="An absolute signed URL for media (a list for images); the value otherwise")
+
+
+class RunNodePublic(BaseModel):
+    node_id: str
+    type: str
+    status: NodeStatus
+    cached: bool = False
+    credits: int = 0
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    error: dict[str, Any] | None = None
+
+
+class RunErrorPublic(BaseModel):
+    code: str
+    message: str
+    node_id: str | None = None
+
+
+class RunPublic(BaseModel):
+    """A run as clients see it (the imageat shape, plus per-node detail)."""
+
+    run_id: str
+    object: Literal["run"] = "run"
+    kind: str
+    status: str
+    mode: Literal["live", "test"]
+    workflow_id: str | None
+    workflow_version: int | None
+    outputs: dict[str, RunOutputPublic]
+    nodes: list[RunNodePublic]
+    credits_reserved: int
+    credits_used: int
+    error: RunErrorPublic | None
+    queue_position: int | None = Field(description="Runs the dispatcher will claim before this one, while queued")
+    priority: int
+    attempt: int
+    metadata: dict[str, Any] | None
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+
+
+class RunViews:
+    """Builds RunPublic for runs of one workspace; ``base_url`` is where clients reach this server."""
+
+    def __init__(self, session: AsyncSession, runtime: Runtime, base_url: str) -> None:
+        self.session = session
+        self.runtime = runtime
+        self.base_url = base_url.rstrip("/")
+
+    async def one(self, run: Run) -> RunPublic:
+        return (await self.many([run]))[0]
+
+    async def many(self, runs: Sequence[Run]) -> list[RunPublic]:
+        if not runs:
+            return []
+        executions: dict[str, dict[str, NodeExecution]] = {run.id: {} for run in runs}
+        rows = await self.session.scalars(
+            select(NodeExecution).where(NodeExecution.run_id.in_([run.id for run in runs]))
+        )
+        for row in rows:
+            executions[row.run_id][row.node_id] = row
+        positions = await self._positions([run for run in runs if run.status == "queued"])
+        return [self._view(run, executions[run.id], positions.get(run.id)) for run in runs]
+
+    async def _positions(self, queued: Sequence[Run]) -> dict[str, int]:
+        if not queued:
+            return {}
+        groups = await run_queue.queue_groups(self.session)
+        served = self.runtime.run_signals.last_served
+        return {
+            run.id: run_queue.position(run, await run_queue.ahead_in_workspace(self.session, run), groups, served)
+            for run in queued
+        }
+
+    def _view(self, run: Run, executions: dict[str, NodeExecution], queue_position: int | None) -> RunPublic:
+        settings = self.runtime.settings
+        outputs = {
+            node_id: RunOutputPublic(
+                type=output["type"],
+                value=public_value(
+                    output,
+                    run_id=run.id,
+                    node_id=node_id,
+                    secret=settings.secret,
+                    ttl=settings.signed_url_ttl_seconds,
+                    base_url=self.base_url,
+                ),
+            )
+            for node_id, output in (run.outputs or {}).items()
+        }
+        error = None
+        if run.error:
+            error = RunErrorPublic(
+                code=str(run.error.get("code", "NODE_FAILED")),
+                message=str(run.error.get("message", "")),
+                node_id=run.error.get("node_id"),
+            )
+        return RunPublic(
+            run_id=run.id,
+            kind=run.kind,
+            status=run.status,
+            mode="test" if run.test_mode else "live",
+            workflow_id=run.workflow_id,
+            workflow_version=run.workflow_version,
+            outputs=outputs,
+            nodes=self._nodes(run, executions),
+            credits_reserved=run.credits_reserved,
+            credits_used=run.credits_used,
+            error=error,
+            queue_position=queue_position,
+            priority=run.priority,
+            attempt=run.attempt,
+            metadata=run.run_metadata,
+            created_at=run.created_at,
+            started_at=run.started_at,
+            completed_at=run.completed_at,
+        )
+
+    def _nodes(self, run: Run, executions: dict[str, NodeExecution]) -> list[RunNodePublic]:
+        active = self.runtime.run_signals.active_nodes.get(run.id, {})
+        terminal = run.status in TERMINAL_STATUSES
+        nodes: list[RunNodePublic] = []
+        for node in run.graph.get("nodes", []):
+            node_id = str(node.get("id"))
+            row = executions.get(node_id)
+            started = active.get(node_id)
+            if row is not None and not (started is not None and row.status != "completed"):
+                nodes.append(
+                    RunNodePublic(
+                        node_id=node_id,
+                        type=row.node_type,
+                        status=row.status,  # completed | failed | cancelled
+                        cached=row.cached,
+                        credits=0 if run.test_mode else row.cost,
+                        started_at=row.started_at,
+                        completed_at=row.completed_at,
+                        error=row.error,
+                    )
+                )
+                continue
+            status: NodeStatus = "skipped" if terminal else ("running" if started is not None else "pending")
+            nodes.append(RunNodePublic(node_id=node_id, type=str(node.get("type")), status=status, started_at=started))
+        return nodes

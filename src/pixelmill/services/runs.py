@@ -1,0 +1,299 @@
+"""Runs: create (validate, estimate, hold credits, queue), read, list, cancel and delete.
+
+Every run is a graph; workflows and generations arrive here as graphs too. Create is one
+transaction: the run row, the workspace's queued-run cap and the credit hold commit together or not
+at all, so a 402 or a 429 leaves nothing behind. The in-process dispatcher is woken after the commit
+(a hook on the session), whoever commits it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
+
+from sqlalchemy import event, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pixelmill import errors
+from pixelmill.db.base import utcnow
+from pixelmill.db.models import Run, Workspace
+from pixelmill.engine.validation import ValidatedGraph, validate_graph
+from pixelmill.errors import PixelmillError
+from pixelmill.ids import new_id
+from pixelmill.net import UrlPolicy, is_public_address
+from pixelmill.services.credits import CreditLedger
+from pixelmill.services.principal import Principal
+from pixelmill.services.run_lifecycle import TERMINAL_STATUSES, RunStatus, RunTransition, finish, run_hooks
+
+if TYPE_CHECKING:
+    from pixelmill.runtime import Runtime
+
+RunKind = Literal["graph", "workflow", "generation"]
+MAX_PAGE = 100
+# What a client waiting on a full queue is told to wait: about one short run's time.
+QUEUE_FULL_RETRY_AFTER_SECONDS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class RunPage:
+    runs: list[Run]
+    next_cursor: str | None
+
+
+class RunService:
+    """The run operations of one request (or one dispatcher step), over one session."""
+
+    def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
+        self.session = session
+        self.runtime = runtime
+        self.settings = runtime.settings
+
+    async def create(
+        self,
+        principal: Principal,
+        graph: Mapping[str, Any],
+        *,
+        kind: RunKind = "graph",
+        workflow_id: str | None = None,
+        workflow_version: int | None = None,
+        priority: int | None = None,
+        webhook: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Run:
+        """Validate ``graph`` (422 naming node and field), check what a test key may use (403
+        SANDBOX_ONLY), queue the run under the plan's cap (429 TOO_MANY_JOBS) and hold its estimated
+        cost (402 INSUFFICIENT_CREDITS with balance and required). The caller commits."""
+        principal.require_scope("runs")
+        validated = validate_graph(graph, self.runtime.nodes, self.settings)
+        test_mode = principal.mode == "test"
+        if test_mode:
+            self._check_sandbox(validated)
+        hook = self._check_webhook(webhook) if webhook is not None else None
+        plan = self.settings.plan(principal.plan)
+        run_priority = plan.priority if priority is None else max(0, min(priority, plan.priority))
+        cost = 0 if test_mode else validated.estimated_cost
+        run = Run(
+            id=new_id("run"),
+            workspace_id=principal.workspace_id,
+            workflow_id=workflow_id,
+            workflow_version=workflow_version,
+            kind=kind,
+            status="queued",
+            graph=validated.graph.model_dump(mode="json"),
+            priority=run_priority,
+            attempt=0,
+            credits_reserved=cost,
+            credits_used=0,
+            test_mode=test_mode,
+            run_metadata=dict(metadata) if metadata is not None else None,
+            webhook=hook,
+            created_at=utcnow(),
+        )
+        # Creates of one workspace are serialised so the cap below is exact: on PostgreSQL by the
+        # workspace row lock (taken before the insert, whose foreign key check would otherwise
+        # deadlock with it); on SQLite by the write lock the insert takes before the count.
+        if self.session.get_bind().dialect.name != "sqlite":
+            await self.session.execute(
+                select(Workspace.id).where(Workspace.id == principal.workspace_id).with_for_update()
+            )
+        self.session.add(run)
+        await self.session.flush()
+        queued = await self.session.scalar(
+            select(func.count()).where(Run.workspace_id == principal.workspace_id, Run.status == "queued")
+        )
+        if int(queued or 0) > plan.max_queued_runs:
+            raise PixelmillError(
+                errors.TOO_MANY_JOBS,
+                f"The {principal.plan} plan allows {plan.max_queued_runs} queued runs per workspace; "
+                "wait for some to start",
+                headers={"Retry-After": str(QUEUE_FULL_RETRY_AFTER_SECONDS)},
+                limit=plan.max_queued_runs,
+                retry_after=QUEUE_FULL_RETRY_AFTER_SECONDS,
+            )
+        await CreditLedger(self.session).hold(principal.workspace_id, cost, run.id)
+        await run_hooks(self.session, self.runtime.run_hooks, RunTransition(run=run, previous=None, status="queued"))
+        self._after_commit(self.runtime.run_signals.run_queued)
+        return run
+
+    def _check_sandbox(self, validated: ValidatedGraph) -> None:
+        """Test keys run sandbox models and local CPU nodes only; anything else is refused up front."""
+        for node_id, cls in validated.node_types.items():
+            model_field = cls.model_fields.get("model")
+            if model_field is None:
+                if cls.capability != "cpu":
+                    raise PixelmillError(
+                        errors.SANDBOX_ONLY,
+                        f"Node {node_id!r} ({cls.node_type}) needs {cls.capability} capability, "
+                        "which test keys cannot use",
+                        node_id=node_id,
+                        field="type",
+                    )
+                continue
+            if "model" in validated.sources.get(node_id, {}):
+                continue  # known only at run time; the node itself refuses non-sandbox models then
+            model = validated.nodes[node_id].inputs.get("model", model_field.default)
+            if not isinstance(model, str):
+                continue  # a required model with no literal: validation already reported it
+            try:
+                info = self.runtime.providers.model(model)
+            except PixelmillError as exc:
+                raise PixelmillError(exc.spec, exc.message, node_id=node_id, field="model") from exc
+            if not info.sandbox:
+                raise PixelmillError(
+                    errors.SANDBOX_ONLY,
+                    f"Model {model!r} of node {node_id!r} is not a sandbox model; test keys cannot use it",
+                    node_id=node_id,
+                    field="model",
+                )
+
+    def _check_webhook(self, webhook: Mapping[str, Any]) -> dict[str, Any]:
+        """A webhook target the delivery loop will be allowed to call (addresses are checked again then)."""
+        url = webhook.get("url")
+        secret = webhook.get("secret")
+        policy = UrlPolicy.from_settings(self.settings)
+        parts = urlsplit(url) if isinstance(url, str) else None
+        schemes = {"https", "http"} if policy.allow_http else {"https"}
+        if parts is None or parts.scheme not in schemes or not parts.hostname:
+            raise PixelmillError(
+                errors.VALIDATION_ERROR,
+                f"webhook.url must be an absolute {' or '.join(sorted(schemes))} URL",
+                field="webhook.url",
+            )
+        try:
+            literal = ipaddress.ip_address(parts.hostname)
+        except ValueError:
+            literal = None
+        if literal is not None and not policy.allow_private and not is_public_address(literal):
+            raise PixelmillError(
+                errors.URL_NOT_ALLOWED, "webhook.url points to a private or local address", field="webhook.url"
+            )
+        if secret is not None and not isinstance(secret, str):
+            raise PixelmillError(errors.VALIDATION_ERROR, "webhook.secret must be a string", field="webhook.secret")
+        return {"url": url, "secret": secret}
+
+    async def get(self, principal: Principal, run_id: str) -> Run:
+        """The run; 404 when unknown or deleted, 403 FORBIDDEN when it belongs to another workspace."""
+        principal.require_scope("runs")
+        run = await self.session.get(Run, run_id, populate_existing=True)
+        if run is None or run.deleted_at is not None:
+            raise PixelmillError(errors.NOT_FOUND, f"Run {run_id} not found", run_id=run_id)
+        if run.workspace_id != principal.workspace_id:
+            raise PixelmillError(errors.FORBIDDEN, "This run belongs to a different workspace", run_id=run_id)
+        return run
+
+    async def list(
+        self,
+        principal: Principal,
+        *,
+        statuses: Sequence[RunStatus] = (),
+        workflow_id: str | None = None,
+        kind: RunKind | None = None,
+        cursor: str | None = None,
+        limit: int = 20,
+    ) -> RunPage:
+        """Newest first; ``cursor`` is the last run id of the previous page (ids sort by creation)."""
+        principal.require_scope("runs")
+        limit = max(1, min(limit, MAX_PAGE))
+        query = select(Run).where(Run.workspace_id == principal.workspace_id, Run.deleted_at.is_(None))
+        if statuses:
+            query = query.where(Run.status.in_(list(statuses)))
+        if workflow_id is not None:
+            query = query.where(Run.workflow_id == workflow_id)
+        if kind is not None:
+            query = query.where(Run.kind == kind)
+        if cursor is not None:
+            query = query.where(Run.id < cursor)
+        rows = list(await self.session.scalars(query.order_by(Run.id.desc()).limit(limit + 1)))
+        page = rows[:limit]
+        return RunPage(page, page[-1].id if len(rows) > limit else None)
+
+    async def cancel(self, principal: Principal, run_id: str) -> Run:
+        """Cancel a queued run at once (its whole hold released) or ask a running one to stop before
+        its next node (executed costs kept, the rest released when it stops). 409 once terminal."""
+        run = await self.get(principal, run_id)
+        for _ in range(3):  # the status may move under us (queued -> running); each step is a CAS
+            if run.status == "queued":
+                moved = await finish(
+                    self.session, run_id, expected="queued", status="cancelled", hooks=self.runtime.run_hooks
+                )
+                if moved is not None:
+                    self._after_commit(lambda: self.runtime.run_signals.run_finished(run_id))
+                    return moved.run
+            elif run.status == "running":
+                result = await self.session.execute(
+                    update(Run)
+                    .where(Run.id == run_id, Run.status == "running")
+                    .values(cancel_requested_at=func.coalesce(Run.cancel_requested_at, utcnow()))
+                )
+                if result.rowcount == 1:  # type: ignore[attr-defined]
+                    self._after_commit(lambda: self.runtime.run_signals.cancel_requested(run_id))
+                    return run
+            else:
+                break
+            run = await self.get(principal, run_id)
+        raise PixelmillError(
+            errors.RUN_NOT_CANCELLABLE, f"Run {run_id} is already {run.status}", run_id=run_id, status=run.status
+        )
+
+    async def delete(self, principal: Principal, run_id: str) -> None:
+        """Tombstone a finished run: hidden from reads and lists from now on. 409 while it is active."""
+        run = await self.get(principal, run_id)
+        result = await self.session.execute(
+            update(Run)
+            .where(Run.id == run_id, Run.status.in_(list(TERMINAL_STATUSES)), Run.deleted_at.is_(None))
+            .values(deleted_at=utcnow())
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise PixelmillError(
+                errors.RUN_NOT_FINISHED,
+                f"Run {run_id} is {run.status}; cancel it or wait for it to finish before deleting it",
+                run_id=run_id,
+                status=run.status,
+            )
+
+    def _after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the session commits (never when it rolls back)."""
+
+        def fire(_session: Any) -> None:
+            callback()
+
+        event.listen(self.session.sync_session, "after_commit", fire, once=True)
+
+
+async def wait_for_terminal(
+    runtime: Runtime, run_id: str, seconds: float, *, waiter: asyncio.Future[None] | None = None
+) -> bool:
+    """Wait up to ``seconds`` for the run to reach a terminal status; True when it did.
+
+    A run finished by this process resolves the wait at once (``RunSignals``); one finished by
+    another process is noticed by a status read every second. Pass the ``waiter`` of a
+    ``run_signals.watch`` made before the run could start (its creator does so before committing)
+    to save the first read.
+    """
+    signals = runtime.run_signals
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    read_first = waiter is None
+    waiter = waiter if waiter is not None else signals.watch(run_id)
+    try:
+        while True:
+            if read_first:
+                async with runtime.db.sessions() as session:
+                    status = await session.scalar(select(Run.status).where(Run.id == run_id))
+                if status is None or status in TERMINAL_STATUSES:
+                    return status is not None
+            read_first = True
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            try:
+                await asyncio.wait_for(asyncio.shield(waiter), min(remaining, 1.0))
+                return True
+            except TimeoutError:
+                continue
+    finally:
+        signals.unwatch(run_id, waiter)
