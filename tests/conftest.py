@@ -55,6 +55,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         database_url=database_url,
         secret_key="test-secret-key-that-is-long-enough-for-hs256",  # type: ignore[arg-type]
         allow_private_urls=True,
+        plan_credits_enabled=False,  # tests that count credits grant exactly what they mean to
         log_format="text",
     )
 

@@ -163,6 +163,19 @@ class Settings(BaseSettings):
         default=5, ge=1, description="Failed logins per email and client address before 429 LOGIN_THROTTLED"
     )
     login_failure_window_seconds: int = Field(default=900, ge=1, description="Window for counting failed logins")
+    auth_cache_ttl_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description=(
+            "How long a process remembers who an API key or token belongs to; a revocation made in another "
+            "process takes up to this long to apply here (0 turns the cache off)"
+        ),
+    )
+    rate_limit_key_prefix: str = Field(
+        default="pixelmill",
+        min_length=1,
+        description="Prefix of rate limit counters, so deployments can share one Redis",
+    )
     signup_enabled: bool = Field(default=True, description="Whether POST /v1/auth/signup is open")
     signup_plan: str = Field(default="free", description="Plan given to the personal workspace of a new account")
     signup_credits: int = Field(default=100, ge=0, description="Credits granted to a new personal workspace")
@@ -170,6 +183,12 @@ class Settings(BaseSettings):
     # Plans, credits
     plans: dict[str, Plan] = Field(
         default_factory=default_plans, description="Plans by name (free, starter, pro, business, operator)"
+    )
+    plan_credits_enabled: bool = Field(
+        default=True, description="Grant each workspace its plan's monthly credits once per calendar month (UTC)"
+    )
+    plan_credit_interval_seconds: float = Field(
+        default=300.0, gt=0, description="How often the API looks for workspaces due their monthly credits"
     )
     credit_packages: list[CreditPackage] = Field(
         default_factory=default_credit_packages, description="Credit packages listed by /v1/credits/packages"
@@ -209,6 +228,46 @@ class Settings(BaseSettings):
         default="local", description="Where runs execute: in-process or on Celery workers"
     )
     worker_concurrency: int = Field(default=8, ge=1, description="Runs executed at once by one process")
+    dispatch_poll_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=60,
+        description="How often the local dispatcher looks for queued runs besides being woken by a create",
+    )
+    lease_seconds: float = Field(
+        default=60.0,
+        ge=1,
+        description="How long a claimed run stays leased without a heartbeat before another process may take it over",
+    )
+    shutdown_grace_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="On shutdown, how long running nodes may finish before their runs are put back in the queue",
+    )
+    max_run_attempts: int = Field(
+        default=5,
+        ge=1,
+        description="Claims of one run (crash recoveries included) before it is failed rather than tried again",
+    )
+
+    # Local diffusion models (the `diffusers` extra); weights are never downloaded at run time
+    diffusers_models: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Diffusers pipelines by name, served as model `diffusers/<name>`: a local directory saved with "
+            "save_pretrained, or a Hugging Face repo id already in the local cache (read with offline mode forced)"
+        ),
+    )
+    diffusers_steps: int = Field(default=30, ge=1, le=200, description="Denoising steps per diffusers image")
+    diffusers_guidance_scale: float = Field(
+        default=7.5, ge=0, le=30, description="Classifier-free guidance scale of diffusers pipelines"
+    )
+    diffusers_device: Literal["auto", "cuda", "mps", "cpu"] = Field(
+        default="auto", description="Device for diffusers pipelines; auto picks cuda, then mps, then cpu"
+    )
+    diffusers_cache_dir: Path | None = Field(
+        default=None, description="Hugging Face cache that repo ids in diffusers_models are read from; default HF's own"
+    )
 
     # Operations
     log_level: str = Field(default="INFO", description="Log level")

@@ -53,17 +53,22 @@ NOT_FOUND = _spec("NOT_FOUND", 404, "Not found")
 EMAIL_TAKEN = _spec("EMAIL_TAKEN", 409, "An account with this email already exists")
 CONFLICT = _spec("CONFLICT", 409, "The request conflicts with the current state")
 VERSION_CONFLICT = _spec("VERSION_CONFLICT", 409, "The resource was changed by someone else")
+PRECONDITION_REQUIRED = _spec(
+    "PRECONDITION_REQUIRED", 428, "This update needs an If-Match header with the version you last read"
+)
 IDEMPOTENCY_KEY_REUSED = _spec("IDEMPOTENCY_KEY_REUSED", 409, "This Idempotency-Key was used with a different request")
 IDEMPOTENCY_KEY_IN_USE = _spec(
     "IDEMPOTENCY_KEY_IN_USE", 409, "A request with this Idempotency-Key is still in progress"
 )
 RUN_NOT_CANCELLABLE = _spec("RUN_NOT_CANCELLABLE", 409, "The run has already finished")
+RUN_NOT_FINISHED = _spec("RUN_NOT_FINISHED", 409, "The run has not finished; cancel it or wait for it first")
 
 # Money and limits
 INSUFFICIENT_CREDITS = _spec("INSUFFICIENT_CREDITS", 402, "Insufficient credits")
 RATE_LIMITED = _spec("RATE_LIMITED", 429, "Too many requests; slow down")
 LOGIN_THROTTLED = _spec("LOGIN_THROTTLED", 429, "Too many failed logins; try again later")
 TOO_MANY_JOBS = _spec("TOO_MANY_JOBS", 429, "Too many queued runs in this workspace")
+SANDBOX_ONLY = _spec("SANDBOX_ONLY", 403, "Test keys may use sandbox models and local CPU nodes only")
 
 # Media
 INVALID_IMAGE = _spec("INVALID_IMAGE", 422, "The image could not be decoded")

@@ -9,8 +9,23 @@ from fastapi import FastAPI
 
 from pixelmill import __version__
 from pixelmill.api.errors import install_error_handlers
+from pixelmill.api.idempotency import IdempotencyMiddleware
 from pixelmill.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from pixelmill.api.routers import credits, health
+from pixelmill.api.ratelimit import RateLimitHeadersMiddleware
+from pixelmill.api.routers import (
+    auth,
+    credits,
+    files,
+    generations,
+    health,
+    keys,
+    models,
+    nodes,
+    outputs,
+    runs,
+    workflows,
+    workspaces,
+)
 from pixelmill.config import Settings
 from pixelmill.runtime import Runtime
 
@@ -23,6 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime.create(settings)
         app.state.runtime = runtime
+        await runtime.start_dispatch()
+        await runtime.start_schedules()
         try:
             yield
         finally:
@@ -35,8 +52,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    # Starlette runs the last-added middleware first: request context, then body limit, then idempotency.
+    app.add_middleware(RateLimitHeadersMiddleware)
+    app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     app.include_router(credits.router)
+    app.include_router(auth.router)
+    app.include_router(keys.router)
+    app.include_router(workspaces.router)
+    app.include_router(nodes.router)
+    app.include_router(files.router)
+    app.include_router(models.router)
+    app.include_router(workflows.router)
+    app.include_router(generations.router)
+    app.include_router(runs.router)
+    app.include_router(outputs.router)
     return app
