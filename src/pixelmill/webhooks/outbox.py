@@ -1,0 +1,128 @@
+"""The webhook outbox: an ``EventSubscriber`` that turns run events into delivery rows.
+
+The event log calls it inside the transaction that writes the events, so a delivery exists if and
+only if its event committed; the delivery loop (delivery.py) sends what is here. Each delivery's
+body is frozen now. Terminal events carry imageat's body: ``{"event", "run_id", "status",
+"outputs", "credits_used"}`` (and ``error`` when the run failed), outputs as signed URLs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pixelmill.config import Settings
+from pixelmill.db.base import utcnow
+from pixelmill.db.models import Run, WebhookDelivery, WebhookEndpoint
+from pixelmill.events.types import TERMINAL_EVENTS, EventRecord
+from pixelmill.ids import new_id
+from pixelmill.services.run_outputs import public_value
+from pixelmill.webhooks.routing import DEFAULT_FILTER, expand
+
+
+class WebhookOutbox:
+    """Writes one delivery per (event, interested webhook): the run's own webhook and each enabled
+    endpoint of the run's workspace whose filter selects the event."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def __call__(self, session: AsyncSession, records: Sequence[EventRecord]) -> None:
+        if not records:
+            return
+        runs = await self._runs(session, {record.run_id for record in records})
+        endpoints = await self._endpoints(session, {record.workspace_id for record in records})
+        now = utcnow()
+        for record in records:
+            run = runs.get(record.run_id)
+            targets = self._targets(record, run, endpoints.get(record.workspace_id, []))
+            if not targets:
+                continue
+            payload = self._payload(record, run)
+            for endpoint_id, url in targets:
+                session.add(
+                    WebhookDelivery(
+                        id=new_id("whd"),
+                        workspace_id=record.workspace_id,
+                        endpoint_id=endpoint_id,
+                        run_id=record.run_id,
+                        event_id=record.id,
+                        event=record.name,
+                        url=url,
+                        payload=payload,
+                        webhook_id=new_id("msg"),
+                        status="pending",
+                        attempts=0,
+                        next_attempt_at=now,
+                        created_at=now,
+                    )
+                )
+        await session.flush()
+
+    async def _runs(self, session: AsyncSession, run_ids: set[str]) -> dict[str, Run]:
+        rows = await session.scalars(
+            select(Run).where(Run.id.in_(sorted(run_ids))).execution_options(populate_existing=True)
+        )
+        return {run.id: run for run in rows}
+
+    async def _endpoints(self, session: AsyncSession, workspace_ids: set[str]) -> dict[str, list[WebhookEndpoint]]:
+        rows = await session.scalars(
+            select(WebhookEndpoint)
+            .where(WebhookEndpoint.workspace_id.in_(sorted(workspace_ids)), WebhookEndpoint.enabled.is_(True))
+            .order_by(WebhookEndpoint.id)
+        )
+        grouped: dict[str, list[WebhookEndpoint]] = {}
+        for endpoint in rows:
+            grouped.setdefault(endpoint.workspace_id, []).append(endpoint)
+        return grouped
+
+    @staticmethod
+    def _targets(
+        record: EventRecord, run: Run | None, endpoints: Sequence[WebhookEndpoint]
+    ) -> list[tuple[str | None, str]]:
+        targets: list[tuple[str | None, str]] = []
+        hook = run.webhook if run is not None else None
+        if hook and isinstance(hook.get("url"), str):
+            wanted = expand(hook.get("events") or DEFAULT_FILTER, always_completed=True)
+            if record.name in wanted:
+                targets.append((None, hook["url"]))
+        for endpoint in endpoints:
+            if record.name in expand(endpoint.events, always_completed=False):
+                targets.append((endpoint.id, endpoint.url))
+        return targets
+
+    def _payload(self, record: EventRecord, run: Run | None) -> dict[str, Any]:
+        if record.name not in TERMINAL_EVENTS or run is None:
+            return {**record.data, "event": record.name, "run_id": record.run_id}
+        settings = self.settings
+        outputs = {
+            node_id: {
+                "type": output["type"],
+                "value": public_value(
+                    output,
+                    run_id=run.id,
+                    node_id=node_id,
+                    secret=settings.secret,
+                    ttl=settings.signed_url_ttl_seconds,
+                    base_url=settings.resolved_public_url,
+                ),
+            }
+            for node_id, output in (run.outputs or {}).items()
+        }
+        body: dict[str, Any] = {
+            "event": record.name,
+            "run_id": run.id,
+            "status": run.status,
+            "outputs": outputs,
+            "credits_used": run.credits_used,
+        }
+        if run.error:
+            body["error"] = {
+                "code": str(run.error.get("code", "NODE_FAILED")),
+                "message": str(run.error.get("message", "")),
+                "node_id": run.error.get("node_id"),
+            }
+        return body

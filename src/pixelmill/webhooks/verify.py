@@ -1,0 +1,96 @@
+"""Checking a webhook request on the receiving side: ``pixelmill.webhooks.verify(secret, headers, body)``.
+
+Accepts a request signed under either scheme (``X-Pixelmill-Signature``/``X-Imageat-Signature`` or
+the Standard Webhooks headers), compares in constant time, and refuses timestamps further than
+``tolerance`` seconds from now, so a captured request cannot be replayed later.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Mapping
+
+from pixelmill.webhooks.signing import (
+    ID_HEADER,
+    IMAGEAT_HEADER,
+    PIXELMILL_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    pixelmill_signature,
+    standard_signature,
+)
+
+
+class WebhookVerificationError(ValueError):
+    """The request is not a genuine, fresh webhook from this server; the message says which check failed."""
+
+
+def _lookup(headers: Mapping[str, str], name: str) -> str | None:
+    lowered = name.lower()
+    for key, value in headers.items():
+        if key.lower() == lowered:
+            return value
+    return None
+
+
+def _timestamp(raw: str, tolerance: float, now: float) -> int:
+    try:
+        timestamp = int(raw.strip())
+    except ValueError:
+        raise WebhookVerificationError(f"The webhook timestamp {raw!r} is not an integer") from None
+    if abs(now - timestamp) > tolerance:
+        raise WebhookVerificationError(
+            f"The webhook timestamp is {int(now - timestamp)} s from now, outside the {tolerance:g} s tolerance"
+        )
+    return timestamp
+
+
+def _verify_pixelmill(secret: str, header: str, body: bytes, tolerance: float, now: float) -> None:
+    timestamp: str | None = None
+    candidates: list[str] = []
+    for part in header.replace(",", " ").split():
+        key, _, value = part.partition("=")
+        if key == "t":
+            timestamp = value
+        elif key == "v1" and value:
+            candidates.append(value)
+    if timestamp is None or not candidates:
+        raise WebhookVerificationError("The signature header has no t= timestamp or no v1= signature")
+    expected = pixelmill_signature(secret, _timestamp(timestamp, tolerance, now), body)
+    if not any(hmac.compare_digest(expected, candidate) for candidate in candidates):
+        raise WebhookVerificationError("No v1 signature matches the body and secret")
+
+
+def _verify_standard(
+    secret: str, webhook_id: str, raw_timestamp: str, header: str, body: bytes, tolerance: float, now: float
+) -> None:
+    expected = standard_signature(secret, webhook_id, _timestamp(raw_timestamp, tolerance, now), body)
+    candidates = [value for version, _, value in (item.partition(",") for item in header.split()) if version == "v1"]
+    if not candidates:
+        raise WebhookVerificationError("The webhook-signature header has no v1 signature")
+    if not any(hmac.compare_digest(expected, candidate) for candidate in candidates):
+        raise WebhookVerificationError("No v1 signature matches the body and secret")
+
+
+def verify(
+    secret: str, headers: Mapping[str, str], body: bytes | str, tolerance: float = 300, *, now: float | None = None
+) -> None:
+    """Return if ``body`` was signed with ``secret`` within ``tolerance`` seconds; raise
+    WebhookVerificationError otherwise. Pass the raw body exactly as received, before any JSON parsing."""
+    raw = body.encode() if isinstance(body, str) else body
+    current = time.time() if now is None else now
+    standard = _lookup(headers, SIGNATURE_HEADER)
+    webhook_id = _lookup(headers, ID_HEADER)
+    webhook_timestamp = _lookup(headers, TIMESTAMP_HEADER)
+    if standard is not None and webhook_id is not None and webhook_timestamp is not None:
+        _verify_standard(secret, webhook_id, webhook_timestamp, standard, raw, tolerance, current)
+        return
+    signed = _lookup(headers, PIXELMILL_HEADER) or _lookup(headers, IMAGEAT_HEADER)
+    if signed is not None:
+        _verify_pixelmill(secret, signed, raw, tolerance, current)
+        return
+    raise WebhookVerificationError(
+        f"The request carries neither {PIXELMILL_HEADER} nor the "
+        f"{ID_HEADER}/{TIMESTAMP_HEADER}/{SIGNATURE_HEADER} headers"
+    )
