@@ -93,7 +93,7 @@ def check_storage(settings: Settings) -> Check:
     try:
         from pixelmill.storage.local import open_blob_store
 
-        asyncio.run(open_blob_store(url).check())
+        asyncio.run(open_blob_store(url, settings).check())
     except Exception as exc:
         return Check(
             "blob storage",

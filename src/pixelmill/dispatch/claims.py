@@ -133,6 +133,37 @@ class RunClaims:
             for run in claimed
         ]
 
+    async def claim_run(self, run_id: str) -> ClaimedRun | None:
+        """Claim one named run (a fleet worker's task names it); None when it is not queued any more,
+        because another worker took it or it was cancelled: a redelivered task is then a no-op."""
+        now = utcnow()
+        async with self.db.session() as session:
+            run = await session.scalar(
+                update(Run)
+                .where(Run.id == run_id, Run.status == "queued")
+                .values(
+                    status="running",
+                    lease_owner=self.owner,
+                    lease_expires_at=now + self.lease,
+                    attempt=Run.attempt + 1,
+                    started_at=func.coalesce(Run.started_at, now),
+                )
+                .returning(Run)
+                .execution_options(populate_existing=True, synchronize_session=False)
+            )
+            if run is None:
+                return None
+            await run_hooks(session, self.hooks, RunTransition(run=run, previous="queued", status="running"))
+            return ClaimedRun(
+                id=run.id,
+                workspace_id=run.workspace_id,
+                graph=run.graph,
+                test_mode=run.test_mode,
+                attempt=run.attempt,
+                credits_reserved=run.credits_reserved,
+                cancel_requested=run.cancel_requested_at is not None,
+            )
+
     async def _plan(self, session: AsyncSession, slots: int, last_served: dict[str, float]) -> list[str]:
         groups = await queue_groups(session)
         if not groups:

@@ -111,15 +111,17 @@ class LocalDispatcher:
     def active_runs(self) -> list[str]:
         return list(self._active)
 
-    async def start(self) -> None:
-        """Re-queue what a dead process left running, then start claiming."""
+    async def start(self, *, claim_queued: bool = True) -> None:
+        """Re-queue what a dead process left running, then start claiming. A fleet worker passes
+        ``claim_queued=False``: its broker names the runs it executes (:meth:`execute_named`)."""
         await requeue_abandoned(
             self.runtime.db,
             owner=self.owner,
             all_foreign=self.settings.is_embedded_database,
             hooks=self.runtime.run_hooks,
         )
-        self._claim_task = asyncio.create_task(self._claim_loop(), name="pixelmill-dispatch-claims")
+        if claim_queued:
+            self._claim_task = asyncio.create_task(self._claim_loop(), name="pixelmill-dispatch-claims")
         self._maintenance_task = asyncio.create_task(self._maintenance_loop(), name="pixelmill-dispatch-maintenance")
 
     async def stop(self, grace: float | None = None) -> None:
@@ -177,6 +179,20 @@ class LocalDispatcher:
         self._active[run.id] = execution
         execution.task = asyncio.create_task(self._execute(execution), name=f"run:{run.id}")
 
+    async def execute_named(self, run_id: str) -> bool:
+        """Claim ``run_id`` and execute it here to its end, with the same lease, heartbeat, executor
+        and finish as a claimed-from-the-queue run. False when the run was not queued (taken)."""
+        if self._stopping:
+            return False
+        run = await self.claims.claim_run(run_id)
+        if run is None:
+            return False
+        self._start(run)
+        task = self._active[run.id].task
+        assert task is not None
+        await task
+        return True
+
     def _cancel_local(self, run_id: str) -> None:
         execution = self._active.get(run_id)
         if execution is not None:
@@ -226,12 +242,16 @@ class LocalDispatcher:
 
     def _node_listener(self, run_id: str) -> Any:
         nodes = self.signals.active_nodes.setdefault(run_id, {})
+        writer = self.runtime.run_events
+        record = writer.node_listener(run_id, self._active[run_id].run.workspace_id) if writer is not None else None
 
         async def listen(event: NodeEvent) -> None:
             if event.kind == "node_start":
                 nodes[event.node_id] = utcnow()
             elif event.kind != "node_progress":
                 nodes.pop(event.node_id, None)
+            if record is not None:
+                await record(event)  # the run event, in its own short transaction (services/run_events.py)
 
         return listen
 

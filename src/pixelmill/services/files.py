@@ -21,7 +21,7 @@ from pixelmill.storage.base import BlobStore
 from pixelmill.storage.codecs import decode_image, thumbnail
 from pixelmill.storage.media import MediaInfo, inspect_media, sniff_mime
 from pixelmill.storage.media_store import store_blob
-from pixelmill.storage.signing import SignedUrl, sign_path
+from pixelmill.storage.signing import MediaLink, media_link
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +32,10 @@ class _Validated:
 
 @dataclass(frozen=True, slots=True)
 class FileLinks:
-    """Signed links to a file's content and thumbnail, valid until ``expires``."""
+    """Absolute signed links to a file's content and thumbnail, valid until ``expires``."""
 
-    content: SignedUrl
-    thumbnail: SignedUrl | None
+    content: MediaLink
+    thumbnail: MediaLink | None
 
     @property
     def expires(self) -> int:
@@ -121,9 +121,28 @@ class FileService:
         data = await self._blob(row.thumbnail_sha256)
         return data, sniff_mime(data) or "application/octet-stream"
 
-    def links(self, row: File) -> FileLinks:
+    def links(self, row: File, base_url: str) -> FileLinks:
+        """Links through this server (``base_url``), or presigned on the bucket when the store can."""
         ttl = self.settings.signed_url_ttl_seconds
         secret = self.settings.secret
-        content = sign_path(secret, f"/v1/files/{row.id}/content", ttl)
-        preview = sign_path(secret, f"/v1/files/{row.id}/thumbnail", ttl) if row.thumbnail_sha256 else None
+        content = media_link(
+            self.blobs,
+            path=f"/v1/files/{row.id}/content",
+            sha256=row.sha256,
+            mime=row.mime,
+            secret=secret,
+            ttl_seconds=ttl,
+            base_url=base_url,
+        )
+        preview = None
+        if row.thumbnail_sha256:
+            preview = media_link(
+                self.blobs,
+                path=f"/v1/files/{row.id}/thumbnail",
+                sha256=row.thumbnail_sha256,
+                mime=None,  # stored with the type sniffed from the thumbnail's bytes
+                secret=secret,
+                ttl_seconds=ttl,
+                base_url=base_url,
+            )
         return FileLinks(content=content, thumbnail=preview)

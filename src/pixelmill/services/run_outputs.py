@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from pixelmill.storage.signing import sign_path
+from pixelmill.storage.base import BlobStore
+from pixelmill.storage.signing import media_link, sign_path
 
 MEDIA_TYPES = frozenset({"image", "images", "video", "audio"})
 
@@ -74,14 +75,37 @@ def output_path(run_id: str, node_id: str, ref: dict[str, Any], index: int | Non
     return f"/v1/outputs/runs/{run_id}/{node_id}{suffix}.{extension(ref.get('mime'))}"
 
 
-def public_value(output: dict[str, Any], *, run_id: str, node_id: str, secret: bytes, ttl: int, base_url: str) -> Any:
+def public_value(
+    output: dict[str, Any],
+    *,
+    run_id: str,
+    node_id: str,
+    secret: bytes,
+    ttl: int,
+    base_url: str,
+    blobs: BlobStore | None = None,
+) -> Any:
     """The client-facing value of one stored output ``{"type", "value"}``: absolute signed URLs for
-    media (a list of them for ``images``), the plain value for text and JSON."""
+    media (a list of them for ``images``; presigned bucket URLs when ``blobs`` can presign), the
+    plain value for text and JSON."""
     kind = output.get("type")
     refs = output_refs(output)
 
     def url(ref: dict[str, Any], index: int | None) -> str:
-        return sign_path(secret, output_path(run_id, node_id, ref, index), ttl).absolute(base_url)
+        path = output_path(run_id, node_id, ref, index)
+        sha256, mime = ref.get("sha256"), ref.get("mime")
+        if blobs is None or not isinstance(sha256, str):
+            return sign_path(secret, path, ttl).absolute(base_url)
+        link = media_link(
+            blobs,
+            path=path,
+            sha256=sha256,
+            mime=mime if isinstance(mime, str) else None,
+            secret=secret,
+            ttl_seconds=ttl,
+            base_url=base_url,
+        )
+        return link.url
 
     if kind == "images":
         return [url(ref, index) for index, ref in enumerate(refs)]

@@ -10,7 +10,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedRun:
+    """What a publisher needs of a run committed as queued (read before the commit)."""
+
+    id: str
+    priority: int
+    graph: dict[str, Any]
 
 
 class RunSignals:
@@ -20,6 +31,7 @@ class RunSignals:
         self._work = asyncio.Event()
         self._finished: dict[str, list[asyncio.Future[None]]] = {}
         self._cancel_listeners: list[Callable[[str], None]] = []
+        self._publishers: list[Callable[[QueuedRun], None]] = []
         # Workspace -> monotonic time its last run was claimed here: the round-robin position that
         # both the dispatcher and queue_position read.
         self.last_served: dict[str, float] = {}
@@ -27,9 +39,17 @@ class RunSignals:
         # written only when it ends).
         self.active_nodes: dict[str, dict[str, datetime]] = {}
 
-    def run_queued(self) -> None:
-        """A run was committed as queued (or a slot freed up): the dispatcher should look now."""
+    def run_queued(self, run: QueuedRun | None = None) -> None:
+        """A run was committed as queued (or a slot freed up): the dispatcher should look now, and
+        publishers (the fleet's broker, see dispatch/celery_app.py) hand the committed run on."""
         self._work.set()
+        if run is not None:
+            for publish in self._publishers:
+                publish(run)
+
+    def on_queued(self, publisher: Callable[[QueuedRun], None]) -> None:
+        """Call ``publisher`` with every run committed as queued in this process, after its commit."""
+        self._publishers.append(publisher)
 
     async def wait_for_work(self, seconds: float) -> None:
         """Return when woken or after ``seconds``, whichever is first."""

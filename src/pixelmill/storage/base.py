@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class BlobStore(Protocol):
@@ -22,4 +22,13 @@ class BlobStore(Protocol):
 
     async def check(self) -> None:
         """Raise when the store cannot be written (for /readyz and doctor)."""
+        ...
+
+
+@runtime_checkable
+class PresigningBlobStore(BlobStore, Protocol):
+    """A store clients can download from directly (S3): links to it replace links through the API."""
+
+    def presigned_url(self, sha256: str, *, ttl_seconds: int, mime: str | None = None) -> str:
+        """A GET link to the blob, valid for ``ttl_seconds``, served as ``mime`` when given."""
         ...

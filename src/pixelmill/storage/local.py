@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from pixelmill.config import Settings
 from pixelmill.storage.base import BlobStore
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -85,9 +86,16 @@ class LocalBlobStore:
         Path(temp_name).unlink()
 
 
-def open_blob_store(url: str) -> BlobStore:
-    """The blob store named by a storage URL; only ``file://`` exists so far."""
+def open_blob_store(url: str, settings: Settings | None = None) -> BlobStore:
+    """The blob store named by a storage URL: ``file://<directory>`` or ``s3://<bucket>/<prefix>``
+    (the S3 endpoint and credentials come from ``settings``; without them, boto3's own chain)."""
     parsed = urlparse(url)
+    if parsed.scheme == "s3":
+        from pixelmill.storage.s3 import S3BlobStore
+
+        return S3BlobStore.from_url(url, settings or Settings())
     if parsed.scheme != "file":
-        raise ValueError(f"unsupported storage URL scheme {parsed.scheme!r}; use file://<directory>")
+        raise ValueError(
+            f"unsupported storage URL scheme {parsed.scheme!r}; use file://<directory> or s3://<bucket>/<prefix>"
+        )
     return LocalBlobStore(Path(unquote(parsed.netloc + parsed.path)))

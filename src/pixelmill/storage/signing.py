@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from pixelmill.storage.base import BlobStore, PresigningBlobStore
+
 
 def _signature(secret: bytes, path: str, expires: int) -> str:
     message = f"{path}\n{expires}".encode()
@@ -47,3 +49,23 @@ def verify_signature(secret: bytes, path: str, expires: int, sig: str, *, now: f
     if expires < current:
         return False
     return hmac.compare_digest(_signature(secret, path, expires), sig)
+
+
+@dataclass(frozen=True, slots=True)
+class MediaLink:
+    """An absolute link to stored media and when it stops working."""
+
+    url: str
+    expires: int
+
+
+def media_link(
+    blobs: BlobStore, *, path: str, sha256: str, mime: str | None, secret: bytes, ttl_seconds: int, base_url: str
+) -> MediaLink:
+    """The link a client gets for one blob: presigned on the bucket when the store can presign (the
+    bytes never pass through an API process), else ``path`` on this server signed with ``secret``."""
+    if isinstance(blobs, PresigningBlobStore):
+        expires = int(time.time()) + ttl_seconds
+        return MediaLink(blobs.presigned_url(sha256, ttl_seconds=ttl_seconds, mime=mime), expires)
+    signed = sign_path(secret, path, ttl_seconds)
+    return MediaLink(signed.absolute(base_url), signed.expires)

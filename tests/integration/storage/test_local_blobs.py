@@ -38,4 +38,4 @@ async def test_check_writes_into_the_root_and_urls_open_stores(tmp_path: Path) -
     await store.check()
     assert (tmp_path / "fresh").is_dir()
     with pytest.raises(ValueError, match="unsupported storage URL"):
-        open_blob_store("s3://bucket/prefix")
+        open_blob_store("ftp://host/prefix")

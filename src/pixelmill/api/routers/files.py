@@ -75,7 +75,7 @@ def _base_url(request: Request, runtime: Runtime) -> str:
 
 
 def _public(row: File, service: FileService, base_url: str) -> FilePublic:
-    links = service.links(row)
+    links = service.links(row, base_url)
     return FilePublic(
         id=row.id,
         workspace_id=row.workspace_id,
@@ -88,8 +88,8 @@ def _public(row: File, service: FileService, base_url: str) -> FilePublic:
         duration_seconds=row.duration_seconds,
         run_id=row.run_id,
         created_at=row.created_at,
-        url=links.content.absolute(base_url),
-        thumbnail_url=links.thumbnail.absolute(base_url) if links.thumbnail else None,
+        url=links.content.url,
+        thumbnail_url=links.thumbnail.url if links.thumbnail else None,
         urls_expire_at=datetime.fromtimestamp(links.expires, UTC),
     )
 

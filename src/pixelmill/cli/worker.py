@@ -1,0 +1,37 @@
+"""``pixelmill worker``: a Celery worker (thread pool) around this process's WorkerProcess."""
+
+from __future__ import annotations
+
+import typer
+
+from pixelmill.config import Settings
+
+
+def run_worker(settings: Settings, *, queues: str, concurrency: int | None) -> None:
+    from pixelmill.dispatch.celery_app import CAPABILITIES, queue_name
+    from pixelmill.dispatch.celery_worker import build_worker_app
+    from pixelmill.logs import configure_logging
+
+    names = [name.strip() for name in queues.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(CAPABILITIES))
+    if not names or unknown:
+        raise typer.BadParameter(f"queues must be among {', '.join(CAPABILITIES)}", param_hint="--queues")
+    if not settings.broker_url:
+        raise typer.BadParameter("set PIXELMILL_BROKER_URL (redis://… or amqp://…) to run a worker")
+    configure_logging(settings.log_level, settings.log_format)
+    app, process = build_worker_app(settings)
+    process.start()
+    try:
+        app.worker_main(
+            [
+                "worker",
+                "--pool=threads",
+                f"--concurrency={concurrency or settings.worker_concurrency}",
+                f"--queues={','.join(queue_name(name) for name in names)}",
+                "--without-gossip",
+                "--without-mingle",
+                f"--loglevel={settings.log_level}",
+            ]
+        )
+    finally:
+        process.stop()

@@ -1,0 +1,115 @@
+"""The fleet's Celery application: queues by capability, messages by priority, and the publisher.
+
+An API process commits a run, then publishes ``pixelmill.execute_run(run_id)`` (after the commit:
+a worker never sees a run id that is not in the database yet). Delivery is at-least-once; the
+worker's compare-and-set claim makes a second delivery of the same run a no-op.
+
+Deliberate settings, each because a run is long and must not be lost:
+
+- ``task_acks_late``: the message is acknowledged when the run's task returns, not when it starts,
+  so a worker killed mid-run leaves its message to be delivered again.
+- ``task_reject_on_worker_lost``: a child killed by a signal re-queues its message instead of
+  acknowledging it as failed.
+- ``worker_prefetch_multiplier=1``: a worker reserves one message per free slot, so a long run never
+  holds a second one hostage while other workers are idle.
+- Workers use Celery's thread pool around one event loop per process (runs are I/O and
+  thread-pool bound, and one process heartbeats all its leases at once). Celery cannot kill a
+  thread, so the time limit ``run_time_limit_seconds`` is enforced by the task itself: past it the
+  run's execution is cancelled, its lease lapses and the sweeper re-queues it (finished nodes
+  stay), until ``max_run_attempts`` fails it.
+- Redis visibility timeout above the time limit, so Redis does not redeliver a run still executing.
+- Priorities: RabbitMQ queues are declared with ``x-max-priority`` (higher first); Redis emulates
+  priorities with one list per step where a lower number goes first, so the number is inverted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pixelmill.config import Settings
+from pixelmill.engine.node import NodeRegistry
+from pixelmill.services.run_signals import QueuedRun
+
+EXECUTE_RUN = "pixelmill.execute_run"
+CAPABILITIES = ("gpu", "cpu", "remote")
+MAX_PRIORITY = 10
+
+
+def queue_name(capability: str) -> str:
+    return f"pixelmill.{capability}"
+
+
+def run_capability(graph: dict[str, Any], registry: NodeRegistry) -> str:
+    """The queue a graph belongs on: ``gpu`` if any node needs a GPU, else ``cpu`` if any computes
+    locally, else ``remote`` (only upstream calls: any host can wait on those)."""
+    found: set[str] = set()
+    for item in graph.get("nodes", []):
+        cls = registry.get(str(item.get("type")))
+        found.add(cls.capability if cls is not None else "cpu")
+    for capability in CAPABILITIES:
+        if capability in found:
+            return capability
+    return "cpu"
+
+
+def create_celery(settings: Settings) -> Any:
+    """The Celery application of this fleet; ``celery`` (the extra) is imported only here."""
+    from celery import Celery
+    from kombu.entity import Exchange, Queue
+
+    if not settings.broker_url:
+        raise ValueError("dispatch = celery needs PIXELMILL_BROKER_URL (redis://… or amqp://…)")
+    app = Celery("pixelmill", broker=settings.broker_url)
+    limit = settings.run_time_limit_seconds
+    app.conf.update(
+        task_queues=[
+            Queue(  # type: ignore[no-untyped-call]
+                queue_name(capability),
+                Exchange(queue_name(capability), type="direct"),  # type: ignore[no-untyped-call]
+                routing_key=queue_name(capability),
+                queue_arguments={"x-max-priority": MAX_PRIORITY},
+            )
+            for capability in CAPABILITIES
+        ],
+        task_default_queue=queue_name("cpu"),
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        broker_transport_options={
+            "visibility_timeout": limit + 300,
+            # Redis: one list per priority step, so higher priorities are taken first.
+            "priority_steps": list(range(MAX_PRIORITY + 1)),
+            "sep": ":",
+            "queue_order_strategy": "priority",
+        },
+    )
+    return app
+
+
+class CeleryPublisher:
+    """Publishes committed runs to their capability's queue at their priority."""
+
+    def __init__(self, app: Any, registry: NodeRegistry) -> None:
+        self.app = app
+        self.registry = registry
+        self._inverted = str(app.conf.broker_url or "").startswith(("redis://", "rediss://"))
+
+    def publish(self, run: QueuedRun) -> None:
+        self.publish_id(run.id, priority=run.priority, capability=run_capability(run.graph, self.registry))
+
+    def publish_id(self, run_id: str, *, priority: int, capability: str) -> None:
+        self.app.send_task(
+            EXECUTE_RUN,
+            args=[run_id],
+            queue=queue_name(capability),
+            priority=self.wire_priority(priority),
+        )
+
+    def wire_priority(self, priority: int) -> int:
+        bounded = max(0, min(MAX_PRIORITY, priority))
+        return MAX_PRIORITY - bounded if self._inverted else bounded

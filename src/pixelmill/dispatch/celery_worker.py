@@ -1,0 +1,163 @@
+"""A fleet worker: Celery delivers run ids, one event loop per process executes them.
+
+The loop runs in a thread of its own with one Runtime and one :class:`LocalDispatcher` that does not
+claim from the queue itself: each ``execute_run`` task claims its named run with the same
+compare-and-set and lease, and executes it with the same executor, heartbeat and finish as the
+embedded dispatcher. Every worker also runs the sweeper loop, but only the holder of a Redis lock
+sweeps, so exactly one is active at a time and another takes over within a lease if it dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from pixelmill.config import Settings
+from pixelmill.db.base import utcnow
+from pixelmill.db.models import Run
+from pixelmill.dispatch.celery_app import EXECUTE_RUN, CeleryPublisher, create_celery, run_capability
+from pixelmill.dispatch.local import LocalDispatcher, default_owner
+from pixelmill.dispatch.recovery import requeue_abandoned
+from pixelmill.runtime import Runtime
+
+log = logging.getLogger("pixelmill.dispatch")
+
+SWEEPER_LOCK = "pixelmill:fleet:sweeper"
+
+
+class WorkerProcess:
+    """The long-lived parts of one worker process and the loop thread they live on."""
+
+    def __init__(self, settings: Settings, app: Any) -> None:
+        self.settings = settings
+        self.app = app
+        self.owner = default_owner()
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="pixelmill-worker-loop", daemon=True)
+        self.runtime: Runtime | None = None
+        self.dispatcher: LocalDispatcher | None = None
+        self.publisher: CeleryPublisher | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result()
+
+    async def _start(self) -> None:
+        self.runtime = Runtime.create(self.settings)
+        self.publisher = CeleryPublisher(self.app, self.runtime.nodes)
+        self.dispatcher = LocalDispatcher(self.runtime, owner=self.owner)
+        await self.dispatcher.start(claim_queued=False)
+        self._sweeper = asyncio.create_task(self._sweep_loop(), name="pixelmill-sweeper")
+
+    def stop(self) -> None:
+        """Graceful: running runs get the grace period, then go back to the queue."""
+        if self.runtime is not None:
+            asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+
+    async def _stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
+        if self.runtime is not None:
+            await self.runtime.close()
+
+    def execute(self, run_id: str) -> bool:
+        """Claim and execute ``run_id`` (blocking the calling Celery thread until it ends)."""
+        dispatcher = self.dispatcher
+        assert dispatcher is not None, "the worker process was not started"
+        limit = self.settings.run_time_limit_seconds
+        work = asyncio.wait_for(dispatcher.execute_named(run_id), limit)
+        try:
+            return asyncio.run_coroutine_threadsafe(work, self.loop).result()
+        except TimeoutError:
+            log.error("run %s passed the %d s time limit; its lease will lapse", run_id, limit)
+            return False
+
+    # -- the sweeper -------------------------------------------------------------------------------
+
+    def _lock_url(self) -> str | None:
+        if self.settings.redis_url:
+            return self.settings.redis_url
+        broker = self.settings.broker_url or ""
+        return broker if broker.startswith(("redis://", "rediss://")) else None
+
+    async def _sweep_loop(self) -> None:
+        url = self._lock_url()
+        if url is None:
+            log.warning("no Redis configured: this worker cannot take part in the sweeper election")
+            return
+        from redis.asyncio import Redis
+
+        redis: Any = Redis.from_url(url)
+        hold_ms = int(max(self.settings.sweep_seconds * 3, self.settings.lease_seconds) * 1000)
+        try:
+            while True:
+                try:
+                    if await self._elected(redis, hold_ms):
+                        await self.sweep()
+                except Exception:
+                    log.exception("the fleet sweep failed; retrying")
+                await asyncio.sleep(self.settings.sweep_seconds)
+        finally:
+            await redis.aclose()
+
+    async def _elected(self, redis: Any, hold_ms: int) -> bool:
+        """Take or keep the sweeper lock; only its holder sweeps."""
+        if await redis.set(SWEEPER_LOCK, self.owner, nx=True, px=hold_ms):
+            return True
+        holder = await redis.get(SWEEPER_LOCK)
+        if holder is not None and holder.decode() == self.owner:
+            await redis.pexpire(SWEEPER_LOCK, hold_ms)
+            return True
+        return False
+
+    async def sweep(self) -> list[str]:
+        """Re-queue runs whose lease lapsed, then publish every queued run no worker has taken for
+        ``republish_after_seconds`` (a publish lost with an API process, or a re-queued run).
+        Publishing a run twice is harmless: only one claim of it succeeds."""
+        runtime, publisher = self.runtime, self.publisher
+        assert runtime is not None
+        assert publisher is not None
+        requeued = await requeue_abandoned(runtime.db, owner=self.owner, all_foreign=False, hooks=runtime.run_hooks)
+        cutoff = utcnow() - timedelta(seconds=self.settings.republish_after_seconds)
+        async with runtime.db.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(Run.id, Run.priority, Run.graph).where(
+                        Run.status == "queued", (Run.created_at < cutoff) | Run.id.in_(requeued)
+                    )
+                )
+            ).all()
+        await asyncio.to_thread(self._publish, [(row[0], row[1], row[2]) for row in rows])
+        return [row[0] for row in rows]
+
+    def _publish(self, runs: Sequence[tuple[str, int, dict[str, Any]]]) -> None:
+        assert self.publisher is not None
+        for run_id, priority, graph in runs:
+            capability = run_capability(graph, self.publisher.registry)
+            self.publisher.publish_id(run_id, priority=priority, capability=capability)
+        if runs:
+            log.info("the sweeper published %d queued run(s)", len(runs))
+
+
+def build_worker_app(settings: Settings) -> tuple[Any, WorkerProcess]:
+    """The Celery app with the ``execute_run`` task bound to this process's WorkerProcess."""
+    app = create_celery(settings)
+    process = WorkerProcess(settings, app)
+
+    @app.task(name=EXECUTE_RUN, ignore_result=True)  # type: ignore[untyped-decorator]
+    def execute_run(run_id: str) -> bool:
+        return process.execute(run_id)
+
+    return app, process
