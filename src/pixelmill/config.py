@@ -132,7 +132,18 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy async URL; default SQLite in data_dir (`postgresql+psycopg://…` for PostgreSQL)",
     )
-    storage_url: str | None = Field(default=None, description="Blob store; default `file://<data_dir>/blobs`")
+    storage_url: str | None = Field(
+        default=None,
+        description="Blob store: `file://<directory>` or `s3://<bucket>/<prefix>`; default `file://<data_dir>/blobs`",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="Endpoint of an S3-compatible server (MinIO, Ceph…); unset uses AWS"
+    )
+    s3_region: str | None = Field(default=None, description="Region of the S3 bucket")
+    s3_access_key_id: str | None = Field(
+        default=None, description="S3 access key id; unset uses boto3's own chain (environment, instance role)"
+    )
+    s3_secret_access_key: SecretStr | None = Field(default=None, description="S3 secret access key")
     redis_url: str | None = Field(
         default=None, description="Redis for rate limits, locks and live events across processes"
     )
@@ -190,6 +201,18 @@ class Settings(BaseSettings):
     plan_credit_interval_seconds: float = Field(
         default=300.0, gt=0, description="How often the API looks for workspaces due their monthly credits"
     )
+    retention_enabled: bool = Field(
+        default=True,
+        description="Sweep finished runs past their plan's retention_days and purge tombstones in the API process",
+    )
+    retention_sweep_interval_seconds: float = Field(
+        default=3600.0, gt=0, description="How often the API sweeps expired runs and tombstones"
+    )
+    run_restore_window_seconds: float = Field(
+        default=86400.0,
+        ge=0,
+        description="How long a deleted run can be restored (POST /v1/runs/{id}/restore) before it is purged",
+    )
     credit_packages: list[CreditPackage] = Field(
         default_factory=default_credit_packages, description="Credit packages listed by /v1/credits/packages"
     )
@@ -220,6 +243,47 @@ class Settings(BaseSettings):
     fetch_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1, description="Largest body fetched from a remote URL")
     fetch_timeout_seconds: float = Field(default=15.0, gt=0, description="Timeout of an outbound fetch")
 
+    # Webhooks
+    webhook_timeout_seconds: float = Field(
+        default=15.0, gt=0, description="Timeout of one webhook delivery attempt (no redirects are followed)"
+    )
+    webhook_retry_schedule_seconds: list[float] = Field(
+        default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 50400.0, 72000.0, 86400.0],
+        description=(
+            "Delays before each retry of a failed webhook delivery (Standard Webhooks schedule, jittered; "
+            "a longer Retry-After wins); when they run out the delivery is dead"
+        ),
+    )
+    webhook_poll_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="How often the webhook delivery loop looks for due deliveries"
+    )
+    webhook_concurrency: int = Field(default=16, ge=1, description="Webhook deliveries sent at once by one process")
+    webhook_secret_overlap_seconds: float = Field(
+        default=86400.0,
+        ge=0,
+        description="After a webhook secret rotation, how long the previous secret keeps signing beside the new one",
+    )
+    webhook_delivery_enabled: bool = Field(default=True, description="Run the webhook delivery loop in the API process")
+
+    # Run events and live streams
+    events_retention_days: float = Field(
+        default=7.0, gt=0, description="How long run events are kept for replay (Last-Event-ID) before they are purged"
+    )
+    sse_max_listeners: int = Field(
+        default=512, ge=1, description="Event streams open at once per process; more are refused with 503 SSE_CAPACITY"
+    )
+    sse_heartbeat_seconds: float = Field(
+        default=15.0, gt=0, description="Interval of the `: ping` comment on an idle event stream"
+    )
+    sse_listener_buffer: int = Field(
+        default=256,
+        ge=1,
+        description="Events queued for one stream that is not reading; a stream that falls this far behind is closed",
+    )
+    events_progress_per_second: float = Field(
+        default=4.0, gt=0, description="Most node_progress events written per second for one node"
+    )
+
     # Graphs and execution
     max_graph_nodes: int = Field(default=256, ge=1, description="Most nodes in one graph")
     max_graph_edges: int = Field(default=1024, ge=0, description="Most edges in one graph")
@@ -248,6 +312,32 @@ class Settings(BaseSettings):
         default=5,
         ge=1,
         description="Claims of one run (crash recoveries included) before it is failed rather than tried again",
+    )
+    broker_url: str | None = Field(
+        default=None,
+        description="Celery broker when `dispatch` is `celery`: `redis://…` or `amqp://…` (RabbitMQ)",
+    )
+    run_time_limit_seconds: int = Field(
+        default=3600,
+        ge=10,
+        description=(
+            "Celery hard time limit of one run's task: the worker process is killed and the run's lease "
+            "expires, so the sweeper re-queues it (up to max_run_attempts); a soft limit 30 s earlier cancels "
+            "the run cleanly first"
+        ),
+    )
+    sweep_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description=(
+            "How often the fleet sweeper (one elected worker) re-queues runs whose lease expired and republishes "
+            "queued runs no worker took"
+        ),
+    )
+    republish_after_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A run queued this long without being claimed is published again by the sweeper",
     )
 
     # Local diffusion models (the `diffusers` extra); weights are never downloaded at run time

@@ -62,6 +62,7 @@ IDEMPOTENCY_KEY_IN_USE = _spec(
 )
 RUN_NOT_CANCELLABLE = _spec("RUN_NOT_CANCELLABLE", 409, "The run has already finished")
 RUN_NOT_FINISHED = _spec("RUN_NOT_FINISHED", 409, "The run has not finished; cancel it or wait for it first")
+RUN_NOT_DELETED = _spec("RUN_NOT_DELETED", 409, "The run is not deleted, so there is nothing to restore")
 
 # Money and limits
 INSUFFICIENT_CREDITS = _spec("INSUFFICIENT_CREDITS", 402, "Insufficient credits")

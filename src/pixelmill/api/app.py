@@ -15,6 +15,7 @@ from pixelmill.api.ratelimit import RateLimitHeadersMiddleware
 from pixelmill.api.routers import (
     auth,
     credits,
+    events,
     files,
     generations,
     health,
@@ -23,6 +24,7 @@ from pixelmill.api.routers import (
     nodes,
     outputs,
     runs,
+    webhooks,
     workflows,
     workspaces,
 )
@@ -68,5 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(workflows.router)
     app.include_router(generations.router)
     app.include_router(runs.router)
+    app.include_router(events.router)
     app.include_router(outputs.router)
+    app.include_router(webhooks.router)
     return app

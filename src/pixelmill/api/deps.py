@@ -49,7 +49,9 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": commit before the response is sent, so a client never holds an answer whose
+# writes it cannot read yet (FastAPI's default ends yield dependencies after the response).
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API key (pm_live_…, pm_test_…) or an access token")

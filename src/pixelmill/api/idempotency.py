@@ -9,6 +9,7 @@ is a 5xx, so the client may retry); a retry gets the stored response with
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -61,26 +62,34 @@ class IdempotencyMiddleware:
             await _replay(send, stored)
             return
 
-        captured = _Capture(send)
+        async def finish(response: StoredResponse) -> None:
+            await store.complete(principal.workspace_id, key, response)
+
+        captured = _Capture(send, finish)
         try:
             await self.app(scope, _replaying(body), captured.send)
         except BaseException:
-            await store.release(principal.workspace_id, key)
+            if not captured.stored:
+                await store.release(principal.workspace_id, key)
             raise
-        if captured.status is None or captured.status >= 500:
+        if not captured.stored:
             await store.release(principal.workspace_id, key)
-        else:
-            await store.complete(principal.workspace_id, key, captured.response())
 
 
 class _Capture:
-    """Forwards the response to the client while keeping a copy of it."""
+    """Forwards the response to the client while keeping a copy of it.
 
-    def __init__(self, send: Send) -> None:
+    A response below 500 is stored *before* its last body chunk goes out: a client that retries
+    the moment it has the answer must find it stored, not "in progress".
+    """
+
+    def __init__(self, send: Send, finish: Callable[[StoredResponse], Awaitable[None]]) -> None:
         self._send = send
+        self._finish = finish
         self.status: int | None = None
         self.headers: dict[str, str] = {}
         self.body = bytearray()
+        self.stored = False
 
     async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -92,6 +101,9 @@ class _Capture:
             }
         elif message["type"] == "http.response.body":
             self.body.extend(message.get("body", b""))
+            if not message.get("more_body", False) and self.status is not None and self.status < 500:
+                await self._finish(self.response())
+                self.stored = True
         await self._send(message)
 
     def response(self) -> StoredResponse:

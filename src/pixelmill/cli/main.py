@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pixelmill.cli import admin
+from pixelmill.cli import admin, client_auth, client_catalog, client_gen, client_runs
 
 if TYPE_CHECKING:
     from pixelmill.config import Settings
@@ -24,6 +24,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(admin.app, name="admin")
+# Client commands: they talk to a server through the SDK (pixelmill.client).
+app.command("login")(client_auth.login_command)
+app.command("whoami")(client_auth.whoami_command)
+app.add_typer(client_gen.gen_app, name="gen")
+app.add_typer(client_gen.edit_app, name="edit")
+app.command("run")(client_runs.run_command)
+app.add_typer(client_runs.runs_app, name="runs")
+app.add_typer(client_catalog.workflows_app, name="workflows")
+app.add_typer(client_catalog.nodes_app, name="nodes")
+app.command("models")(client_catalog.models_command)
+app.add_typer(client_catalog.keys_app, name="keys")
+app.command("credits")(client_catalog.credits_command)
 
 DataDirOption = Annotated[
     Path | None, typer.Option("--data-dir", help="Data directory for the embedded database and files")
@@ -47,6 +59,20 @@ def serve(
     from pixelmill.cli.serve import run_server
 
     run_server(_settings(data_dir, host, port))
+
+
+@app.command()
+def worker(
+    queues: Annotated[
+        str, typer.Option(help="Capabilities to take work for, comma-separated: cpu, gpu, remote")
+    ] = "cpu,remote",
+    concurrency: Annotated[int | None, typer.Option(help="Runs at once (default worker_concurrency)")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Run a fleet worker (dispatch = celery): executes runs published to the named queues."""
+    from pixelmill.cli.worker import run_worker
+
+    run_worker(_settings(data_dir), queues=queues, concurrency=concurrency)
 
 
 @app.command()

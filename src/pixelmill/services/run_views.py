@@ -68,6 +68,9 @@ class RunPublic(BaseModel):
     priority: int
     attempt: int
     metadata: dict[str, Any] | None
+    data_removed: bool = Field(
+        default=False, description="Retention removed the outputs (the plan's retention_days passed); the run stays"
+    )
     created_at: datetime
     started_at: datetime | None
     completed_at: datetime | None
@@ -118,6 +121,7 @@ class RunViews:
                     secret=settings.secret,
                     ttl=settings.signed_url_ttl_seconds,
                     base_url=self.base_url,
+                    blobs=self.runtime.blobs,
                 ),
             )
             for node_id, output in (run.outputs or {}).items()
@@ -145,6 +149,7 @@ class RunViews:
             priority=run.priority,
             attempt=run.attempt,
             metadata=run.run_metadata,
+            data_removed=run.data_removed,
             created_at=run.created_at,
             started_at=run.started_at,
             completed_at=run.completed_at,

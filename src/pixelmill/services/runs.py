@@ -12,6 +12,7 @@ import asyncio
 import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
@@ -28,6 +29,7 @@ from pixelmill.net import UrlPolicy, is_public_address
 from pixelmill.services.credits import CreditLedger
 from pixelmill.services.principal import Principal
 from pixelmill.services.run_lifecycle import TERMINAL_STATUSES, RunStatus, RunTransition, finish, run_hooks
+from pixelmill.services.run_signals import QueuedRun
 
 if TYPE_CHECKING:
     from pixelmill.runtime import Runtime
@@ -94,11 +96,13 @@ class RunService:
             created_at=utcnow(),
         )
         # Creates of one workspace are serialised so the cap below is exact: on PostgreSQL by the
-        # workspace row lock (taken before the insert, whose foreign key check would otherwise
-        # deadlock with it); on SQLite by the write lock the insert takes before the count.
+        # workspace row lock, taken before the insert; on SQLite by the write lock the insert takes
+        # before the count. FOR NO KEY UPDATE, not FOR UPDATE: it still excludes other creators, but
+        # not the KEY SHARE locks that foreign key checks of other transactions take on the row
+        # (an event insert holding the event log's lock would otherwise deadlock with us).
         if self.session.get_bind().dialect.name != "sqlite":
             await self.session.execute(
-                select(Workspace.id).where(Workspace.id == principal.workspace_id).with_for_update()
+                select(Workspace.id).where(Workspace.id == principal.workspace_id).with_for_update(key_share=True)
             )
         self.session.add(run)
         await self.session.flush()
@@ -116,7 +120,8 @@ class RunService:
             )
         await CreditLedger(self.session).hold(principal.workspace_id, cost, run.id)
         await run_hooks(self.session, self.runtime.run_hooks, RunTransition(run=run, previous=None, status="queued"))
-        self._after_commit(self.runtime.run_signals.run_queued)
+        queued_run = QueuedRun(id=run.id, priority=run.priority, graph=run.graph)
+        self._after_commit(lambda: self.runtime.run_signals.run_queued(queued_run))
         return run
 
     def _check_sandbox(self, validated: ValidatedGraph) -> None:
@@ -173,7 +178,16 @@ class RunService:
             )
         if secret is not None and not isinstance(secret, str):
             raise PixelmillError(errors.VALIDATION_ERROR, "webhook.secret must be a string", field="webhook.secret")
-        return {"url": url, "secret": secret}
+        events = webhook.get("events")
+        if events is None:
+            return {"url": url, "secret": secret}
+        if not isinstance(events, list) or not all(item in ("start", "node", "completed") for item in events):
+            raise PixelmillError(
+                errors.VALIDATION_ERROR,
+                "webhook.events must be a list of start, node and completed",
+                field="webhook.events",
+            )
+        return {"url": url, "secret": secret, "events": list(dict.fromkeys(events))}
 
     async def get(self, principal: Principal, run_id: str) -> Run:
         """The run; 404 when unknown or deleted, 403 FORBIDDEN when it belongs to another workspace."""
@@ -254,6 +268,33 @@ class RunService:
                 run_id=run_id,
                 status=run.status,
             )
+
+    async def restore(self, principal: Principal, run_id: str) -> Run:
+        """Bring back a deleted run within ``run_restore_window_seconds`` of its deletion: 409
+        RUN_NOT_DELETED when it is not deleted, 404 once the window has passed (it is, or is about
+        to be, purged). The compare-and-set on ``deleted_at`` excludes the purge of the same run."""
+        principal.require_scope("runs")
+        run = await self.session.get(Run, run_id, populate_existing=True)
+        if run is None:
+            raise PixelmillError(errors.NOT_FOUND, f"Run {run_id} not found", run_id=run_id)
+        if run.workspace_id != principal.workspace_id:
+            raise PixelmillError(errors.FORBIDDEN, "This run belongs to a different workspace", run_id=run_id)
+        if run.deleted_at is None:
+            raise PixelmillError(errors.RUN_NOT_DELETED, f"Run {run_id} is not deleted", run_id=run_id)
+        window = timedelta(seconds=self.settings.run_restore_window_seconds)
+        result = await self.session.execute(
+            update(Run)
+            .where(Run.id == run_id, Run.deleted_at.is_not(None), Run.deleted_at > utcnow() - window)
+            .values(deleted_at=None)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise PixelmillError(
+                errors.NOT_FOUND,
+                f"Run {run_id} was deleted more than {window} ago and can no longer be restored",
+                run_id=run_id,
+            )
+        await self.session.refresh(run)
+        return run
 
     def _after_commit(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once the session commits (never when it rolls back)."""

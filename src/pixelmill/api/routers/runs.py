@@ -10,7 +10,7 @@ as imageat documents.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
@@ -41,6 +41,9 @@ class WebhookSpec(BaseModel):
 
     url: str = Field(min_length=1, max_length=2048)
     secret: str | None = Field(default=None, min_length=1, max_length=255)
+    events: list[Literal["start", "node", "completed"]] | None = Field(
+        default=None, description="Which events to POST besides `completed`, which is always sent"
+    )
 
 
 class RunCreate(BaseModel):
@@ -295,3 +298,12 @@ async def delete_run(run_id: str, principal: PrincipalDep, runtime: RuntimeDep) 
     async with runtime.db.session() as session:
         await RunService(session, runtime).delete(principal, run_id)
     return Ok()
+
+
+@router.post("/v1/runs/{run_id}/restore", operation_id="restore_run")
+async def restore_run(run_id: str, request: Request, principal: PrincipalDep, runtime: RuntimeDep) -> RunPublic:
+    """Undo a delete within the restore window (24 h by default); 404 once the run has been purged,
+    409 RUN_NOT_DELETED when it is not deleted."""
+    async with runtime.db.session() as session:
+        run = await RunService(session, runtime).restore(principal, run_id)
+        return await RunViews(session, runtime, public_base_url(request, runtime)).one(run)

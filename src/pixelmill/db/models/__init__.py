@@ -2,9 +2,11 @@
 
 from pixelmill.db.models.accounts import ApiKey, Invitation, Membership, PasswordResetToken, User, Workspace
 from pixelmill.db.models.credits import LedgerEntry, PlanGrant, Wallet
+from pixelmill.db.models.events import RunEvent
 from pixelmill.db.models.files import File
 from pixelmill.db.models.idempotency import IdempotencyRecord
 from pixelmill.db.models.runs import NodeCacheEntry, NodeExecution, Run
+from pixelmill.db.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from pixelmill.db.models.workflows import Workflow, WorkflowVersion
 
 __all__ = [
@@ -19,8 +21,12 @@ __all__ = [
     "PasswordResetToken",
     "PlanGrant",
     "Run",
+    "RunEvent",
     "User",
     "Wallet",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "Workflow",
     "WorkflowVersion",
     "Workspace",

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pixelmill.db.base import Base, utcnow
+from pixelmill.db.base import Base, JSONType, utcnow
 
 
 class Run(Base):
@@ -42,6 +42,15 @@ class Run(Base):
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)  # a tombstone: hidden from reads
+    # Retention (services/retention.py): present -> releasing (output files gone, blobs_to_release
+    # waiting for their reference check) -> removed. Each step is a compare-and-set on this column.
+    data_state: Mapped[str] = mapped_column(String(16), default="present", server_default=text("'present'"))
+    blobs_to_release: Mapped[list[str] | None] = mapped_column(JSONType, default=None)
+
+    @property
+    def data_removed(self) -> bool:
+        """Whether retention (or a purge) removed this run's outputs; the row and its ledger stay."""
+        return self.data_state != "present"
 
 
 class NodeExecution(Base):
@@ -77,3 +86,6 @@ class NodeCacheEntry(Base):
 # Listing newest first by id (ULIDs sort by time) and the queue: per status, workspace and priority, oldest first.
 Index("ix_runs_workspace_id_id", Run.workspace_id, Run.id)
 Index("ix_runs_queue", Run.status, Run.workspace_id, Run.priority, Run.created_at)
+# The retention sweep: runs by data state, oldest finished first; tombstones by when they were deleted.
+Index("ix_runs_retention", Run.data_state, Run.completed_at)
+Index("ix_runs_deleted_at", Run.deleted_at)
