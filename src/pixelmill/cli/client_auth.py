@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from pixelmill.cli.client_common import EXIT_USAGE, JsonOption, errors_to_exit_codes, fail, print_json
+from pixelmill.cli.client_common import EXIT_USAGE, JsonOption, emit, errors_to_exit_codes, fail, print_json
 
 
 def login_command(
@@ -46,10 +46,11 @@ def login_command(
         key_id=str(me.auth.get("key_id") or ""),
         api_key=credential,
     )
-    if as_json:
-        print_json({"url": base_url, "workspace_id": me.workspace["id"], "email": user_email, "path": str(path)})
-    else:
-        typer.echo(f"logged in to {base_url} as {user_email or me.auth.get('key_id')} (saved to {path})")
+    emit(
+        {"url": base_url, "workspace_id": me.workspace["id"], "email": user_email, "path": str(path)},
+        as_json,
+        f"logged in to {base_url} as {user_email or me.auth.get('key_id')} (saved to {path})",
+    )
 
 
 def whoami_command(as_json: JsonOption = False) -> None:

@@ -12,6 +12,7 @@ from pixelmill.cli.client_common import (
     EXIT_USAGE,
     JsonOption,
     OutputOption,
+    emit,
     errors_to_exit_codes,
     fail,
     make_client,
@@ -28,10 +29,7 @@ def credits_command(as_json: JsonOption = False) -> None:
     """The workspace's credit balance."""
     with errors_to_exit_codes(as_json), make_client() as client:
         wallet = client.credits.wallet()
-    if as_json:
-        print_json(wallet)
-    else:
-        typer.echo(f"available {wallet.available}  (balance {wallet.balance}, reserved {wallet.reserved})")
+    emit(wallet, as_json, f"available {wallet.available}  (balance {wallet.balance}, reserved {wallet.reserved})")
 
 
 def models_command(
@@ -108,10 +106,7 @@ def keys_create(
     """Create a key; its secret is printed this once."""
     with errors_to_exit_codes(as_json), make_client() as client:
         key = client.keys.create(name, mode="test" if test else "live")
-    if as_json:
-        print_json(key)
-    else:
-        typer.echo(f"{key.id}  {key.key}")
+    emit(key, as_json, f"{key.id}  {key.key}")
 
 
 @keys_app.command("revoke")
@@ -119,10 +114,7 @@ def keys_revoke(key_id: str, as_json: JsonOption = False) -> None:
     """Revoke a key at once."""
     with errors_to_exit_codes(as_json), make_client() as client:
         key = client.keys.revoke(key_id)
-    if as_json:
-        print_json(key)
-    else:
-        typer.echo(f"revoked {key.id}")
+    emit(key, as_json, f"revoked {key.id}")
 
 
 @workflows_app.command("ls")
@@ -159,10 +151,7 @@ def workflows_pull(workflow_id: str, output: OutputOption = None, as_json: JsonO
         print_json(document)
         return
     output.write_text(json.dumps(document, indent=2) + "\n")
-    if as_json:
-        print_json({"id": workflow.id, "path": str(output)})
-    else:
-        typer.echo(str(output))
+    emit({"id": workflow.id, "path": str(output)}, as_json, str(output))
 
 
 @workflows_app.command("push")
@@ -192,10 +181,7 @@ def workflows_push(
             )
         else:
             workflow = client.workflows.create(title, graph, description=description)
-    if as_json:
-        print_json(workflow)
-    else:
-        typer.echo(f"{workflow.id}  draft v{workflow.version}")
+    emit(workflow, as_json, f"{workflow.id}  draft v{workflow.version}")
 
 
 @workflows_app.command("publish")
@@ -203,7 +189,4 @@ def workflows_publish(workflow_id: str, as_json: JsonOption = False) -> None:
     """Freeze the draft as the next version; runs use the latest published one."""
     with errors_to_exit_codes(as_json), make_client() as client:
         version = client.workflows.publish(workflow_id)
-    if as_json:
-        print_json(version)
-    else:
-        typer.echo(f"{version.workflow_id} published as v{version.number}")
+    emit(version, as_json, f"{version.workflow_id} published as v{version.number}")

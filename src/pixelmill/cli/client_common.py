@@ -57,6 +57,14 @@ def print_json(value: Any) -> None:
     sys.stdout.flush()
 
 
+def emit(value: Any, as_json: bool, text: str) -> None:
+    """A command's result: the value as JSON with ``--json``, otherwise the human line."""
+    if as_json:
+        print_json(value)
+    else:
+        typer.echo(text)
+
+
 def fail(message: str, code: int, *, as_json: bool, details: dict[str, Any] | None = None) -> NoReturn:
     if as_json:
         print_json({"error": {**(details or {}), "message": message}})

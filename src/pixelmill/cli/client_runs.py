@@ -12,6 +12,7 @@ from pixelmill.cli.client_common import (
     EXIT_FAILED,
     EXIT_USAGE,
     JsonOption,
+    emit,
     errors_to_exit_codes,
     fail,
     make_client,
@@ -50,10 +51,7 @@ def run_command(
         else:
             run_id = client.workflows.run(_workflow_id(client, workflow, as_json), inputs=overrides).run_id
         if not wait:
-            if as_json:
-                print_json({"run_id": run_id, "status": "queued"})
-            else:
-                typer.echo(run_id)
+            emit({"run_id": run_id, "status": "queued"}, as_json, run_id)
             return
         run = follow(client, run_id, show=not as_json, timeout=timeout)
         files = client.runs.download_outputs(run, output) if run.status == "completed" else []
@@ -137,10 +135,7 @@ def runs_cancel(run_id: str, as_json: JsonOption = False) -> None:
     """Cancel a queued or running run."""
     with errors_to_exit_codes(as_json), make_client() as client:
         client.runs.cancel(run_id)
-    if as_json:
-        print_json({"run_id": run_id, "cancelled": True})
-    else:
-        typer.echo(f"cancelled {run_id}")
+    emit({"run_id": run_id, "cancelled": True}, as_json, f"cancelled {run_id}")
 
 
 @runs_app.command("events")
