@@ -10,8 +10,10 @@ By default a client creates with ``Prefer: wait=30`` and the answer is the finis
 ``--poll`` it creates, then polls ``GET /v1/runs/{id}`` every ``--poll-interval`` seconds until the run is
 terminal (each poll is a full run view: authentication, the run, its nodes, its queue position).
 
-Printed: runs per second, create -> complete latency p50/p95/p99, the server's resident memory at
-each quarter of the runs and its peak (from /proc), and — the baseline measured in the same run with
+Printed: runs per second, create -> complete latency p50/p95/p99, the server process's CPU time per
+run (user + system, from /proc: the figure that noise from other processes on the machine disturbs
+least), the server's resident memory at each quarter of the runs and its peak (from /proc), and — the
+baseline measured in the same run with
 the same clients — requests per second of the bare ``GET /healthz`` route, with the ratio between
 the two (how many plain requests one run costs). Targets on the embedded default with 2 cores:
 >= 300 runs/s and p95 <= 50 ms at K = 16.
@@ -47,6 +49,12 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far, from /proc/PID/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def memory_kib(pid: int, field_name: str) -> int:
@@ -138,8 +146,10 @@ def start_server(data_dir: Path, database_url: str | None) -> Server:
     raise SystemExit("the server did not start:\n" + "\n".join(server.output))
 
 
-async def echo_rate(url: str, clients: int, seconds: float) -> float:
-    """Requests per second of GET /healthz with ``clients`` concurrent keep-alive clients."""
+async def echo_rate(server: Server, clients: int, seconds: float) -> tuple[float, float]:
+    """Requests per second of GET /healthz with ``clients`` concurrent keep-alive clients, and the
+    server's CPU seconds per request."""
+    url = server.url
     count = 0
     deadline = time.perf_counter() + seconds
     async with httpx.AsyncClient(base_url=url, limits=httpx.Limits(max_connections=clients)) as client:
@@ -152,8 +162,10 @@ async def echo_rate(url: str, clients: int, seconds: float) -> float:
                 count += 1
 
         started = time.perf_counter()
+        cpu_before = cpu_seconds(server.process.pid)
         await asyncio.gather(*[worker() for _ in range(clients)])
-        return count / (time.perf_counter() - started)
+        cpu = cpu_seconds(server.process.pid) - cpu_before
+        return count / (time.perf_counter() - started), cpu / max(count, 1)
 
 
 @dataclass
@@ -161,6 +173,7 @@ class RunFigures:
     latencies: list[float]
     elapsed: float
     rss_kib: list[tuple[int, int]]  # (runs done, server RSS)
+    server_cpu: float = 0.0  # seconds of server CPU time spent during the load
 
 
 async def run_load(server: Server, key: str, clients: int, runs: int, poll: float | None) -> RunFigures:
@@ -204,8 +217,10 @@ async def run_load(server: Server, key: str, clients: int, runs: int, poll: floa
                 await one(index)
 
         started = time.perf_counter()
+        cpu_before = cpu_seconds(server.process.pid)
         await asyncio.gather(*[worker() for _ in range(clients)])
-        return RunFigures(latencies, time.perf_counter() - started, rss)
+        elapsed = time.perf_counter() - started
+        return RunFigures(latencies, elapsed, rss, cpu_seconds(server.process.pid) - cpu_before)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -232,7 +247,7 @@ def main() -> None:
             server = start_server(data_dir, postgres.url if postgres else None)
             try:
                 warm = asyncio.run(run_load(server, key, args.clients, min(200, args.runs), poll))
-                echo = asyncio.run(echo_rate(server.url, args.clients, ECHO_SECONDS))
+                echo, echo_cpu = asyncio.run(echo_rate(server, args.clients, ECHO_SECONDS))
                 figures = asyncio.run(run_load(server, key, args.clients, args.runs, poll))
                 peak = memory_kib(server.process.pid, "VmHWM")
             finally:
@@ -254,6 +269,10 @@ def main() -> None:
         f"p95 {percentile(figures.latencies, 0.95) * 1000:.1f} ms  "
         f"p99 {percentile(figures.latencies, 0.99) * 1000:.1f} ms  "
         f"(mean {statistics.fmean(figures.latencies) * 1000:.1f} ms)"
+    )
+    print(
+        f"  server CPU per run          {figures.server_cpu / len(figures.latencies) * 1000:.2f} ms "
+        f"({figures.server_cpu / figures.elapsed * 100:.0f}% of one core); GET /healthz: {echo_cpu * 1000:.2f} ms"
     )
     print(
         "  server RSS                  "

@@ -23,7 +23,7 @@ from pixelmill.config import Settings
 from pixelmill.db.base import utcnow
 from pixelmill.db.models import Run, Workspace
 from pixelmill.db.session import Database
-from pixelmill.services.run_lifecycle import RunHook, RunTransition, run_hooks
+from pixelmill.services.run_lifecycle import RunHook, RunTransition, run_hooks, run_hooks_many
 from pixelmill.services.run_queue import plan_claims, queue_groups
 
 # A workspace's plan changes rarely; its concurrency limit may lag a change by this long.
@@ -62,6 +62,16 @@ class ClaimedRun:
     attempt: int
     credits_reserved: int
     cancel_requested: bool
+
+
+class WorkspaceAtLimit(Exception):
+    """A named claim refused because the run's workspace executes its plan's concurrency already."""
+
+    def __init__(self, run_id: str, workspace_id: str, limit: int) -> None:
+        super().__init__(f"workspace {workspace_id} already executes {limit} run(s); {run_id} stays queued")
+        self.run_id = run_id
+        self.workspace_id = workspace_id
+        self.limit = limit
 
 
 class RunClaims:
@@ -112,8 +122,8 @@ class RunClaims:
                     .returning(Run)
                     .execution_options(populate_existing=True, synchronize_session=False)
                 )
-            for run in claimed:
-                await run_hooks(session, self.hooks, RunTransition(run=run, previous="queued", status="running"))
+            transitions = [RunTransition(run=run, previous="queued", status="running") for run in claimed]
+            await run_hooks_many(session, self.hooks, transitions)  # one event insert for the batch
         # Back into the planned interleaving (A, B, A …), which the dispatcher records as the order served.
         turns: dict[str, list[int]] = {}
         for index, workspace_id in enumerate(order):
@@ -135,9 +145,29 @@ class RunClaims:
 
     async def claim_run(self, run_id: str) -> ClaimedRun | None:
         """Claim one named run (a fleet worker's task names it); None when it is not queued any more,
-        because another worker took it or it was cancelled: a redelivered task is then a no-op."""
-        now = utcnow()
+        because another worker took it or it was cancelled: a redelivered task is then a no-op.
+        :class:`WorkspaceAtLimit` when its workspace already executes its plan's ``concurrent_runs``:
+        the run stays queued. The workspace row is locked first (as a create does), so two workers
+        claiming runs of one workspace at once count each other's claims."""
         async with self.db.session() as session:
+            target = (
+                select(Run.workspace_id, Workspace.plan)
+                .join(Workspace, Workspace.id == Run.workspace_id)
+                .where(Run.id == run_id, Run.status == "queued")
+            )
+            if not self.db.is_sqlite:
+                target = target.with_for_update(of=Workspace, key_share=True)
+            found = (await session.execute(target)).first()
+            if found is None:
+                return None
+            workspace_id, plan = found
+            limit = self.settings.plan(plan).concurrent_runs
+            running = await session.scalar(
+                select(func.count()).where(Run.workspace_id == workspace_id, Run.status == "running")
+            )
+            if int(running or 0) >= limit:
+                raise WorkspaceAtLimit(run_id, workspace_id, limit)
+            now = utcnow()
             run = await session.scalar(
                 update(Run)
                 .where(Run.id == run_id, Run.status == "queued")

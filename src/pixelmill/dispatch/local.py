@@ -38,6 +38,7 @@ from pixelmill.engine.results_sql import SqlResultStore
 from pixelmill.engine.run_context import RunScope
 from pixelmill.engine.validation import validate_graph
 from pixelmill.errors import PixelmillError
+from pixelmill.services.run_events import NodeEventBatch
 from pixelmill.services.run_lifecycle import TerminalStatus, finish
 from pixelmill.storage.media_store import RunMediaStore
 
@@ -55,6 +56,7 @@ class _Execution:
     task: asyncio.Task[None] | None = None
     cancel_requested: bool = False  # a client cancelled: finish as cancelled
     shutting_down: bool = False  # this process stops: hand the run back unless it finished
+    events: NodeEventBatch | None = None  # its node events, written in batches (services/run_events.py)
 
 
 class _FreshAwareStore(SqlResultStore):
@@ -232,18 +234,23 @@ class LocalDispatcher:
             await self._finish(execution, "failed", error=exc.body()["error"])
             return
         scope = RunScope(run.id, run.workspace_id, test_mode=run.test_mode)
-        result = await self._executor.execute(
-            graph, scope, cancel=execution.token, listener=self._node_listener(run.id)
-        )
+        writer = self.runtime.run_events
+        execution.events = writer.node_listener(run.id, run.workspace_id) if writer is not None else None
+        try:
+            result = await self._executor.execute(
+                graph, scope, cancel=execution.token, listener=self._node_listener(run.id, execution.events)
+            )
+        except Exception:
+            await self._write_node_events(execution)
+            raise
         if result.status == "cancelled" and execution.shutting_down and not execution.cancel_requested:
+            await self._write_node_events(execution)
             await self._hand_back(execution)
             return
         await self._finish(execution, result.status, result=result)
 
-    def _node_listener(self, run_id: str) -> Any:
+    def _node_listener(self, run_id: str, record: NodeEventBatch | None) -> Any:
         nodes = self.signals.active_nodes.setdefault(run_id, {})
-        writer = self.runtime.run_events
-        record = writer.node_listener(run_id, self._active[run_id].run.workspace_id) if writer is not None else None
 
         async def listen(event: NodeEvent) -> None:
             if event.kind == "node_start":
@@ -251,9 +258,17 @@ class LocalDispatcher:
             elif event.kind != "node_progress":
                 nodes.pop(event.node_id, None)
             if record is not None:
-                await record(event)  # the run event, in its own short transaction (services/run_events.py)
+                await record(event)  # collected, then written in a batch (services/run_events.py)
 
         return listen
+
+    async def _write_node_events(self, execution: _Execution) -> None:
+        """Write the run's node events still collected, in a transaction of their own."""
+        if execution.events is not None:
+            try:
+                await execution.events.write_rest()
+            except Exception:
+                log.exception("writing the node events of run %s failed", execution.run.id)
 
     async def _finish(
         self,
@@ -270,6 +285,8 @@ class LocalDispatcher:
             outputs = {node_id: {"type": out.type, "value": out.value} for node_id, out in result.outputs.items()}
             used = 0 if run.test_mode else result.total_cost
             error = result.error if status == "failed" else None
+        # The node events not written yet go into the terminal transaction, ahead of its event.
+        earlier = await execution.events.take() if execution.events is not None else []
         async with self.runtime.db.session() as session:
             moved = await finish(
                 session,
@@ -281,9 +298,13 @@ class LocalDispatcher:
                 outputs=outputs,
                 attempt=run.attempt,
                 hooks=self.runtime.run_hooks,
+                earlier_events=earlier,
             )
         if moved is None:
             log.warning("run %s was taken over before it finished here; its result is dropped", run.id)
+            if earlier and self.runtime.run_events is not None:
+                async with self.runtime.db.session() as session:
+                    await self.runtime.run_events.log.append(session, earlier)
             return
         self.signals.run_finished(run.id)
 

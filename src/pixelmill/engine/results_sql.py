@@ -1,25 +1,37 @@
 """Node results in the node_executions table and the node cache in node_cache (SQLite or PostgreSQL).
 
 Each write is one short transaction on its own session, committed before the node's completion is
-announced, so whatever a client has seen finished survives a crash of the process.
+announced, so whatever a client has seen finished survives a crash of the process. The statements
+are Core statements on the tables, built once per store: they run for every node of every run, and
+the ORM's bulk-insert path and per-call statement building cost more than the statements do.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import null, select, update
+from sqlalchemy import JSON, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
 
 from pixelmill.db.base import utcnow
 from pixelmill.db.models.runs import NodeCacheEntry, NodeExecution
 from pixelmill.db.session import Database
 from pixelmill.engine.results import CacheEntry, NodeRecord
 
-
-def _json_or_null(value: dict[str, Any] | None) -> Any:
-    # SQL NULL rather than the JSON text 'null', so "error IS NULL" means what it says.
-    return null() if value is None else value
+# Every column of a node's row but its key: what a repeated attempt of the node overwrites.
+_NODE_FIELDS = (
+    "node_type",
+    "status",
+    "inputs_hash",
+    "outputs",
+    "cached",
+    "cost",
+    "error",
+    "started_at",
+    "completed_at",
+)
+_JSON_FIELDS = frozenset({"outputs", "error"})
 
 
 class SqlResultStore:
@@ -27,7 +39,28 @@ class SqlResultStore:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+        insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+        nodes: Table = NodeExecution.__table__  # type: ignore[assignment]
+        cache: Table = NodeCacheEntry.__table__  # type: ignore[assignment]
+        # outputs and error bind None as SQL NULL (not the JSON text 'null'), so "error IS NULL" holds.
+        json_or_null = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+        upsert = insert(nodes).values(
+            {
+                column.name: bindparam(column.name, type_=json_or_null if column.name in _JSON_FIELDS else column.type)
+                for column in nodes.columns
+            }
+        )
+        self._upsert_node = upsert.on_conflict_do_update(
+            index_elements=[nodes.c.run_id, nodes.c.node_id],
+            set_={name: upsert.excluded[name] for name in _NODE_FIELDS},
+        )
+        self._put_cache = insert(cache).on_conflict_do_nothing(index_elements=[cache.c.key])
+        self._hit_cache = (
+            update(cache)
+            .where(cache.c.key == bindparam("hit_key"))
+            .values(last_hit_at=bindparam("now", type_=cache.c.last_hit_at.type))
+        )
+        self._cached = select(cache.c.outputs).where(cache.c.key == bindparam("key"))
 
     async def completed_nodes(self, run_id: str) -> dict[str, NodeRecord]:
         async with self._db.sessions() as session:
@@ -38,9 +71,7 @@ class SqlResultStore:
 
     async def cached_outputs(self, key: str) -> dict[str, Any] | None:
         async with self._db.sessions() as session:
-            outputs: dict[str, Any] | None = await session.scalar(
-                select(NodeCacheEntry.outputs).where(NodeCacheEntry.key == key)
-            )
+            outputs: dict[str, Any] | None = await session.scalar(self._cached, {"key": key})
             return outputs
 
     async def save(
@@ -51,35 +82,32 @@ class SqlResultStore:
         cache_put: CacheEntry | None = None,
         cache_hit: str | None = None,
     ) -> None:
-        values = {
+        node = {
+            "run_id": run_id,
+            "node_id": record.node_id,
             "node_type": record.node_type,
             "status": record.status,
             "inputs_hash": record.inputs_hash,
-            "outputs": _json_or_null(record.outputs),
+            "outputs": record.outputs,
             "cached": record.cached,
             "cost": record.cost,
-            "error": _json_or_null(record.error),
+            "error": record.error,
             "started_at": record.started_at,
             "completed_at": record.completed_at,
         }
-        upsert = (
-            self._insert(NodeExecution)
-            .values(run_id=run_id, node_id=record.node_id, **values)
-            .on_conflict_do_update(index_elements=["run_id", "node_id"], set_=values)
-        )
         async with self._db.session() as session:
-            await session.execute(upsert)
+            await session.execute(self._upsert_node, node)
             if cache_put is not None:
                 # Two runs may compute the same entry at once; the first one stays.
-                await session.execute(
-                    self._insert(NodeCacheEntry)
-                    .values(key=cache_put.key, node_type=cache_put.node_type, outputs=cache_put.outputs)
-                    .on_conflict_do_nothing(index_elements=["key"])
-                )
+                entry = {
+                    "key": cache_put.key,
+                    "node_type": cache_put.node_type,
+                    "outputs": cache_put.outputs,
+                    "created_at": utcnow(),
+                }
+                await session.execute(self._put_cache, entry)
             if cache_hit is not None:
-                await session.execute(
-                    update(NodeCacheEntry).where(NodeCacheEntry.key == cache_hit).values(last_hit_at=utcnow())
-                )
+                await session.execute(self._hit_cache, {"hit_key": cache_hit, "now": utcnow()})
 
 
 def _record(row: NodeExecution) -> NodeRecord:

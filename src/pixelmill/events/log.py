@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, event, insert, select, text
+from sqlalchemy import Table, delete, event, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -36,6 +36,10 @@ from pixelmill.events.types import EventName, EventRecord, EventSubscriber
 log = logging.getLogger("pixelmill.events")
 
 _PENDING = "pixelmill.events.pending"  # session.info key: [(bus, records), ...] awaiting commit
+
+# Core statements on the table, built once: the ORM's bulk insert path costs more than the insert.
+_TABLE: Table = RunEvent.__table__  # type: ignore[assignment]
+_INSERT = insert(_TABLE).returning(_TABLE.c.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,17 +75,27 @@ class EventLog:
         if session.bind is not None and session.get_bind().dialect.name == "postgresql":
             for key in sorted({workspace_lock_key(item.workspace_id) for item in events}):
                 await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-        records: list[EventRecord] = []
         now = utcnow()
-        for item in events:
-            data = {"event": item.name, "run_id": item.run_id, **item.data}
-            event_id = await session.scalar(
-                insert(RunEvent)
-                .values(workspace_id=item.workspace_id, run_id=item.run_id, name=item.name, data=data, created_at=now)
-                .returning(RunEvent.id)
-            )
-            assert event_id is not None
-            records.append(EventRecord(event_id, item.workspace_id, item.run_id, item.name, data, now))
+        rows: list[dict[str, Any]] = [
+            {
+                "workspace_id": item.workspace_id,
+                "run_id": item.run_id,
+                "name": item.name,
+                "data": {"event": item.name, "run_id": item.run_id, **item.data},
+                "created_at": now,
+            }
+            for item in events
+        ]
+        # One statement for the whole batch: a multi-row INSERT … RETURNING. Both databases number the
+        # rows of one statement in row order, but neither promises to return them in that order.
+        if len(rows) == 1:
+            ids = [(await session.execute(_INSERT, rows[0])).scalar_one()]
+        else:
+            ids = sorted((await session.execute(_INSERT, rows)).scalars())
+        records = [
+            EventRecord(event_id, row["workspace_id"], row["run_id"], row["name"], row["data"], now)
+            for event_id, row in zip(ids, rows, strict=True)
+        ]
         for subscriber in self.subscribers:
             await subscriber(session, records)
         for record in records:

@@ -9,6 +9,8 @@ The terminal move, the ledger settlement and the hooks run in ONE transaction: t
 session, committed by the caller. Hooks are the seam for the effects that must be exactly-once with
 the transition (run events and webhook outbox rows): a hook is called inside the transaction of
 every transition it is registered for and may write rows; if it raises, the transition rolls back.
+Several transitions committed together (a batch claim) go to a hook with a ``many`` method in one
+call, so their rows are written with one statement rather than one per run.
 """
 
 from __future__ import annotations
@@ -16,14 +18,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from sqlalchemy import null, update
+from sqlalchemy import case, null, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pixelmill.db.base import utcnow
 from pixelmill.db.models import Run
 from pixelmill.services.credits import CreditLedger
+
+if TYPE_CHECKING:
+    from pixelmill.events.log import NewEvent
 
 RunStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 TerminalStatus = Literal["completed", "failed", "cancelled"]
@@ -40,6 +45,9 @@ class RunTransition:
     status: RunStatus
     credits_captured: int = 0
     credits_released: int = 0
+    # Events of the run that happened before the move and are not written yet (node events still
+    # buffered when a run ends); the event hook writes them ahead of the transition's own event.
+    earlier_events: Sequence[NewEvent] = ()
 
 
 class RunHook(Protocol):
@@ -51,6 +59,20 @@ class RunHook(Protocol):
 async def run_hooks(session: AsyncSession, hooks: Sequence[RunHook], transition: RunTransition) -> None:
     for hook in hooks:
         await hook(session, transition)
+
+
+async def run_hooks_many(session: AsyncSession, hooks: Sequence[RunHook], transitions: Sequence[RunTransition]) -> None:
+    """The hooks of several transitions committed together: one call of a hook's ``many`` method where
+    it has one, else one call per transition, in order."""
+    if not transitions:
+        return
+    for hook in hooks:
+        many = getattr(hook, "many", None)
+        if many is not None:
+            await many(session, transitions)
+        else:
+            for transition in transitions:
+                await hook(session, transition)
 
 
 async def finish(
@@ -65,16 +87,20 @@ async def finish(
     attempt: int | None = None,
     hooks: Sequence[RunHook] = (),
     now: datetime | None = None,
+    earlier_events: Sequence[NewEvent] = (),
 ) -> RunTransition | None:
     """Move the run from ``expected`` to terminal ``status`` and settle its hold; None if someone else
     moved it first. ``attempt`` fences a dispatcher to its own claim (a run taken over after its lease
-    expired cannot be finished by the process that lost it). ``credits_used`` is clamped to the hold."""
+    expired cannot be finished by the process that lost it). ``credits_used`` is clamped to the hold.
+    ``earlier_events`` ride on the transition to its hooks (see :class:`RunTransition`)."""
     now = now or utcnow()
     conditions = [Run.id == run_id, Run.status == expected]
     if attempt is not None:
         conditions.append(Run.attempt == attempt)
+    requested = max(0, credits_used)
     # The compare-and-set is the transaction's first statement: on SQLite it takes the write lock
-    # before anything is read, so the settlement below sees the row exactly as it was moved.
+    # before anything is read, so the settlement below sees the row exactly as it was moved. The
+    # charge is clamped to the hold in the same statement (test runs hold nothing and pay nothing).
     moved = await session.scalar(
         update(Run)
         .where(*conditions)
@@ -85,21 +111,30 @@ async def finish(
             outputs=null() if outputs is None else outputs,
             lease_owner=None,
             lease_expires_at=None,
+            credits_used=case(
+                (Run.test_mode, 0),
+                (Run.credits_reserved < requested, Run.credits_reserved),
+                else_=requested,
+            ),
         )
         .returning(Run)
-        .execution_options(populate_existing=True)
+        # RETURNING refreshes the run in this session's identity map (populate_existing), so the
+        # ORM's own synchronisation pass (evaluating the criteria in Python first) is not needed.
+        .execution_options(populate_existing=True, synchronize_session=False)
     )
     if moved is None:
         return None
     held = 0 if moved.test_mode else moved.credits_reserved
-    used = max(0, min(credits_used, held))
-    if used != moved.credits_used:
-        await session.execute(update(Run).where(Run.id == run_id).values(credits_used=used))
-        moved.credits_used = used
+    used = moved.credits_used
     if held > 0:
         await CreditLedger(session).settle(moved.workspace_id, run_id, held=held, used=used)
     transition = RunTransition(
-        run=moved, previous=expected, status=status, credits_captured=used, credits_released=held - used
+        run=moved,
+        previous=expected,
+        status=status,
+        credits_captured=used,
+        credits_released=held - used,
+        earlier_events=earlier_events,
     )
     await run_hooks(session, hooks, transition)
     return transition
