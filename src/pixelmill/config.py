@@ -147,6 +147,14 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, description="Redis for rate limits, locks and live events across processes"
     )
+    events_channel: str = Field(
+        default="pixelmill:events",
+        min_length=1,
+        description=(
+            "Redis pub/sub channel of live run events; pub/sub ignores the database number of redis_url, "
+            "so deployments sharing one Redis need distinct channels"
+        ),
+    )
 
     # HTTP
     host: str = Field(default="127.0.0.1", description="Address `pixelmill serve` binds")
@@ -321,9 +329,9 @@ class Settings(BaseSettings):
         default=3600,
         ge=10,
         description=(
-            "Celery hard time limit of one run's task: the worker process is killed and the run's lease "
-            "expires, so the sweeper re-queues it (up to max_run_attempts); a soft limit 30 s earlier cancels "
-            "the run cleanly first"
+            "Longest a fleet worker executes one run: past it the worker cancels the run's execution and stops "
+            "heartbeating it, so its lease lapses and the sweeper re-queues it (finished nodes stay, up to "
+            "max_run_attempts); Redis's visibility timeout is set 300 s above it"
         ),
     )
     sweep_seconds: float = Field(
@@ -337,7 +345,10 @@ class Settings(BaseSettings):
     republish_after_seconds: float = Field(
         default=30.0,
         gt=0,
-        description="A run queued this long without being claimed is published again by the sweeper",
+        description=(
+            "A run queued this long without being claimed is published again by the sweeper, and again after "
+            "each further interval this long while it stays queued"
+        ),
     )
 
     # Local diffusion models (the `diffusers` extra); weights are never downloaded at run time

@@ -15,7 +15,7 @@ import pixelmill.nodes  # noqa: F401 - registers the built-in node types into de
 from pixelmill.config import Settings
 from pixelmill.db.session import Database
 from pixelmill.engine.node import NodeRegistry, default_registry
-from pixelmill.events.bus import LocalEventBus
+from pixelmill.events.bus import EventBus, LocalEventBus
 from pixelmill.events.sse import StreamSlots
 from pixelmill.events.types import EventSubscriber
 from pixelmill.providers.builtin import build_provider_registry
@@ -51,8 +51,9 @@ class Runtime:
     run_hooks: list[RunHook] = field(default_factory=list)
     # Called with the events the event log just wrote, inside the same transaction (the webhook outbox).
     event_subscribers: list[EventSubscriber] = field(default_factory=list)
-    # Committed events fanned out to the SSE streams of this process (see events/bus.py).
-    event_bus: LocalEventBus = field(default_factory=LocalEventBus)
+    # Committed events fanned out to the SSE streams of this process (see events/bus.py); through Redis
+    # pub/sub to those of every process when redis_url is set (events/redis_bus.py).
+    event_bus: EventBus = field(default_factory=LocalEventBus)
     # The listener cap of those streams; sized from settings when the runtime is built.
     event_streams: StreamSlots = field(default_factory=lambda: StreamSlots(0))
     run_events: RunEventWriter | None = None
@@ -71,6 +72,15 @@ class Runtime:
             blobs=open_blob_store(settings.resolved_storage_url, settings),
             providers=build_provider_registry(settings),
         )
+        if settings.redis_url:
+            from pixelmill.events.redis_bus import RedisEventBus
+
+            runtime.event_bus = RedisEventBus(
+                settings.redis_url,
+                runtime.db,
+                channel=settings.events_channel,
+                catch_up_seconds=settings.sse_heartbeat_seconds,
+            )
         runtime.event_subscribers.append(WebhookOutbox(settings))
         runtime.event_streams = StreamSlots(settings.sse_max_listeners)
         runtime.run_events = install_run_events(runtime)
@@ -93,7 +103,9 @@ class Runtime:
         self.dispatcher = dispatcher
 
     async def start_schedules(self) -> None:
-        """Start the periodic jobs the API process owns (monthly plan credits, webhook delivery)."""
+        """Start the periodic jobs the API process owns (monthly plan credits, webhook delivery), and
+        the live event subscription its streams read (a worker only publishes)."""
+        await self.event_bus.start()
         if self.settings.webhook_delivery_enabled and self.webhook_deliverer is None:
             from pixelmill.webhooks.delivery import WebhookDeliverer
 
@@ -128,5 +140,6 @@ class Runtime:
         if self.dispatcher is not None:
             await self.dispatcher.stop()  # graceful: running nodes finish within the grace period
             self.dispatcher = None
+        await self.event_bus.close()  # after the dispatcher: its last events still go out
         await self.limiter.close()
         await self.db.dispose()

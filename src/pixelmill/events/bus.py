@@ -5,8 +5,8 @@ that could still roll back). It never blocks and never awaits: each listener has
 and a listener whose buffer is full (a client that stopped reading) is dropped on the spot and its
 stream closed, so one stalled client costs the publisher one failed append and nothing more.
 
-The bus is behind :class:`EventBus` so a cross-process implementation (pub/sub on a broker) can
-replace :class:`LocalEventBus` without touching the streams.
+The bus is behind :class:`EventBus` so a cross-process implementation (Redis pub/sub, see
+:mod:`pixelmill.events.redis_bus`) can replace :class:`LocalEventBus` without touching the streams.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pixelmill.events.types import EventRecord
 class Listener:
     """One open stream's view of the bus: the events of its workspace (or of one run) in id order."""
 
-    __slots__ = ("_bus", "_items", "_wakeup", "closed", "dropped", "maxsize", "run_id", "workspace_id")
+    __slots__ = ("_bus", "_items", "_wakeup", "closed", "dropped", "held", "maxsize", "run_id", "workspace_id")
 
     def __init__(self, bus: LocalEventBus, workspace_id: str, run_id: str | None, maxsize: int) -> None:
         self._bus = bus
@@ -33,11 +33,12 @@ class Listener:
         self._items: deque[EventRecord] = deque()
         self._wakeup = asyncio.Event()
         self.dropped = False  # fell ``maxsize`` events behind: the stream must close
+        self.held = 0  # events the stream took and has not finished writing: they count as queued
         self.closed = asyncio.Event()  # set when dropped, so the response can abort a blocked write
 
     def offer(self, record: EventRecord) -> bool:
         """Queue ``record``; False (and the listener is dropped) when the buffer is full."""
-        if len(self._items) >= self.maxsize:
+        if len(self._items) + self.held >= self.maxsize:
             self._drop()
             return False
         self._items.append(record)
@@ -80,6 +81,11 @@ class EventBus(Protocol):
 
     def unsubscribe(self, listener: Listener) -> None: ...
 
+    async def start(self) -> None:
+        """Begin receiving what other processes publish (API processes; a worker only publishes)."""
+
+    async def close(self) -> None: ...
+
 
 class LocalEventBus:
     """An in-process bus; listeners are indexed by workspace so a publish touches only its own."""
@@ -90,6 +96,17 @@ class LocalEventBus:
     @property
     def listener_count(self) -> int:
         return sum(len(listeners) for listeners in self._by_workspace.values())
+
+    @property
+    def workspace_ids(self) -> frozenset[str]:
+        """The workspaces some open stream listens to."""
+        return frozenset(self._by_workspace)
+
+    async def start(self) -> None:
+        """Nothing to start: every publisher is in this process."""
+
+    async def close(self) -> None:
+        """Nothing to release."""
 
     def subscribe(self, workspace_id: str, *, run_id: str | None = None, maxsize: int = 256) -> Listener:
         listener = Listener(self, workspace_id, run_id, maxsize)

@@ -147,10 +147,23 @@ async def event_stream(
         if not batch:
             yield PING
             continue
+        # What queued up while this stream waited goes out as one write: with many streams open,
+        # each write (a send on its socket) is most of what a stream costs per event. Until the write
+        # is done the batch counts against the listener's buffer, so a client that stopped reading
+        # is dropped as soon as its unwritten events reach the limit, batch or no batch.
+        frames: list[bytes] = []
+        ended = False
         for record in batch:
             if record.id <= last:
                 continue
             last = record.id
-            yield frame(record.id, record.name, render(record))
+            frames.append(frame(record.id, record.name, render(record)))
             if scope.run_id is not None and record.name in TERMINAL_EVENTS:
-                return
+                ended = True
+                break
+        if frames:
+            listener.held = len(frames)
+            yield b"".join(frames)
+            listener.held = 0
+        if ended:
+            return

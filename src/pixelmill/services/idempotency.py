@@ -4,6 +4,20 @@ Same key, same request -> the stored response, status code included. Same key, d
 -> 409 IDEMPOTENCY_KEY_REUSED. Same key while the first request still runs -> 409
 IDEMPOTENCY_KEY_IN_USE. Keys are scoped to a workspace and kept ``RETENTION`` (24 h). A 5xx
 answer is not stored, so the client may retry with the same key, as imageat documents.
+
+The database row is the lock, also on a fleet, and Redis is deliberately not used for it. A claim
+is an INSERT of the primary key (workspace, key) committed on its own: the database's uniqueness
+check lets exactly one of any number of concurrent claimers win, whichever process or host they run
+in (PostgreSQL; on SQLite the file lock serialises writers of every process on the host), and the
+row then keeps the stored response for 24 h, which a lock alone could not. A Redis lock in front
+would not make this more correct (its expiry can lapse while the request still runs, so the row
+would still have to decide), would only save a round trip for a duplicate that arrives while the
+first is in flight (rare by nature) at the price of one more on every create, and would add a way
+to fail. A process killed between claim and response leaves the row ``in_progress``: retries with
+that key get IDEMPOTENCY_KEY_IN_USE until the claim is ``ABANDONED_AFTER`` old, then the next one
+takes the key over and runs afresh (no request holds a key that long: ``Prefer: wait`` is at most
+60 s). If the dead request had committed its work, the retry does it again: without its response
+there is nothing to replay, and refusing the key for a day would be worse.
 """
 
 from __future__ import annotations
@@ -21,6 +35,7 @@ from pixelmill.db.session import Database
 from pixelmill.errors import PixelmillError
 
 RETENTION = timedelta(hours=24)
+ABANDONED_AFTER = timedelta(minutes=5)
 MAX_KEY_LENGTH = 255
 
 
@@ -64,7 +79,11 @@ class IdempotencyStore:
                 delete(IdempotencyRecord).where(
                     IdempotencyRecord.workspace_id == workspace_id,
                     IdempotencyRecord.key == key,
-                    IdempotencyRecord.expires_at < now,
+                    (IdempotencyRecord.expires_at < now)
+                    | (
+                        (IdempotencyRecord.state == "in_progress")
+                        & (IdempotencyRecord.created_at < now - ABANDONED_AFTER)
+                    ),
                 )
             )
         try:

@@ -29,6 +29,7 @@ log = logging.getLogger("pixelmill.ratelimit")
 
 REQUEST_WINDOW_SECONDS = 60
 REQUEST_POLICY = "minute"
+REDIS_POOL_SIZE = 64  # connections per process; every check is one short round trip
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +83,16 @@ class RateLimiter:
     def from_settings(cls, settings: Settings) -> RateLimiter:
         storage: Storage
         if settings.redis_url:
+            from redis.asyncio import BlockingConnectionPool
+
+            # A burst of requests waits its turn for a connection instead of failing once the pool
+            # is exhausted (the default pool raises, which a client would see as a 503).
+            pool = BlockingConnectionPool.from_url(settings.redis_url, max_connections=REDIS_POOL_SIZE, timeout=5)
             storage = RedisStorage(
-                settings.redis_url, implementation="redispy", key_prefix=settings.rate_limit_key_prefix
+                settings.redis_url,
+                implementation="redispy",
+                key_prefix=settings.rate_limit_key_prefix,
+                connection_pool=pool,  # type: ignore[arg-type]  # limits types options narrowly; redis-py takes a pool
             )
         else:
             storage = MemoryStorage()
@@ -165,3 +174,4 @@ class RateLimiter:
             client: Any = getattr(self.storage.bridge, "storage", None)
             if client is not None and hasattr(client, "aclose"):
                 await client.aclose()
+                await client.connection_pool.disconnect()  # the pool is ours, so the client leaves it open

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -11,6 +12,7 @@ from sqlalchemy import text
 
 from pixelmill import __version__
 from pixelmill.api.deps import RuntimeDep
+from pixelmill.dispatch.broker import ping_broker
 
 router = APIRouter(tags=["health"])
 
@@ -25,7 +27,8 @@ async def healthz() -> dict[str, str]:
 async def readyz(runtime: RuntimeDep) -> JSONResponse:
     """Every dependency answers: 200 when all do, 503 naming the ones that do not.
 
-    Checks the database, the blob store (it must be writable) and, when configured, Redis.
+    Checks the database, the blob store (it must be writable), Redis when configured, and the
+    broker when runs go to a Celery fleet (an API that cannot publish runs is not ready to take them).
     """
     checks: dict[str, Any] = {}
     try:
@@ -41,10 +44,22 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
         checks["storage"] = f"error: {type(exc).__name__}"
     if runtime.settings.redis_url:
         checks["redis"] = "ok" if await runtime.limiter.check() else "error: unreachable"
+    if runtime.settings.dispatch == "celery":
+        checks["broker"] = await _broker_check(runtime.settings.broker_url)
     ready = all(value == "ok" for value in checks.values())
     return JSONResponse(
         {"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503
     )
+
+
+async def _broker_check(url: str | None) -> str:
+    if not url:
+        return "error: PIXELMILL_BROKER_URL is not set"
+    try:
+        await asyncio.to_thread(ping_broker, url)
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
+    return "ok"
 
 
 @router.get("/metrics", operation_id="metrics", include_in_schema=False)
