@@ -15,11 +15,14 @@ Every request (image URLs given to nodes, webhook deliveries) goes through :func
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
+import certifi
 import httpx
 
 from pixelmill import errors
@@ -140,6 +143,13 @@ async def _exchange(
     raise PixelmillError(errors.FETCH_FAILED, f"More than {max_redirects} redirects", url=url)
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One verifying TLS context for every outbound exchange: building it loads the CA bundle, which
+    costs more CPU than a small fetch itself, and a context is safe to share across connections."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 async def send(
     method: str,
     url: str,
@@ -155,7 +165,7 @@ async def send(
     try:
         async with (
             asyncio.timeout(timeout_seconds),
-            httpx.AsyncClient(timeout=timeout_seconds, trust_env=False) as client,
+            httpx.AsyncClient(timeout=timeout_seconds, trust_env=False, verify=_tls_context()) as client,
         ):
             return await _exchange(client, method, url, policy, max_bytes, max_redirects, content, headers)
     except TimeoutError:

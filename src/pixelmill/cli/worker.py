@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from pixelmill.config import Settings
@@ -18,16 +20,29 @@ def run_worker(settings: Settings, *, queues: str, concurrency: int | None) -> N
         raise typer.BadParameter(f"queues must be among {', '.join(CAPABILITIES)}", param_hint="--queues")
     if not settings.broker_url:
         raise typer.BadParameter("set PIXELMILL_BROKER_URL (redis://… or amqp://…) to run a worker")
+    from celery.signals import worker_ready
+
     configure_logging(settings.log_level, settings.log_format)
     app, process = build_worker_app(settings)
+    slots = concurrency or settings.worker_concurrency
+    queue_names = ",".join(queue_name(name) for name in names)
+
+    def announce(**_: object) -> None:
+        # Whatever the log level, say when the worker consumes (as `serve` says when it listens).
+        print(f"pixelmill worker {process.owner} ready: {queue_names}, {slots} run(s) at once", flush=True)
+
+    worker_ready.connect(announce, weak=False)
     process.start()
     try:
         app.worker_main(
             [
                 "worker",
                 "--pool=threads",
-                f"--concurrency={concurrency or settings.worker_concurrency}",
-                f"--queues={','.join(queue_name(name) for name in names)}",
+                # A node name of its own: Celery's default (celery@host) is shared by every worker of a
+                # host, and RabbitMQ then refuses the second one's remote-control queue.
+                f"--hostname=pixelmill-{os.getpid()}@%h",
+                f"--concurrency={slots}",
+                f"--queues={queue_names}",
                 "--without-gossip",
                 "--without-mingle",
                 f"--loglevel={settings.log_level}",

@@ -18,6 +18,10 @@ Deliberate settings, each because a run is long and must not be lost:
   run's execution is cancelled, its lease lapses and the sweeper re-queues it (finished nodes
   stay), until ``max_run_attempts`` fails it.
 - Redis visibility timeout above the time limit, so Redis does not redeliver a run still executing.
+  RabbitMQ's own ``consumer_timeout`` (30 min by default) must likewise exceed the time limit, or the
+  broker closes the channel of a worker still executing a long run and redelivers its message.
+- Each worker's Celery node name is its own (``pixelmill-<pid>@host``, see cli/worker.py): with
+  the default ``celery@host`` a second worker on one host loses its RabbitMQ remote-control queue.
 - Priorities: RabbitMQ queues are declared with ``x-max-priority`` (higher first); Redis emulates
   priorities with one list per step where a lower number goes first, so the number is inverted.
 """
@@ -80,6 +84,7 @@ def create_celery(settings: Settings) -> Any:
         accept_content=["json"],
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,  # pixelmill's own logging handles stderr; stdout stays plain
         broker_transport_options={
             "visibility_timeout": limit + 300,
             # Redis: one list per priority step, so higher priorities are taken first.

@@ -5,13 +5,21 @@ claim from the queue itself: each ``execute_run`` task claims its named run with
 compare-and-set and lease, and executes it with the same executor, heartbeat and finish as the
 embedded dispatcher. Every worker also runs the sweeper loop, but only the holder of a Redis lock
 sweeps, so exactly one is active at a time and another takes over within a lease if it dies.
+
+A run whose workspace already executes its plan's ``concurrent_runs`` is not claimed and stays
+queued: its task is retried with a growing countdown (:func:`deferral_seconds`) for about
+``republish_after_seconds``, then dropped, because by then the sweeper republishes the run anyway.
+So each deferred run has about one message in flight however long it waits, rather than one more
+retry chain per republish.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -22,6 +30,7 @@ from pixelmill.config import Settings
 from pixelmill.db.base import utcnow
 from pixelmill.db.models import Run
 from pixelmill.dispatch.celery_app import EXECUTE_RUN, CeleryPublisher, create_celery, run_capability
+from pixelmill.dispatch.claims import WorkspaceAtLimit
 from pixelmill.dispatch.local import LocalDispatcher, default_owner
 from pixelmill.dispatch.recovery import requeue_abandoned
 from pixelmill.runtime import Runtime
@@ -29,6 +38,23 @@ from pixelmill.runtime import Runtime
 log = logging.getLogger("pixelmill.dispatch")
 
 SWEEPER_LOCK = "pixelmill:fleet:sweeper"
+# Extend the lock's expiry only while this worker still holds it (a GET then PEXPIRE could extend a
+# lock that expired in between and was taken by another worker).
+_EXTEND_IF_HELD = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+    return redis.call('pexpire', KEYS[1], ARGV[2])
+end
+return 0
+"""
+# A run refused for its workspace's concurrency is retried after 0.25 s, doubling up to this.
+MAX_DEFERRAL_SECONDS = 5.0
+
+
+def deferral_seconds(retries: int, budget: float) -> float | None:
+    """The countdown of the ``retries``-th retry of a run its workspace's concurrency refused, or None
+    once the retries so far have waited ``budget`` seconds in all (the sweeper takes over)."""
+    steps = [min(MAX_DEFERRAL_SECONDS, 0.25 * 2 ** min(step, 10)) for step in range(retries + 1)]
+    return None if sum(steps[:-1]) >= budget else steps[-1]
 
 
 class WorkerProcess:
@@ -44,6 +70,9 @@ class WorkerProcess:
         self.dispatcher: LocalDispatcher | None = None
         self.publisher: CeleryPublisher | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        # Run id -> when the sweeper last republished it, so a backlog is republished once per
+        # ``republish_after_seconds`` rather than on every sweep.
+        self._republished: dict[str, float] = {}
 
     def start(self) -> None:
         self._thread.start()
@@ -73,7 +102,8 @@ class WorkerProcess:
             await self.runtime.close()
 
     def execute(self, run_id: str) -> bool:
-        """Claim and execute ``run_id`` (blocking the calling Celery thread until it ends)."""
+        """Claim and execute ``run_id`` (blocking the calling Celery thread until it ends); raises
+        :class:`WorkspaceAtLimit` when the run's workspace is at its concurrency (the run stays queued)."""
         dispatcher = self.dispatcher
         assert dispatcher is not None, "the worker process was not started"
         limit = self.settings.run_time_limit_seconds
@@ -116,11 +146,7 @@ class WorkerProcess:
         """Take or keep the sweeper lock; only its holder sweeps."""
         if await redis.set(SWEEPER_LOCK, self.owner, nx=True, px=hold_ms):
             return True
-        holder = await redis.get(SWEEPER_LOCK)
-        if holder is not None and holder.decode() == self.owner:
-            await redis.pexpire(SWEEPER_LOCK, hold_ms)
-            return True
-        return False
+        return bool(await redis.eval(_EXTEND_IF_HELD, 1, SWEEPER_LOCK, self.owner, hold_ms))
 
     async def sweep(self) -> list[str]:
         """Re-queue runs whose lease lapsed, then publish every queued run no worker has taken for
@@ -139,8 +165,13 @@ class WorkerProcess:
                     )
                 )
             ).all()
-        await asyncio.to_thread(self._publish, [(row[0], row[1], row[2]) for row in rows])
-        return [row[0] for row in rows]
+        now = time.monotonic()
+        again = self.settings.republish_after_seconds
+        previous = self._republished
+        due = [row for row in rows if row[0] in requeued or now - previous.get(row[0], -math.inf) >= again]
+        self._republished = {row[0]: previous.get(row[0], now) for row in rows} | {row[0]: now for row in due}
+        await asyncio.to_thread(self._publish, [(row[0], row[1], row[2]) for row in due])
+        return [row[0] for row in due]
 
     def _publish(self, runs: Sequence[tuple[str, int, dict[str, Any]]]) -> None:
         assert self.publisher is not None
@@ -156,8 +187,14 @@ def build_worker_app(settings: Settings) -> tuple[Any, WorkerProcess]:
     app = create_celery(settings)
     process = WorkerProcess(settings, app)
 
-    @app.task(name=EXECUTE_RUN, ignore_result=True)  # type: ignore[untyped-decorator]
-    def execute_run(run_id: str) -> bool:
-        return process.execute(run_id)
+    @app.task(name=EXECUTE_RUN, bind=True, ignore_result=True, max_retries=None)  # type: ignore[untyped-decorator]
+    def execute_run(task: Any, run_id: str) -> bool:
+        try:
+            return process.execute(run_id)
+        except WorkspaceAtLimit:
+            countdown = deferral_seconds(task.request.retries, settings.republish_after_seconds)
+            if countdown is None:
+                return False  # still queued: the sweeper republishes it
+            raise task.retry(countdown=countdown) from None
 
     return app, process
