@@ -30,8 +30,9 @@ class LiveServer:
         self.thread.join(timeout=30)
 
 
-def start_server(settings: Settings) -> LiveServer:
-    app = create_app(settings)
+def start_server(settings: Settings, app: FastAPI | None = None) -> LiveServer:
+    """Serve a new app for ``settings``, or ``app`` again (its lifespan runs once per start)."""
+    app = app or create_app(settings)
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False, lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="pixelmill-test-server", daemon=True)

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.routing import Route
 
 from pixelmill import __version__
 from pixelmill.api.errors import install_error_handlers
@@ -29,12 +30,14 @@ from pixelmill.api.routers import (
     workspaces,
 )
 from pixelmill.config import Settings
+from pixelmill.mcp.http import MCP_PATH, McpEndpoint
 from pixelmill.runtime import Runtime
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A FastAPI app over a Runtime built from ``settings`` when the app starts."""
     settings = settings or Settings()
+    mcp_endpoint = McpEndpoint()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -43,7 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await runtime.start_dispatch()
         await runtime.start_schedules()
         try:
-            yield
+            async with mcp_endpoint.serving(app, runtime):  # its session manager lives within this lifespan
+                yield
         finally:
             await runtime.close()
 
@@ -73,4 +77,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(events.router)
     app.include_router(outputs.router)
     app.include_router(webhooks.router)
+    app.router.routes.append(Route(MCP_PATH, mcp_endpoint, include_in_schema=False))
     return app

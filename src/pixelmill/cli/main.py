@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pixelmill.cli import admin, client_auth, client_catalog, client_gen, client_runs
+from pixelmill.cli import admin, client_auth, client_catalog, client_gen, client_runs, mcp
 
 if TYPE_CHECKING:
     from pixelmill.config import Settings
@@ -36,6 +36,7 @@ app.add_typer(client_catalog.nodes_app, name="nodes")
 app.command("models")(client_catalog.models_command)
 app.add_typer(client_catalog.keys_app, name="keys")
 app.command("credits")(client_catalog.credits_command)
+app.command("mcp")(mcp.mcp_command)
 
 DataDirOption = Annotated[
     Path | None, typer.Option("--data-dir", help="Data directory for the embedded database and files")
@@ -87,7 +88,8 @@ def migrate(data_dir: DataDirOption = None) -> None:
 
 @app.command()
 def doctor(data_dir: DataDirOption = None) -> None:
-    """Check the database, data directory, blob storage, ffmpeg, espeak-ng and Redis; print each fix."""
+    """Check the database, data directory, blob storage, ffmpeg, espeak-ng, Redis and (dispatch = celery)
+    the broker and the fleet setup; print each fix."""
     from pixelmill.cli.doctor import report, run_checks
 
     checks = run_checks(_settings(data_dir))
