@@ -8,7 +8,6 @@ stays fast.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
@@ -52,6 +51,8 @@ def _run(data_dir: Path | None, action: Callable[[AsyncSession, Settings], Await
                 return await action(session, settings)
         finally:
             await db.dispose()
+
+    import asyncio  # here, not at the top: every CLI command imports this module, few need an event loop
 
     try:
         return asyncio.run(main())

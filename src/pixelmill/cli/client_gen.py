@@ -43,19 +43,33 @@ def _generate(
     mode: str | None = None,
     source: Path | None = None,
 ) -> None:
-    from pixelmill.cli.client_progress import follow
-
     with errors_to_exit_codes(as_json), make_client() as client:
         file_id = client.files.upload(source).id if source is not None else None
-        created = client.generations.create(
-            generation_type, prompt, model=model, settings=settings, mode=mode, file_id=file_id
-        )
-        run = follow(client, created.id, show=not as_json, timeout=timeout)
-        generation = client.generations.get(created.id)
-        if run.status != "completed":
+        run = None
+        if as_json:
+            generation = _create_and_wait(
+                client,
+                generation_type,
+                prompt,
+                model=model,
+                settings=settings,
+                mode=mode,
+                file_id=file_id,
+                timeout=timeout,
+            )
+        else:
+            from pixelmill.cli.client_progress import show_until_finished
+
+            created = client.generations.create(
+                generation_type, prompt, model=model, settings=settings, mode=mode, file_id=file_id
+            )
+            run = show_until_finished(client, created.id, timeout=timeout)
+            generation = client.generations.get(created.id)
+        if generation.status != "completed":
             from pixelmill.client.errors import RunFailed
 
-            raise RunFailed(run)
+            # The run says why (its error and node); the progress display may have read it already.
+            raise RunFailed(run if run is not None else client.runs.get(generation.id))
         files = _save(client, generation, output)
     if as_json:
         print_json({**generation.model_dump(mode="json"), "files": [str(p) for p in files]})
@@ -64,6 +78,33 @@ def _generate(
     else:
         for path in files:
             typer.echo(str(path))
+
+
+def _create_and_wait(
+    client: Client,
+    generation_type: str,
+    prompt: str,
+    *,
+    model: str | None,
+    settings: dict[str, Any],
+    mode: str | None,
+    file_id: str | None,
+    timeout: float,
+) -> Generation:
+    """With nothing to show, the create itself waits (``Prefer: wait``, at most 60 s on the server):
+    a quick generation costs one request instead of a create and a poll. A longer one is then
+    polled on the light status route until ``timeout``. The wait stays well inside the client's
+    60 s read timeout, so a server answering at the end of its wait is never cut off."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    wait = min(timeout, 50.0)
+    generation = client.generations.create(
+        generation_type, prompt, model=model, settings=settings, mode=mode, file_id=file_id, wait=wait
+    )
+    if generation.finished:
+        return generation
+    return client.generations.wait(generation.id, timeout=max(0.0, deadline - time.monotonic()))
 
 
 def _save(client: Client, generation: Generation, output: Path | None) -> list[Path]:

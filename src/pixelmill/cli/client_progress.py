@@ -80,21 +80,38 @@ class RunProgress:
 
 def follow(client: Client, run_id: str, *, show: bool, timeout: float | None = None) -> Run:
     """Wait for the run to finish, showing node progress on stderr when ``show``; returns the final run."""
+    if not show:
+        return client.runs.wait(run_id, timeout=timeout)
+    run = _show(client, run_id, timeout, read_final=True)
+    assert run is not None
+    return run
+
+
+def show_until_finished(client: Client, run_id: str, *, timeout: float | None = None) -> Run | None:
+    """Show node progress on stderr until the run finished, like ``follow(show=True)``, and return the
+    final run; but when the progress is printed line by line (no terminal) and the event stream said
+    ``run_complete``, the run is not read once more (None then): its lines would show nothing new,
+    and a caller that reads something else afterwards (``gen`` reads the generation) saves a request.
+    A failed run is still read, so its nodes' final states are printed as before."""
+    return _show(client, run_id, timeout, read_final=False)
+
+
+def _show(client: Client, run_id: str, timeout: float | None, *, read_final: bool) -> Run | None:
     from rich.console import Console
 
     console = Console(stderr=True)
     progress = RunProgress(console, run_id)
-    if not show:
-        return client.runs.wait(run_id, timeout=timeout)
     if not progress.live:
-        return _follow(client, progress, timeout, refresh=lambda: None)
+        return _follow(client, progress, timeout, refresh=lambda: None, read_final=read_final)
     from rich.live import Live
 
     with Live(progress.render(), console=console, refresh_per_second=8, transient=False) as live:
-        return _follow(client, progress, timeout, refresh=lambda: live.update(progress.render()))
+        return _follow(client, progress, timeout, refresh=lambda: live.update(progress.render()), read_final=read_final)
 
 
-def _follow(client: Client, progress: RunProgress, timeout: float | None, refresh: Any) -> Run:
+def _follow(
+    client: Client, progress: RunProgress, timeout: float | None, refresh: Any, *, read_final: bool
+) -> Run | None:
     from pixelmill.client import errors
 
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -102,6 +119,8 @@ def _follow(client: Client, progress: RunProgress, timeout: float | None, refres
         for event in client.runs.events(progress.run_id):
             progress.on_event(event)
             refresh()
+            if event.event == "run_complete" and not read_final and not progress.live:
+                return None
             if deadline is not None and time.monotonic() > deadline:
                 break
     except (errors.NotFound, errors.ServerError, errors.ConnectionFailed) as exc:

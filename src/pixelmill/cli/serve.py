@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 import sys
 from types import FrameType
@@ -77,6 +78,10 @@ def run_server(settings: Settings) -> None:
     from pixelmill.api.app import create_app
 
     app = create_app(settings)
+    # Everything imported so far lives as long as the process: moving it out of the collector's
+    # generations spares every later collection from walking it again (measurably cheaper per event
+    # with many open streams).
+    gc.freeze()
     print(
         f"pixelmill {__version__} listening on {url}  (API docs: {url}/docs, OpenAPI: {url}/openapi.json)", flush=True
     )

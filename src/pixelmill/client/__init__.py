@@ -14,7 +14,8 @@ code that uses the SDK without a server.
 
 from __future__ import annotations
 
-from pixelmill.client._async import AsyncClient
+from typing import TYPE_CHECKING, Any
+
 from pixelmill.client._sync import Client
 from pixelmill.client.config import ClientConfig, resolve
 from pixelmill.client.errors import (
@@ -33,6 +34,9 @@ from pixelmill.client.errors import (
     ValidationFailed,
 )
 from pixelmill.client.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from pixelmill.client._async import AsyncClient
 
 __all__ = [
     "AsyncClient",
@@ -54,3 +58,12 @@ __all__ = [
     "ValidationFailed",
     "resolve",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``AsyncClient`` on first use: the CLI's commands are synchronous and need not import asyncio."""
+    if name == "AsyncClient":
+        from pixelmill.client._async import AsyncClient
+
+        return AsyncClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

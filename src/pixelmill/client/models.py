@@ -16,7 +16,9 @@ MEDIA_OUTPUT_TYPES = frozenset({"image", "images", "video", "audio"})
 
 
 class ApiModel(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    # defer_build: a model's validator is built when it is first used, not at import, so a CLI
+    # command pays only for the few models it reads (building all of them took most of the import).
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
 
 class Page(ApiModel, Generic[T]):
