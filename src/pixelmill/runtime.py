@@ -31,6 +31,7 @@ from pixelmill.storage.local import open_blob_store
 from pixelmill.webhooks.outbox import WebhookOutbox
 
 if TYPE_CHECKING:
+    from pixelmill.dispatch.celery_app import CeleryPublisher
     from pixelmill.dispatch.local import LocalDispatcher
     from pixelmill.webhooks.delivery import WebhookDeliverer
 
@@ -58,6 +59,8 @@ class Runtime:
     event_streams: StreamSlots = field(default_factory=lambda: StreamSlots(0))
     run_events: RunEventWriter | None = None
     dispatcher: LocalDispatcher | None = None
+    # With dispatch = celery: hands each committed run to the broker.
+    publisher: CeleryPublisher | None = None
     webhook_deliverer: WebhookDeliverer | None = None
     plan_credit_task: asyncio.Task[None] | None = None
     retention_task: asyncio.Task[None] | None = None
@@ -92,7 +95,8 @@ class Runtime:
         if self.settings.dispatch == "celery":
             from pixelmill.dispatch.celery_app import CeleryPublisher, create_celery
 
-            self.run_signals.on_queued(CeleryPublisher(create_celery(self.settings), self.nodes).publish)
+            self.publisher = CeleryPublisher(create_celery(self.settings), self.nodes)
+            self.run_signals.on_queued(self.publisher.publish)
             return
         if self.dispatcher is not None:
             return
@@ -124,6 +128,9 @@ class Runtime:
             )
 
     async def close(self) -> None:
+        if self.publisher is not None:
+            await asyncio.to_thread(self.publisher.close)
+            self.publisher = None
         if self.retention_task is not None:
             self.retention_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -28,6 +28,8 @@ Deliberate settings, each because a run is long and must not be lost:
 
 from __future__ import annotations
 
+import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pixelmill.config import Settings
@@ -37,6 +39,8 @@ from pixelmill.services.run_signals import QueuedRun
 EXECUTE_RUN = "pixelmill.execute_run"
 CAPABILITIES = ("gpu", "cpu", "remote")
 MAX_PRIORITY = 10
+
+log = logging.getLogger("pixelmill.dispatch")
 
 
 def queue_name(capability: str) -> str:
@@ -103,9 +107,30 @@ class CeleryPublisher:
         self.app = app
         self.registry = registry
         self._inverted = str(app.conf.broker_url or "").startswith(("redis://", "rediss://"))
+        # One thread, so messages leave in commit order; started on the first publish.
+        self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pixelmill-publish")
 
     def publish(self, run: QueuedRun) -> None:
-        self.publish_id(run.id, priority=run.priority, capability=run_capability(run.graph, self.registry))
+        """Hand a committed run to the broker without waiting for it.
+
+        Called in the request that created the run, after its commit: Celery's publish is blocking
+        I/O with its own retries, which must neither stall the API's event loop nor fail a request
+        whose run already exists (a client seeing a 5xx would retry and create a second run). A
+        message that cannot be sent is logged; the sweeper publishes the run once it has been queued
+        for ``republish_after_seconds``.
+        """
+        capability = run_capability(run.graph, self.registry)
+        self._sender.submit(self._send, run.id, run.priority, capability)
+
+    def _send(self, run_id: str, priority: int, capability: str) -> None:
+        try:
+            self.publish_id(run_id, priority=priority, capability=capability)
+        except Exception as exc:
+            log.warning("could not publish run %s to the broker (%s); the sweeper will", run_id, type(exc).__name__)
+
+    def close(self) -> None:
+        """Send what is still waiting, then stop the sending thread."""
+        self._sender.shutdown(wait=True)
 
     def publish_id(self, run_id: str, *, priority: int, capability: str) -> None:
         self.app.send_task(
