@@ -25,6 +25,16 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@pytest.fixture(autouse=True)
+def isolated_client_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test reads or writes the developer's own client configuration: a key saved by a real
+    ``pixelmill serve`` or ``pixelmill login`` on this machine would otherwise change what the SDK
+    sends, and the e2e servers (subprocesses inherit the environment) would save theirs there."""
+    monkeypatch.delenv("PIXELMILL_API_KEY", raising=False)
+    monkeypatch.delenv("PIXELMILL_BASE_URL", raising=False)
+    monkeypatch.setenv("PIXELMILL_CONFIG_DIR", str(tmp_path_factory.mktemp("client-config")))
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
     return SqliteTemplate(tmp_path_factory.mktemp("sqlite-template"))
