@@ -127,7 +127,7 @@ class _TransitionEvents:
         self.log = event_log
 
     async def __call__(self, session: AsyncSession, transition: RunTransition, /) -> None:
-        await self.log.append(session, [*transition.earlier_events, transition_event(transition)])
+        await self.many(session, [transition])
 
     async def many(self, session: AsyncSession, transitions: Sequence[RunTransition], /) -> None:
         items: list[NewEvent] = []

@@ -57,8 +57,7 @@ class RunHook(Protocol):
 
 
 async def run_hooks(session: AsyncSession, hooks: Sequence[RunHook], transition: RunTransition) -> None:
-    for hook in hooks:
-        await hook(session, transition)
+    await run_hooks_many(session, hooks, [transition])
 
 
 async def run_hooks_many(session: AsyncSession, hooks: Sequence[RunHook], transitions: Sequence[RunTransition]) -> None:
