@@ -176,7 +176,9 @@ class RunFigures:
     server_cpu: float = 0.0  # seconds of server CPU time spent during the load
 
 
-async def run_load(server: Server, key: str, clients: int, runs: int, poll: float | None) -> RunFigures:
+async def run_load(server: Server, key: str, clients: int, runs: int, poll: float | None, first: int = 0) -> RunFigures:
+    """``runs`` runs; run i adds ``first + i`` and 0.5 (give each phase its own ``first``: a repeated
+    input would be a cache hit, not a run)."""
     headers = {"Authorization": f"Bearer {key}"}
     latencies: list[float] = []
     rss: list[tuple[int, int]] = []
@@ -188,7 +190,7 @@ async def run_load(server: Server, key: str, clients: int, runs: int, poll: floa
     ) as client:
 
         async def one(index: int) -> None:
-            graph = {"nodes": [{"id": "sum", "type": "math.add", "inputs": {"a": index, "b": 0.5}}]}
+            graph = {"nodes": [{"id": "sum", "type": "math.add", "inputs": {"a": first + index, "b": 0.5}}]}
             started = time.perf_counter()
             if poll is not None:
                 created = await client.post("/v1/runs", json={"graph": graph})
@@ -204,7 +206,7 @@ async def run_load(server: Server, key: str, clients: int, runs: int, poll: floa
                 response.raise_for_status()
                 body = response.json()
             latencies.append(time.perf_counter() - started)
-            if body["status"] != "completed" or body["outputs"]["sum"]["value"] != index + 0.5:
+            if body["status"] != "completed" or body["outputs"]["sum"]["value"] != first + index + 0.5:
                 raise SystemExit(f"run {body['run_id']} did not complete as expected: {body}")
             if len(latencies) in checkpoints:
                 rss.append((len(latencies), memory_kib(server.process.pid, "VmRSS")))
@@ -248,7 +250,7 @@ def main() -> None:
             try:
                 warm = asyncio.run(run_load(server, key, args.clients, min(200, args.runs), poll))
                 echo, echo_cpu = asyncio.run(echo_rate(server, args.clients, ECHO_SECONDS))
-                figures = asyncio.run(run_load(server, key, args.clients, args.runs, poll))
+                figures = asyncio.run(run_load(server, key, args.clients, args.runs, poll, first=1_000_000))
                 peak = memory_kib(server.process.pid, "VmHWM")
             finally:
                 server.process.terminate()

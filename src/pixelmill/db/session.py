@@ -30,6 +30,8 @@ T = TypeVar("T")
 
 # How long a statement keeps retrying while another connection holds the write lock.
 SQLITE_BUSY_SECONDS = 10.0
+# Connections kept open: enough for a loaded server's concurrent requests, runs and deliveries.
+SQLITE_POOL_SIZE = 32
 _BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
@@ -220,7 +222,16 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         dialect = parsed.get_dialect()()
-        engine = create_async_engine(url, echo=echo, async_creator=_sqlite_creator(parsed, dialect))
+        # Connections are opened only when needed, but one opened beyond the pool is closed again
+        # when returned: with the default 5 a busy server opened and closed connections (and re-ran
+        # the pragmas) on most requests. Each request, run and delivery holds one at a time.
+        engine = create_async_engine(
+            url,
+            echo=echo,
+            async_creator=_sqlite_creator(parsed, dialect),
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=SQLITE_POOL_SIZE,
+        )
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
