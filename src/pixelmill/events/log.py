@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, delete, event, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +32,9 @@ from pixelmill.db.session import Database
 from pixelmill.events.bus import EventBus
 from pixelmill.events.metrics import EVENTS_APPENDED
 from pixelmill.events.types import EventName, EventRecord, EventSubscriber
+
+if TYPE_CHECKING:
+    from pixelmill.db.models import Run
 
 log = logging.getLogger("pixelmill.events")
 
@@ -67,9 +70,12 @@ class EventLog:
         # The caller's list itself, so subscribers registered later (webhooks) are seen.
         self.subscribers = subscribers
 
-    async def append(self, session: AsyncSession, events: Sequence[NewEvent]) -> list[EventRecord]:
+    async def append(
+        self, session: AsyncSession, events: Sequence[NewEvent], runs: Mapping[str, Run] | None = None
+    ) -> list[EventRecord]:
         """Insert ``events`` in the session's transaction, call the subscribers, and publish them to
-        the bus after the transaction commits. The caller commits."""
+        the bus after the transaction commits. The caller commits. ``runs``: rows of the events' runs
+        the caller holds as they are in this transaction, handed to the subscribers."""
         if not events:
             return []
         if session.bind is not None and session.get_bind().dialect.name == "postgresql":
@@ -97,7 +103,7 @@ class EventLog:
             for event_id, row in zip(ids, rows, strict=True)
         ]
         for subscriber in self.subscribers:
-            await subscriber(session, records)
+            await subscriber(session, records, runs or {})
         for record in records:
             EVENTS_APPENDED.labels(record.name).inc()
         if self.bus is not None:

@@ -7,12 +7,15 @@ with the events themselves.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
+if TYPE_CHECKING:
+    from pixelmill.db.models import Run
 
 EventName = Literal[
     "run_queued",
@@ -42,4 +45,11 @@ class EventRecord:
     created_at: datetime
 
 
-EventSubscriber = Callable[[AsyncSession, Sequence[EventRecord]], Awaitable[None]]
+class EventSubscriber(Protocol):
+    """Called with the records just written, inside their transaction. ``runs`` holds the rows of
+    the records' runs that the writer already has in hand, as they are in this transaction (a status
+    transition's run), so a subscriber need not read them again; runs missing from it are not."""
+
+    async def __call__(
+        self, session: AsyncSession, records: Sequence[EventRecord], runs: Mapping[str, Run], /
+    ) -> None: ...

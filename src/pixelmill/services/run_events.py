@@ -133,7 +133,7 @@ class _TransitionEvents:
         items: list[NewEvent] = []
         for transition in transitions:
             items += [*transition.earlier_events, transition_event(transition)]
-        await self.log.append(session, items)
+        await self.log.append(session, items, {transition.run.id: transition.run for transition in transitions})
 
 
 class NodeEventBatch:

@@ -8,10 +8,11 @@ body is frozen now. Terminal events carry imageat's body: ``{"event", "run_id", 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pixelmill.config import Settings
@@ -22,6 +23,22 @@ from pixelmill.ids import new_id
 from pixelmill.services.run_outputs import public_value
 from pixelmill.webhooks.routing import DEFAULT_FILTER, expand
 
+_ENDPOINTS: Table = WebhookEndpoint.__table__  # type: ignore[assignment]
+# What routing needs of a workspace's enabled endpoints, read with one Core statement per append
+# (it runs in every run transition's transaction, so it is kept to the columns it uses).
+_ENABLED_ENDPOINTS = (
+    select(_ENDPOINTS.c.id, _ENDPOINTS.c.workspace_id, _ENDPOINTS.c.url, _ENDPOINTS.c.events)
+    .where(_ENDPOINTS.c.workspace_id.in_(bindparam("workspace_ids", expanding=True)), _ENDPOINTS.c.enabled.is_(True))
+    .order_by(_ENDPOINTS.c.id)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Endpoint:
+    id: str
+    url: str
+    events: frozenset[str]
+
 
 class WebhookOutbox:
     """Writes one delivery per (event, interested webhook): the run's own webhook and each enabled
@@ -30,10 +47,15 @@ class WebhookOutbox:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    async def __call__(self, session: AsyncSession, records: Sequence[EventRecord]) -> None:
+    async def __call__(
+        self, session: AsyncSession, records: Sequence[EventRecord], known_runs: Mapping[str, Run] | None = None, /
+    ) -> None:
         if not records:
             return
-        runs = await self._runs(session, {record.run_id for record in records})
+        runs = dict(known_runs or {})
+        missing = {record.run_id for record in records} - runs.keys()
+        if missing:
+            runs.update(await self._runs(session, missing))
         endpoints = await self._endpoints(session, {record.workspace_id for record in records})
         now = utcnow()
         for record in records:
@@ -68,21 +90,16 @@ class WebhookOutbox:
         )
         return {run.id: run for run in rows}
 
-    async def _endpoints(self, session: AsyncSession, workspace_ids: set[str]) -> dict[str, list[WebhookEndpoint]]:
-        rows = await session.scalars(
-            select(WebhookEndpoint)
-            .where(WebhookEndpoint.workspace_id.in_(sorted(workspace_ids)), WebhookEndpoint.enabled.is_(True))
-            .order_by(WebhookEndpoint.id)
-        )
-        grouped: dict[str, list[WebhookEndpoint]] = {}
-        for endpoint in rows:
-            grouped.setdefault(endpoint.workspace_id, []).append(endpoint)
+    async def _endpoints(self, session: AsyncSession, workspace_ids: set[str]) -> dict[str, list[_Endpoint]]:
+        rows = await session.execute(_ENABLED_ENDPOINTS, {"workspace_ids": sorted(workspace_ids)})
+        grouped: dict[str, list[_Endpoint]] = {}
+        for endpoint_id, workspace_id, url, events in rows:
+            wanted = expand(events, always_completed=False)
+            grouped.setdefault(workspace_id, []).append(_Endpoint(endpoint_id, url, wanted))
         return grouped
 
     @staticmethod
-    def _targets(
-        record: EventRecord, run: Run | None, endpoints: Sequence[WebhookEndpoint]
-    ) -> list[tuple[str | None, str]]:
+    def _targets(record: EventRecord, run: Run | None, endpoints: Sequence[_Endpoint]) -> list[tuple[str | None, str]]:
         targets: list[tuple[str | None, str]] = []
         hook = run.webhook if run is not None else None
         if hook and isinstance(hook.get("url"), str):
@@ -90,7 +107,7 @@ class WebhookOutbox:
             if record.name in wanted:
                 targets.append((None, hook["url"]))
         for endpoint in endpoints:
-            if record.name in expand(endpoint.events, always_completed=False):
+            if record.name in endpoint.events:
                 targets.append((endpoint.id, endpoint.url))
         return targets
 
