@@ -6,8 +6,8 @@
 - Every node's record is persisted as it finishes (see :mod:`pixelmill.engine.results`). Executing
   the same run again loads its completed nodes and skips them (resume), so nothing that finished
   runs twice.
-- Deterministic nodes with ``use_cache`` are looked up by their inputs hash first; a hit is reported
-  cached, costs 0, and the node's ``run`` is not called.
+- Deterministic nodes with ``use_cache`` are looked up by their inputs hash first (unless ``trivial``:
+  cheaper to compute than to look up); a hit is reported cached, costs 0, and ``run`` is not called.
 - Cancel (``CancelToken``): no node starts after it; running nodes finish or stop at their next
   ``ctx.raise_if_cancelled()``; finished results and their costs remain.
 - Failure is fail-fast: once a node fails no new node starts (its dependants could not run, and

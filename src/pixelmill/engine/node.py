@@ -42,6 +42,10 @@ class BaseNode(BaseModel):
     # Deterministic nodes are cached by (type, version, resolved inputs); set False for nodes whose
     # output depends on the outside world or on chance without a seed input.
     deterministic: ClassVar[bool] = True
+    # Computing it costs less than a cache lookup and a cache row (arithmetic, constants, string
+    # templates): such a node is never looked up nor stored, though it is deterministic. Caching a
+    # sum took two statements per execution and grew the cache by one row per distinct input.
+    trivial: ClassVar[bool] = False
     # Where the node can run; the fleet routes graphs by the capabilities they need.
     capability: ClassVar[Capability] = "cpu"
     # Credits for one execution, unless ``cost`` is overridden.

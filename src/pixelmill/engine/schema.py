@@ -35,7 +35,8 @@ class NodeTypeSchema(BaseModel):
     cost: int = Field(description="Credits per execution with default inputs")
     cost_depends_on_inputs: bool = Field(description="Whether the cost changes with the inputs (e.g. image count)")
     capability: Capability = Field(description="Where it runs: cpu, gpu or remote")
-    deterministic: bool = Field(description="Same inputs give the same outputs, so results are cached")
+    deterministic: bool = Field(description="Same inputs give the same outputs")
+    cached: bool = Field(description="Results are cached by their inputs (deterministic, and not cheaper to compute)")
 
 
 def _label_properties(schema: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
@@ -65,4 +66,5 @@ def node_schema(cls: type[BaseNode]) -> NodeTypeSchema:
         cost_depends_on_inputs=getattr(cls.cost, "__func__", None) is not getattr(BaseNode.cost, "__func__", None),
         capability=cls.capability,
         deterministic=cls.deterministic,
+        cached=cls.deterministic and not cls.trivial,
     )

@@ -60,6 +60,8 @@ def _finite(value: float, operation: str, ctx: NodeContext) -> NumberOutput:
 class MathAdd(BaseNode):
     """Add two numbers: a + b."""
 
+    trivial: ClassVar[bool] = True
+
     a: FiniteFloat = Field(default=0, description="First addend")
     b: FiniteFloat = Field(default=0, description="Second addend")
 
@@ -70,6 +72,8 @@ class MathAdd(BaseNode):
 @node("math.subtract", version="1.0.0", category="math")
 class MathSubtract(BaseNode):
     """Subtract one number from another: a - b."""
+
+    trivial: ClassVar[bool] = True
 
     a: FiniteFloat = Field(default=0, description="Minuend")
     b: FiniteFloat = Field(default=0, description="Subtrahend")
@@ -82,6 +86,8 @@ class MathSubtract(BaseNode):
 class MathMultiply(BaseNode):
     """Multiply two numbers: a × b."""
 
+    trivial: ClassVar[bool] = True
+
     a: FiniteFloat = Field(default=1, description="First factor")
     b: FiniteFloat = Field(default=1, description="Second factor")
 
@@ -92,6 +98,8 @@ class MathMultiply(BaseNode):
 @node("math.divide", version="1.0.0", category="math")
 class MathDivide(BaseNode):
     """Divide one number by another: a ÷ b. A zero divisor is refused before the graph runs."""
+
+    trivial: ClassVar[bool] = True
 
     a: FiniteFloat = Field(default=0, description="Dividend")
     b: FiniteFloat = Field(default=1, description="Divisor; must not be zero")
@@ -111,6 +119,8 @@ class MathDivide(BaseNode):
 class ValueInteger(BaseNode):
     """A constant integer, to feed one value into several nodes or to expose it as a workflow input."""
 
+    trivial: ClassVar[bool] = True
+
     value: int = Field(default=0, description="The integer")
 
     async def run(self, ctx: NodeContext) -> IntegerOutput:
@@ -120,6 +130,8 @@ class ValueInteger(BaseNode):
 @node("value.float", version="1.0.0", category="value")
 class ValueFloat(BaseNode):
     """A constant number."""
+
+    trivial: ClassVar[bool] = True
 
     value: FiniteFloat = Field(default=0, description="The number")
 
@@ -131,6 +143,8 @@ class ValueFloat(BaseNode):
 class ValueString(BaseNode):
     """A constant string, such as a prompt shared by several generation nodes."""
 
+    trivial: ClassVar[bool] = True
+
     value: str = Field(default="", description="The string")
 
     async def run(self, ctx: NodeContext) -> StringOutput:
@@ -140,6 +154,8 @@ class ValueString(BaseNode):
 @node("value.boolean", version="1.0.0", category="value")
 class ValueBoolean(BaseNode):
     """A constant true or false."""
+
+    trivial: ClassVar[bool] = True
 
     value: bool = Field(default=False, description="The boolean")
 
@@ -186,6 +202,8 @@ class TextTemplate(BaseNode):
     Plain substitution only: no attribute access, indexing, format specs or expressions, so a
     template can never reach into Python objects. Write {{ and }} for literal braces.
     """
+
+    trivial: ClassVar[bool] = True
 
     template: str = Field(
         max_length=MAX_TEMPLATE_CHARS, description="Text with {name} placeholders, e.g. 'a {style} photo of {a}'"

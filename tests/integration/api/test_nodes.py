@@ -45,11 +45,13 @@ def test_list_has_every_registered_node_type_with_schemas(api: httpx.Client, acc
         "cost_depends_on_inputs",
         "capability",
         "deterministic",
+        "cached",
     }
     assert add["inputs"]["properties"]["a"]["default"] == 0
     assert add["inputs"]["properties"]["a"]["type"] == "number"
     assert add["outputs"]["properties"]["value"]["x-pixelmill-type"] == "float"
     assert (add["cost"], add["capability"], add["deterministic"], add["output_type"]) == (0, "cpu", True, "json")
+    assert add["cached"] is False  # a sum is cheaper to compute than to look up
 
 
 def test_list_filters_by_category(api: httpx.Client, account: SeededAccount) -> None:

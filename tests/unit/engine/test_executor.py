@@ -139,6 +139,19 @@ async def test_cache_hit_reports_cached_costs_nothing_and_skips_run(
 
 
 @pytest.mark.anyio
+async def test_trivial_nodes_are_computed_never_looked_up_or_stored(
+    executor: GraphExecutor, settings: Settings, store: MemoryResultStore
+) -> None:
+    graph = graph_of(settings, [{"id": "s", "type": "math.add", "inputs": {"a": 2, "b": 3}}])
+    await executor.execute(graph, RunScope("run_1", "ws_1"))
+    recorder = Recorder()
+    second = await executor.execute(graph, RunScope("run_2", "ws_1"), listener=recorder)
+    assert (second.nodes["s"].cached, second.outputs["s"].value) == (False, 5.0)
+    assert recorder.kinds("s") == ["node_start", "node_complete"]
+    assert store.cache == {}
+
+
+@pytest.mark.anyio
 async def test_use_cache_false_and_nondeterministic_nodes_always_run(
     executor: GraphExecutor, settings: Settings, probes: ProbeState
 ) -> None:

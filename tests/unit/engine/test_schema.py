@@ -34,6 +34,8 @@ def test_core_node_schema_has_defaults_ranges_and_output_type() -> None:
     seed_range = seed.inputs["properties"]["seed"]["anyOf"][0]
     assert (seed_range["minimum"], seed_range["maximum"]) == (0, 2**32 - 1)
     assert seed.deterministic is False
+    assert (seed.cached, divide.cached) == (False, False)  # chance, and arithmetic cheaper than a lookup
+    assert node_schema(ProbeCount).cached is True
 
     template = schema_of("text.template")
     assert template.inputs["required"] == ["template"]
