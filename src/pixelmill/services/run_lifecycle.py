@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from sqlalchemy import case, null, update
+from sqlalchemy import JSON, Integer, Table, bindparam, case, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pixelmill.db.base import utcnow
@@ -34,6 +35,46 @@ RunStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 TerminalStatus = Literal["completed", "failed", "cancelled"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 ACTIVE_STATUSES: frozenset[str] = frozenset({"queued", "running"})
+
+
+_RUNS: Table = Run.__table__  # type: ignore[assignment]
+# None binds as SQL NULL, not the JSON text 'null', so "error IS NULL" holds for a run without one.
+_JSON_OR_NULL = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+def _finish_statement(*, fenced: bool) -> Any:
+    """The terminal compare-and-set, built once (it runs for every run): ``fenced`` adds the claim's
+    attempt to the condition. The charge is clamped to the hold in the same statement (test runs
+    hold nothing and pay nothing)."""
+    conditions = [Run.id == bindparam("run_id"), Run.status == bindparam("expected")]
+    if fenced:
+        conditions.append(Run.attempt == bindparam("claimed_attempt"))
+    requested = bindparam("requested", type_=Integer)
+    return (
+        update(Run)
+        .where(*conditions)
+        .values(
+            status=bindparam("new_status"),
+            completed_at=bindparam("now", type_=_RUNS.c.completed_at.type),
+            error=bindparam("new_error", type_=_JSON_OR_NULL),
+            outputs=bindparam("new_outputs", type_=_JSON_OR_NULL),
+            lease_owner=None,
+            lease_expires_at=None,
+            credits_used=case(
+                (Run.test_mode, 0),
+                (Run.credits_reserved < requested, Run.credits_reserved),
+                else_=requested,
+            ),
+        )
+        .returning(Run)
+        # RETURNING refreshes the run in this session's identity map (populate_existing), so the
+        # ORM's own synchronisation pass (evaluating the criteria in Python first) is not needed.
+        .execution_options(populate_existing=True, synchronize_session=False)
+    )
+
+
+_FINISH = _finish_statement(fenced=False)
+_FINISH_FENCED = _finish_statement(fenced=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,35 +133,20 @@ async def finish(
     moved it first. ``attempt`` fences a dispatcher to its own claim (a run taken over after its lease
     expired cannot be finished by the process that lost it). ``credits_used`` is clamped to the hold.
     ``earlier_events`` ride on the transition to its hooks (see :class:`RunTransition`)."""
-    now = now or utcnow()
-    conditions = [Run.id == run_id, Run.status == expected]
+    params: dict[str, Any] = {
+        "run_id": run_id,
+        "expected": expected,
+        "new_status": status,
+        "now": now or utcnow(),
+        "new_error": error,
+        "new_outputs": outputs,
+        "requested": max(0, credits_used),
+    }
     if attempt is not None:
-        conditions.append(Run.attempt == attempt)
-    requested = max(0, credits_used)
+        params["claimed_attempt"] = attempt
     # The compare-and-set is the transaction's first statement: on SQLite it takes the write lock
-    # before anything is read, so the settlement below sees the row exactly as it was moved. The
-    # charge is clamped to the hold in the same statement (test runs hold nothing and pay nothing).
-    moved = await session.scalar(
-        update(Run)
-        .where(*conditions)
-        .values(
-            status=status,
-            completed_at=now,
-            error=null() if error is None else error,
-            outputs=null() if outputs is None else outputs,
-            lease_owner=None,
-            lease_expires_at=None,
-            credits_used=case(
-                (Run.test_mode, 0),
-                (Run.credits_reserved < requested, Run.credits_reserved),
-                else_=requested,
-            ),
-        )
-        .returning(Run)
-        # RETURNING refreshes the run in this session's identity map (populate_existing), so the
-        # ORM's own synchronisation pass (evaluating the criteria in Python first) is not needed.
-        .execution_options(populate_existing=True, synchronize_session=False)
-    )
+    # before anything is read, so the settlement below sees the row exactly as it was moved.
+    moved: Run | None = await session.scalar(_FINISH if attempt is None else _FINISH_FENCED, params)
     if moved is None:
         return None
     held = 0 if moved.test_mode else moved.credits_reserved
