@@ -10,6 +10,10 @@ By default a client creates with ``Prefer: wait=30`` and the answer is the finis
 ``--poll`` it creates, then polls ``GET /v1/runs/{id}`` every ``--poll-interval`` seconds until the run is
 terminal (each poll is a full run view: authentication, the run, its nodes, its queue position).
 
+The clients are keep-alive HTTP/1.1 connections written with asyncio streams (``Connection``), not
+httpx: on 2 cores they share the machine with the server, and httpx's ~1.5 ms of CPU per request
+would cap the echo baseline at the client's rate instead of the server's.
+
 Printed: runs per second, create -> complete latency p50/p95/p99, the server process's CPU time per
 run (user + system, from /proc: the figure that noise from other processes on the machine disturbs
 least), the server's resident memory at each quarter of the runs and its peak (from /proc), and — the
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import socket
 import statistics
@@ -34,6 +39,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -63,6 +69,46 @@ def memory_kib(pid: int, field_name: str) -> int:
         if line.startswith(f"{field_name}:"):
             return int(line.split()[1])
     raise RuntimeError(f"{field_name} not found for pid {pid}")
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection, the load generator's: a request costs this process a few
+    tens of microseconds, where httpx spends about 1.5 ms of CPU per request. On a 2-core machine the
+    clients share the cores with the server, so a heavy client would make the server look slow and
+    would cap the echo baseline at the client's own rate rather than the server's."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, headers: dict[str, str]) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._head = "".join(f"{name}: {value}\r\n" for name, value in {"Host": "bench", **headers}.items())
+
+    @classmethod
+    async def open(cls, url: str, headers: dict[str, str] | None = None) -> Connection:
+        host, _, port = url.removeprefix("http://").partition(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        return cls(reader, writer, headers or {})
+
+    async def request(
+        self, method: str, path: str, body: object = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
+        """Send one request and read the whole answer: (status, decoded JSON body)."""
+        payload = json.dumps(body).encode() if body is not None else b""
+        extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
+        if body is not None:
+            extra += "Content-Type: application/json\r\n"
+        head = f"{method} {path} HTTP/1.1\r\n{self._head}{extra}Content-Length: {len(payload)}\r\n\r\n"
+        self._writer.write(head.encode() + payload)
+        lines = (await self._reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        length = next((int(line[15:]) for line in lines if line.lower().startswith("content-length:")), None)
+        if length is None:
+            raise RuntimeError(f"{method} {path}: an answer without Content-Length: {lines}")
+        data = await self._reader.readexactly(length)
+        return status, json.loads(data) if data else None
+
+    async def close(self) -> None:
+        self._writer.close()
+        await self._writer.wait_closed()
 
 
 class PostgresDatabase:
@@ -149,23 +195,27 @@ def start_server(data_dir: Path, database_url: str | None) -> Server:
 async def echo_rate(server: Server, clients: int, seconds: float) -> tuple[float, float]:
     """Requests per second of GET /healthz with ``clients`` concurrent keep-alive clients, and the
     server's CPU seconds per request."""
-    url = server.url
     count = 0
     deadline = time.perf_counter() + seconds
-    async with httpx.AsyncClient(base_url=url, limits=httpx.Limits(max_connections=clients)) as client:
+    connections = [await Connection.open(server.url) for _ in range(clients)]
 
-        async def worker() -> None:
-            nonlocal count
-            while time.perf_counter() < deadline:
-                response = await client.get("/healthz")
-                response.raise_for_status()
-                count += 1
+    async def worker(connection: Connection) -> None:
+        nonlocal count
+        while time.perf_counter() < deadline:
+            status, _ = await connection.request("GET", "/healthz")
+            if status != 200:
+                raise SystemExit(f"GET /healthz answered {status}")
+            count += 1
 
-        started = time.perf_counter()
-        cpu_before = cpu_seconds(server.process.pid)
-        await asyncio.gather(*[worker() for _ in range(clients)])
-        cpu = cpu_seconds(server.process.pid) - cpu_before
-        return count / (time.perf_counter() - started), cpu / max(count, 1)
+    started = time.perf_counter()
+    cpu_before = cpu_seconds(server.process.pid)
+    try:
+        await asyncio.gather(*[worker(connection) for connection in connections])
+    finally:
+        for connection in connections:
+            await connection.close()
+    cpu = cpu_seconds(server.process.pid) - cpu_before
+    return count / (time.perf_counter() - started), cpu / max(count, 1)
 
 
 @dataclass
@@ -174,55 +224,57 @@ class RunFigures:
     elapsed: float
     rss_kib: list[tuple[int, int]]  # (runs done, server RSS)
     server_cpu: float = 0.0  # seconds of server CPU time spent during the load
+    client_cpu: float = 0.0  # seconds of this process's CPU time (the clients) during the load
 
 
 async def run_load(server: Server, key: str, clients: int, runs: int, poll: float | None, first: int = 0) -> RunFigures:
     """``runs`` runs; run i adds ``first + i`` and 0.5 (give each phase its own ``first``: a repeated
     input would be a cache hit, not a run)."""
-    headers = {"Authorization": f"Bearer {key}"}
     latencies: list[float] = []
     rss: list[tuple[int, int]] = []
     checkpoints = {runs * quarter // 4 for quarter in (1, 2, 3, 4)}
     issued = 0
-    timeout = httpx.Timeout(60)
-    async with httpx.AsyncClient(
-        base_url=server.url, headers=headers, timeout=timeout, limits=httpx.Limits(max_connections=clients)
-    ) as client:
+    connections = [await Connection.open(server.url, {"Authorization": f"Bearer {key}"}) for _ in range(clients)]
 
-        async def one(index: int) -> None:
-            graph = {"nodes": [{"id": "sum", "type": "math.add", "inputs": {"a": first + index, "b": 0.5}}]}
-            started = time.perf_counter()
-            if poll is not None:
-                created = await client.post("/v1/runs", json={"graph": graph})
-                created.raise_for_status()
-                run_id = created.json()["run_id"]
-                while True:
-                    body = (await client.get(f"/v1/runs/{run_id}")).json()
-                    if body["status"] in ("completed", "failed", "cancelled"):
-                        break
-                    await asyncio.sleep(poll)
-            else:
-                response = await client.post("/v1/runs", json={"graph": graph}, headers={"Prefer": "wait=30"})
-                response.raise_for_status()
-                body = response.json()
-            latencies.append(time.perf_counter() - started)
-            if body["status"] != "completed" or body["outputs"]["sum"]["value"] != first + index + 0.5:
-                raise SystemExit(f"run {body['run_id']} did not complete as expected: {body}")
-            if len(latencies) in checkpoints:
-                rss.append((len(latencies), memory_kib(server.process.pid, "VmRSS")))
-
-        async def worker() -> None:
-            nonlocal issued
-            while issued < runs:
-                index = issued
-                issued += 1
-                await one(index)
-
+    async def one(connection: Connection, index: int) -> None:
+        graph = {"nodes": [{"id": "sum", "type": "math.add", "inputs": {"a": first + index, "b": 0.5}}]}
         started = time.perf_counter()
-        cpu_before = cpu_seconds(server.process.pid)
-        await asyncio.gather(*[worker() for _ in range(clients)])
+        if poll is not None:
+            status, created = await connection.request("POST", "/v1/runs", {"graph": graph})
+            if status != 201:
+                raise SystemExit(f"POST /v1/runs answered {status}: {created}")
+            while True:
+                _, body = await connection.request("GET", f"/v1/runs/{created['run_id']}")
+                if body["status"] in ("completed", "failed", "cancelled"):
+                    break
+                await asyncio.sleep(poll)
+        else:
+            status, body = await connection.request("POST", "/v1/runs", {"graph": graph}, {"Prefer": "wait=30"})
+            if status != 201:
+                raise SystemExit(f"POST /v1/runs answered {status}: {body}")
+        latencies.append(time.perf_counter() - started)
+        if body["status"] != "completed" or body["outputs"]["sum"]["value"] != first + index + 0.5:
+            raise SystemExit(f"run {body['run_id']} did not complete as expected: {body}")
+        if len(latencies) in checkpoints:
+            rss.append((len(latencies), memory_kib(server.process.pid, "VmRSS")))
+
+    async def worker(connection: Connection) -> None:
+        nonlocal issued
+        while issued < runs:
+            index = issued
+            issued += 1
+            await one(connection, index)
+
+    try:
+        started = time.perf_counter()
+        cpu_before, client_before = cpu_seconds(server.process.pid), time.process_time()
+        await asyncio.gather(*[worker(connection) for connection in connections])
         elapsed = time.perf_counter() - started
-        return RunFigures(latencies, elapsed, rss, cpu_seconds(server.process.pid) - cpu_before)
+        client_cpu = time.process_time() - client_before
+    finally:
+        for connection in connections:
+            await connection.close()
+    return RunFigures(latencies, elapsed, rss, cpu_seconds(server.process.pid) - cpu_before, client_cpu)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -276,6 +328,8 @@ def main() -> None:
         f"  server CPU per run          {figures.server_cpu / len(figures.latencies) * 1000:.2f} ms "
         f"({figures.server_cpu / figures.elapsed * 100:.0f}% of one core); GET /healthz: {echo_cpu * 1000:.2f} ms"
     )
+    client_ms = figures.client_cpu / len(figures.latencies) * 1000
+    print(f"  client CPU per run          {client_ms:.2f} ms (the load generator)")
     print(
         "  server RSS                  "
         + "  ".join(f"{done} runs: {kib / 1024:.0f} MiB" for done, kib in figures.rss_kib)
