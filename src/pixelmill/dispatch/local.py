@@ -237,13 +237,20 @@ class LocalDispatcher:
         writer = self.runtime.run_events
         execution.events = writer.node_listener(run.id, run.workspace_id) if writer is not None else None
         try:
+            # The last node's record is written by _finish, in the transaction that ends the run.
             result = await self._executor.execute(
-                graph, scope, cancel=execution.token, listener=self._node_listener(run.id, execution.events)
+                graph,
+                scope,
+                cancel=execution.token,
+                listener=self._node_listener(run.id, execution.events),
+                hold_last=True,
             )
         except Exception:
             await self._write_node_events(execution)
             raise
         if result.status == "cancelled" and execution.shutting_down and not execution.cancel_requested:
+            for unsaved in result.unsaved:
+                await self._store.save(run.id, unsaved.record, cache_put=unsaved.cache_put, cache_hit=unsaved.cache_hit)
             await self._write_node_events(execution)
             await self._hand_back(execution)
             return
@@ -300,6 +307,10 @@ class LocalDispatcher:
                 hooks=self.runtime.run_hooks,
                 earlier_events=earlier,
             )
+            # Held back by the executor: the last node's record commits with the terminal move (and
+            # is kept, as it would have been, when another process took the run over).
+            for unsaved in result.unsaved if result is not None else ():
+                await self._store.save_in(session, run.id, unsaved)
         if moved is None:
             log.warning("run %s was taken over before it finished here; its result is dropped", run.id)
             if earlier and self.runtime.run_events is not None:

@@ -5,7 +5,9 @@
   executor's thread pool through ``ctx.run_blocking``.
 - Every node's record is persisted as it finishes (see :mod:`pixelmill.engine.results`). Executing
   the same run again loads its completed nodes and skips them (resume), so nothing that finished
-  runs twice.
+  runs twice. With ``hold_last`` the node that finishes the run (the last to start, with nothing
+  else running) is returned unsaved instead, for the caller to write in the transaction that ends
+  the run: one transaction less per run; a crash between the two re-executes only that node.
 - Deterministic nodes with ``use_cache`` are looked up by their inputs hash first (unless ``trivial``:
   cheaper to compute than to look up); a hit is reported cached, costs 0, and ``run`` is not called.
 - Cancel (``CancelToken``): no node starts after it; running nodes finish or stop at their next
@@ -30,7 +32,7 @@ from pixelmill.engine.cancellation import CancelToken
 from pixelmill.engine.events import EventPump, ExecutionListener
 from pixelmill.engine.node_runner import NodeRunner
 from pixelmill.engine.outcome import ExecutionResult, NodeOutput, NodeReport, RunOutcome
-from pixelmill.engine.results import NodeRecord, ResultStore
+from pixelmill.engine.results import NodeRecord, ResultStore, UnsavedResult
 from pixelmill.engine.run_context import MediaStoreFactory, RunScope, RunServices
 from pixelmill.engine.validation import ValidatedGraph
 from pixelmill.providers.registry import ProviderRegistry
@@ -84,8 +86,10 @@ class GraphExecutor:
         *,
         cancel: CancelToken | None = None,
         listener: ExecutionListener | None = None,
+        hold_last: bool = False,
     ) -> ExecutionResult:
-        """Run ``graph`` as run ``scope.run_id``, resuming after the nodes it already finished."""
+        """Run ``graph`` as run ``scope.run_id``, resuming after the nodes it already finished;
+        ``hold_last``: see the module docstring (the caller must write ``result.unsaved``)."""
         cancel = cancel or CancelToken()
         pump = EventPump(listener)
         services = RunServices(
@@ -99,15 +103,18 @@ class GraphExecutor:
             progress_interval=self._progress_interval,
             clock=self._clock,
         )
+        runner = NodeRunner(graph, services, self.store)
         try:
-            records, resumed = await self._schedule(graph, services)
+            records, resumed = await self._schedule(graph, services, runner, hold_last)
         except BaseException:
             pump.abort()
             raise
         await pump.close()
-        return _result(graph, records, resumed)
+        return _result(graph, records, resumed, tuple(runner.unsaved))
 
-    async def _schedule(self, graph: ValidatedGraph, services: RunServices) -> tuple[dict[str, NodeRecord], set[str]]:
+    async def _schedule(
+        self, graph: ValidatedGraph, services: RunServices, runner: NodeRunner, hold_last: bool
+    ) -> tuple[dict[str, NodeRecord], set[str]]:
         records = _resumable(graph, await self.store.completed_nodes(services.scope.run_id))
         resumed = set(records)
         outputs: dict[str, dict[str, Any]] = {
@@ -117,14 +124,17 @@ class GraphExecutor:
         waiting = {node_id: len(graph.upstream[node_id] - resumed) for node_id in graph.order if node_id not in resumed}
         ready = [(position[node_id], node_id) for node_id, count in waiting.items() if count == 0]
         heapq.heapify(ready)
-        runner = NodeRunner(graph, services, self.store)
+        unstarted = len(waiting)
         running: dict[asyncio.Task[NodeRecord | None], str] = {}
         failed = False
         try:
             while True:
                 while ready and not failed and not services.cancel.cancelled and len(running) < self.max_concurrency:
                     _, node_id = heapq.heappop(ready)
-                    running[asyncio.create_task(runner.run(node_id, outputs), name=f"node:{node_id}")] = node_id
+                    unstarted -= 1
+                    last = hold_last and unstarted == 0 and not running
+                    task = asyncio.create_task(runner.run(node_id, outputs, hold=last), name=f"node:{node_id}")
+                    running[task] = node_id
                 if not running:
                     break
                 done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
@@ -164,7 +174,9 @@ def _resumable(graph: ValidatedGraph, completed: dict[str, NodeRecord]) -> dict[
     return kept
 
 
-def _result(graph: ValidatedGraph, records: dict[str, NodeRecord], resumed: set[str]) -> ExecutionResult:
+def _result(
+    graph: ValidatedGraph, records: dict[str, NodeRecord], resumed: set[str], unsaved: tuple[UnsavedResult, ...]
+) -> ExecutionResult:
     reports: dict[str, NodeReport] = {}
     outputs: dict[str, NodeOutput] = {}
     errors: list[dict[str, Any]] = []
@@ -204,4 +216,6 @@ def _result(graph: ValidatedGraph, records: dict[str, NodeRecord], resumed: set[
     else:
         status = "cancelled"
     total = sum(record.cost for record in records.values() if record.status == "completed")
-    return ExecutionResult(status=status, outputs=outputs, nodes=reports, total_cost=total, errors=errors)
+    return ExecutionResult(
+        status=status, outputs=outputs, nodes=reports, total_cost=total, errors=errors, unsaved=unsaved
+    )

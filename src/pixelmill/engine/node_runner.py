@@ -21,7 +21,7 @@ from pixelmill.engine import compat, hashing
 from pixelmill.engine.cancellation import RunCancelled
 from pixelmill.engine.events import EventKind, NodeEvent
 from pixelmill.engine.node import BaseNode
-from pixelmill.engine.results import CacheEntry, NodeRecord, NodeStatus, ResultStore
+from pixelmill.engine.results import CacheEntry, NodeRecord, NodeStatus, ResultStore, UnsavedResult
 from pixelmill.engine.run_context import NodeRunContext, RunServices
 from pixelmill.engine.validation import ValidatedGraph, pydantic_message
 from pixelmill.errors import PixelmillError
@@ -37,10 +37,14 @@ class NodeRunner:
         self._services = services
         self._store = store
         self._run_id = services.scope.run_id
+        self.unsaved: list[UnsavedResult] = []
 
-    async def run(self, node_id: str, finished: Mapping[str, dict[str, Any]]) -> NodeRecord | None:
+    async def run(
+        self, node_id: str, finished: Mapping[str, dict[str, Any]], *, hold: bool = False
+    ) -> NodeRecord | None:
         """Execute ``node_id`` whose upstream outputs are in ``finished``; return its persisted record,
-        or None when the run was cancelled before the node started (nothing is written then)."""
+        or None when the run was cancelled before the node started (nothing is written then). With
+        ``hold`` the record is not written but kept in ``unsaved`` for the caller to write."""
         cls = self._graph.node_types[node_id]
         started_at = utcnow()
         clock = time.perf_counter()
@@ -50,14 +54,14 @@ class NodeRunner:
             inputs_hash = hashing.inputs_hash(cls.node_type, cls.version, resolved)
             cost = cls.cost(resolved)
         except Exception as exc:
-            return await self._fail(node_id, cls, exc, None, started_at)
+            return await self._fail(node_id, cls, exc, None, started_at, hold)
         key = None
         if cls.deterministic and not cls.trivial and self._graph.nodes[node_id].use_cache:
             key = hashing.cache_key(self._services.scope.workspace_id, inputs_hash)
             hit = await self._store.cached_outputs(key)
             if hit is not None:
                 record = self._record(node_id, cls, "completed", inputs_hash, started_at, outputs=hit, cached=True)
-                await self._store.save(self._run_id, record, cache_hit=key)
+                await self._save(UnsavedResult(record, cache_hit=key), hold)
                 self._emit(record, "node_cached", cls, duration_ms=(time.perf_counter() - clock) * 1000)
                 return record
         if self._services.cancel.cancelled:
@@ -68,14 +72,14 @@ class NodeRunner:
             outputs = _outputs_json(cls, produced)
         except RunCancelled:
             record = self._record(node_id, cls, "cancelled", inputs_hash, started_at)
-            await self._store.save(self._run_id, record)
+            await self._save(UnsavedResult(record), hold)
             self._emit(record, "node_cancelled", cls)
             return record
         except Exception as exc:
-            return await self._fail(node_id, cls, exc, inputs_hash, started_at)
+            return await self._fail(node_id, cls, exc, inputs_hash, started_at, hold)
         record = self._record(node_id, cls, "completed", inputs_hash, started_at, outputs=outputs, cost=cost)
         entry = CacheEntry(key, cls.node_type, outputs) if key is not None else None
-        await self._store.save(self._run_id, record, cache_put=entry)
+        await self._save(UnsavedResult(record, cache_put=entry), hold)
         self._emit(record, "node_complete", cls, duration_ms=(time.perf_counter() - clock) * 1000)
         return record
 
@@ -98,12 +102,24 @@ class NodeRunner:
                 field=field,
             ) from exc
 
+    async def _save(self, result: UnsavedResult, hold: bool) -> None:
+        if hold:
+            self.unsaved.append(result)
+        else:
+            await self._store.save(self._run_id, result.record, cache_put=result.cache_put, cache_hit=result.cache_hit)
+
     async def _fail(
-        self, node_id: str, cls: type[BaseNode], exc: Exception, inputs_hash: str | None, started_at: datetime
+        self,
+        node_id: str,
+        cls: type[BaseNode],
+        exc: Exception,
+        inputs_hash: str | None,
+        started_at: datetime,
+        hold: bool,
     ) -> NodeRecord:
         error = _error_body(node_id, cls, exc)
         record = self._record(node_id, cls, "failed", inputs_hash, started_at, error=error)
-        await self._store.save(self._run_id, record)
+        await self._save(UnsavedResult(record), hold)
         self._emit(record, "node_failed", cls)
         return record
 

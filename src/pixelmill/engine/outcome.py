@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from pixelmill.engine.results import UnsavedResult
 from pixelmill.engine.values import OutputType
 
 RunOutcome = Literal["completed", "failed", "cancelled"]
@@ -48,6 +49,8 @@ class ExecutionResult:
     nodes: dict[str, NodeReport]
     total_cost: int
     errors: list[dict[str, Any]]
+    # With ``hold_last``: the last node's record, not written yet (see GraphExecutor.execute).
+    unsaved: tuple[UnsavedResult, ...] = ()
 
     @property
     def error(self) -> dict[str, Any] | None:

@@ -2,9 +2,12 @@
 
 The executor writes one record per node as the node finishes (completed, failed or cancelled) and
 reads the completed ones back when a run is executed again, so a re-delivered run resumes after
-its last finished node. Two implementations: ``results_sql`` (the node_executions and node_cache
-tables, one short transaction per write) and ``results_memory`` (dicts, for runs that need no
-durability and for measuring the executor itself).
+its last finished node. A caller that ends the run itself may ask for the run's last node to be
+handed back unsaved (``UnsavedResult``) and write it in the transaction that ends the run.
+
+Two implementations: ``results_sql`` (the node_executions and node_cache tables, one short
+transaction per write) and ``results_memory`` (dicts, for runs that need no durability and for
+measuring the executor itself).
 """
 
 from __future__ import annotations
@@ -43,6 +46,16 @@ class CacheEntry:
     key: str
     node_type: str
     outputs: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class UnsavedResult:
+    """A node's record held back from the store, with what ``ResultStore.save`` would have written
+    with it; the caller writes it."""
+
+    record: NodeRecord
+    cache_put: CacheEntry | None = None
+    cache_hit: str | None = None
 
 
 class ResultStore(Protocol):

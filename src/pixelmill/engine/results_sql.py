@@ -13,11 +13,12 @@ from typing import Any
 from sqlalchemy import JSON, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pixelmill.db.base import utcnow
 from pixelmill.db.models.runs import NodeCacheEntry, NodeExecution
 from pixelmill.db.session import Database
-from pixelmill.engine.results import CacheEntry, NodeRecord
+from pixelmill.engine.results import CacheEntry, NodeRecord, UnsavedResult
 
 # Every column of a node's row but its key: what a repeated attempt of the node overwrites.
 _NODE_FIELDS = (
@@ -82,6 +83,12 @@ class SqlResultStore:
         cache_put: CacheEntry | None = None,
         cache_hit: str | None = None,
     ) -> None:
+        async with self._db.session() as session:
+            await self.save_in(session, run_id, UnsavedResult(record, cache_put, cache_hit))
+
+    async def save_in(self, session: AsyncSession, run_id: str, result: UnsavedResult) -> None:
+        """Write ``result`` in the caller's transaction (the one ending the run, for a held record)."""
+        record, cache_put, cache_hit = result.record, result.cache_put, result.cache_hit
         node = {
             "run_id": run_id,
             "node_id": record.node_id,
@@ -95,19 +102,18 @@ class SqlResultStore:
             "started_at": record.started_at,
             "completed_at": record.completed_at,
         }
-        async with self._db.session() as session:
-            await session.execute(self._upsert_node, node)
-            if cache_put is not None:
-                # Two runs may compute the same entry at once; the first one stays.
-                entry = {
-                    "key": cache_put.key,
-                    "node_type": cache_put.node_type,
-                    "outputs": cache_put.outputs,
-                    "created_at": utcnow(),
-                }
-                await session.execute(self._put_cache, entry)
-            if cache_hit is not None:
-                await session.execute(self._hit_cache, {"hit_key": cache_hit, "now": utcnow()})
+        await session.execute(self._upsert_node, node)
+        if cache_put is not None:
+            # Two runs may compute the same entry at once; the first one stays.
+            entry = {
+                "key": cache_put.key,
+                "node_type": cache_put.node_type,
+                "outputs": cache_put.outputs,
+                "created_at": utcnow(),
+            }
+            await session.execute(self._put_cache, entry)
+        if cache_hit is not None:
+            await session.execute(self._hit_cache, {"hit_key": cache_hit, "now": utcnow()})
 
 
 def _record(row: NodeExecution) -> NodeRecord:

@@ -139,6 +139,36 @@ async def test_cache_hit_reports_cached_costs_nothing_and_skips_run(
 
 
 @pytest.mark.anyio
+async def test_hold_last_returns_the_final_node_unsaved_and_saves_the_rest(
+    executor: GraphExecutor, settings: Settings, store: MemoryResultStore
+) -> None:
+    graph = graph_of(
+        settings,
+        [{"id": "a", "type": "math.add", "inputs": {"a": 1, "b": 2}}, {"id": "m", "type": "math.multiply"}],
+        [edge("a", "m", "a")],
+    )
+    result = await executor.execute(graph, RunScope("run_1", "ws_1"), hold_last=True)
+    assert result.status == "completed"
+    assert set(store.records["run_1"]) == {"a"}
+    assert [(held.record.node_id, held.record.status) for held in result.unsaved] == [("m", "completed")]
+    assert result.unsaved[0].record.outputs == {"value": 3.0}  # (1 + 2) * the default 1
+
+
+@pytest.mark.anyio
+async def test_hold_last_saves_every_node_when_the_last_to_start_had_company(
+    executor: GraphExecutor, settings: Settings, store: MemoryResultStore
+) -> None:
+    # Two independent nodes start together: neither is alone at the end, so nothing is held.
+    nodes = [{"id": "a", "type": "math.add", "inputs": {"a": 1}}, {"id": "b", "type": "math.add", "inputs": {"a": 2}}]
+    graph = graph_of(settings, nodes)
+    result = await executor.execute(graph, RunScope("run_1", "ws_1"), hold_last=True)
+    assert (result.unsaved, set(store.records["run_1"])) == ((), {"a", "b"})
+    # Without hold_last every record is written as before.
+    plain = await executor.execute(graph_of(settings, [{"id": "c", "type": "math.add"}]), RunScope("run_2", "ws_1"))
+    assert (plain.unsaved, set(store.records["run_2"])) == ((), {"c"})
+
+
+@pytest.mark.anyio
 async def test_trivial_nodes_are_computed_never_looked_up_or_stored(
     executor: GraphExecutor, settings: Settings, store: MemoryResultStore
 ) -> None:
