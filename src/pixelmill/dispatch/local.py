@@ -317,7 +317,7 @@ class LocalDispatcher:
                 async with self.runtime.db.session() as session:
                     await self.runtime.run_events.log.append(session, earlier)
             return
-        self.signals.run_finished(run.id)
+        self.signals.run_finished(run.id, moved.run)
 
     async def _hand_back(self, execution: _Execution) -> None:
         if await self.claims.hand_back(execution.run.id, execution.run.attempt):

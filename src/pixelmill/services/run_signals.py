@@ -12,7 +12,10 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pixelmill.db.models import Run
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +32,7 @@ class RunSignals:
 
     def __init__(self) -> None:
         self._work = asyncio.Event()
-        self._finished: dict[str, list[asyncio.Future[None]]] = {}
+        self._finished: dict[str, list[asyncio.Future[Run | None]]] = {}
         self._cancel_listeners: list[Callable[[str], None]] = []
         self._publishers: list[Callable[[QueuedRun], None]] = []
         # Workspace -> monotonic time its last run was claimed here: the round-robin position that
@@ -72,20 +75,21 @@ class RunSignals:
         for listener in self._cancel_listeners:
             listener(run_id)
 
-    def run_finished(self, run_id: str) -> None:
-        """The run reached a terminal status (committed): release everyone waiting for it."""
+    def run_finished(self, run_id: str, run: Run | None = None) -> None:
+        """The run reached a terminal status (committed): release everyone waiting for it, handing
+        them ``run``, the row as committed, when the finisher has it (a waiter then need not read it)."""
         for waiter in self._finished.pop(run_id, []):
             if not waiter.done():
-                waiter.set_result(None)
+                waiter.set_result(run)
 
-    def watch(self, run_id: str) -> asyncio.Future[None]:
-        """A future that :meth:`run_finished` resolves; watch first, then read the status, so a finish
-        in between is never missed. Pair with :meth:`unwatch`."""
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    def watch(self, run_id: str) -> asyncio.Future[Run | None]:
+        """A future that :meth:`run_finished` resolves (with the finished row, when handed one); watch
+        first, then read the status, so a finish in between is never missed. Pair with :meth:`unwatch`."""
+        waiter: asyncio.Future[Run | None] = asyncio.get_running_loop().create_future()
         self._finished.setdefault(run_id, []).append(waiter)
         return waiter
 
-    def unwatch(self, run_id: str, waiter: asyncio.Future[None]) -> None:
+    def unwatch(self, run_id: str, waiter: asyncio.Future[Run | None]) -> None:
         waiters = self._finished.get(run_id)
         if waiters is not None and waiter in waiters:
             waiters.remove(waiter)

@@ -330,7 +330,7 @@ class RunService:
 
 
 async def wait_for_terminal(
-    runtime: Runtime, run_id: str, seconds: float, *, waiter: asyncio.Future[None] | None = None
+    runtime: Runtime, run_id: str, seconds: float, *, waiter: asyncio.Future[Run | None] | None = None
 ) -> bool:
     """Wait up to ``seconds`` for the run to reach a terminal status; True when it did.
 

@@ -184,8 +184,10 @@ async def _create(
     finally:
         if waiter is not None:
             runtime.run_signals.unwatch(run.id, waiter)
+    # The row as its finisher committed it, when this process finished the run; else read it.
+    finished = waiter.result() if waiter is not None and waiter.done() and not waiter.cancelled() else None
     async with runtime.db.sessions() as session:
-        current = await session.get(Run, run_id)
+        current = finished if finished is not None else await session.get(Run, run_id)
         assert current is not None  # a run cannot be deleted before it finished
         view = await RunViews(session, runtime, public_base_url(request, runtime)).one(current)
     headers["Preference-Applied"] = f"wait={wait}"
