@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pixelmill.db.models import NodeExecution, Run
@@ -25,6 +25,22 @@ if TYPE_CHECKING:
     from pixelmill.runtime import Runtime
 
 NodeStatus = Literal["pending", "running", "completed", "failed", "cancelled", "skipped"]
+
+_NODES: Table = NodeExecution.__table__  # type: ignore[assignment]
+# What a view shows of the node executions of some runs: one prebuilt Core select of these columns
+# (not the outputs, which the run's row carries), for every read of a run. Its rows are read by
+# attribute (row.status, row.cost …), as the model's would be.
+_NODE_ROWS = select(
+    _NODES.c.run_id,
+    _NODES.c.node_id,
+    _NODES.c.node_type,
+    _NODES.c.status,
+    _NODES.c.cached,
+    _NODES.c.cost,
+    _NODES.c.started_at,
+    _NODES.c.completed_at,
+    _NODES.c.error,
+).where(_NODES.c.run_id.in_(bindparam("run_ids", expanding=True)))
 
 
 class RunOutputPublic(BaseModel):
@@ -90,11 +106,8 @@ class RunViews:
     async def many(self, runs: Sequence[Run]) -> list[RunPublic]:
         if not runs:
             return []
-        executions: dict[str, dict[str, NodeExecution]] = {run.id: {} for run in runs}
-        rows = await self.session.scalars(
-            select(NodeExecution).where(NodeExecution.run_id.in_([run.id for run in runs]))
-        )
-        for row in rows:
+        executions: dict[str, dict[str, Any]] = {run.id: {} for run in runs}
+        for row in await self.session.execute(_NODE_ROWS, {"run_ids": [run.id for run in runs]}):
             executions[row.run_id][row.node_id] = row
         positions = await self._positions([run for run in runs if run.status == "queued"])
         return [self._view(run, executions[run.id], positions.get(run.id)) for run in runs]
@@ -109,7 +122,7 @@ class RunViews:
             for run in queued
         }
 
-    def _view(self, run: Run, executions: dict[str, NodeExecution], queue_position: int | None) -> RunPublic:
+    def _view(self, run: Run, executions: dict[str, Any], queue_position: int | None) -> RunPublic:
         settings = self.runtime.settings
         outputs = {
             node_id: RunOutputPublic(
@@ -155,7 +168,7 @@ class RunViews:
             completed_at=run.completed_at,
         )
 
-    def _nodes(self, run: Run, executions: dict[str, NodeExecution]) -> list[RunNodePublic]:
+    def _nodes(self, run: Run, executions: dict[str, Any]) -> list[RunNodePublic]:
         active = self.runtime.run_signals.active_nodes.get(run.id, {})
         terminal = run.status in TERMINAL_STATUSES
         nodes: list[RunNodePublic] = []
