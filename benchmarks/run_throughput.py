@@ -5,7 +5,8 @@
 
 The server is ``pixelmill serve`` in a subprocess (embedded SQLite in a temporary data directory, or a
 fresh PostgreSQL database created for the run and dropped after it), with the default in-process
-dispatcher. Each run is one ``math.add`` node with distinct inputs (so no run is a cache hit).
+dispatcher. Each run is one ``math.add`` node with distinct inputs (math.add is never cached, and
+distinct inputs keep it so should a cached node type take its place).
 By default a client creates with ``Prefer: wait=30`` and the answer is the finished run; with
 ``--poll`` it creates, then polls ``GET /v1/runs/{id}`` every ``--poll-interval`` seconds until the run is
 terminal (each poll is a full run view: authentication, the run, its nodes, its queue position).
@@ -228,8 +229,8 @@ class RunFigures:
 
 
 async def run_load(server: Server, key: str, clients: int, runs: int, poll: float | None, first: int = 0) -> RunFigures:
-    """``runs`` runs; run i adds ``first + i`` and 0.5 (give each phase its own ``first``: a repeated
-    input would be a cache hit, not a run)."""
+    """``runs`` runs; run i adds ``first + i`` and 0.5 (each phase has its own ``first``, so no two
+    runs of a benchmark share their inputs)."""
     latencies: list[float] = []
     rss: list[tuple[int, int]] = []
     checkpoints = {runs * quarter // 4 for quarter in (1, 2, 3, 4)}
