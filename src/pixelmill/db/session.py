@@ -244,6 +244,15 @@ class Database:
         self.url = url
         self.engine = create_engine(url, echo=echo)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # For reads that need no transaction around them (each statement stands alone): on
+        # PostgreSQL an autocommit session saves the BEGIN and ROLLBACK round trips around them, and
+        # READ COMMITTED gives every statement its own snapshot either way. Nothing may be written
+        # through it. SQLite opens no transaction for reads, so there it is the plain factory.
+        self.reads = (
+            self.sessions
+            if self.is_sqlite
+            else async_sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
+        )
 
     @property
     def is_sqlite(self) -> bool:

@@ -93,7 +93,7 @@ class RunClaims:
         are at their concurrency limit, or another dispatcher took some first."""
         if slots <= 0:
             return []
-        async with self.db.sessions() as session:
+        async with self.db.reads() as session:
             order = await self._plan(session, slots, last_served)
         if not order:
             return []

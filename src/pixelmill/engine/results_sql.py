@@ -64,14 +64,14 @@ class SqlResultStore:
         self._cached = select(cache.c.outputs).where(cache.c.key == bindparam("key"))
 
     async def completed_nodes(self, run_id: str) -> dict[str, NodeRecord]:
-        async with self._db.sessions() as session:
+        async with self._db.reads() as session:
             rows = await session.scalars(
                 select(NodeExecution).where(NodeExecution.run_id == run_id, NodeExecution.status == "completed")
             )
             return {row.node_id: _record(row) for row in rows}
 
     async def cached_outputs(self, key: str) -> dict[str, Any] | None:
-        async with self._db.sessions() as session:
+        async with self._db.reads() as session:
             outputs: dict[str, Any] | None = await session.scalar(self._cached, {"key": key})
             return outputs
 

@@ -347,7 +347,7 @@ async def wait_for_terminal(
     try:
         while True:
             if read_first:
-                async with runtime.db.sessions() as session:
+                async with runtime.db.reads() as session:
                     status = await session.scalar(select(Run.status).where(Run.id == run_id))
                 if status is None or status in TERMINAL_STATUSES:
                     return status is not None

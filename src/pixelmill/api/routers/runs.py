@@ -186,7 +186,7 @@ async def _create(
             runtime.run_signals.unwatch(run.id, waiter)
     # The row as its finisher committed it, when this process finished the run; else read it.
     finished = waiter.result() if waiter is not None and waiter.done() and not waiter.cancelled() else None
-    async with runtime.db.sessions() as session:
+    async with runtime.db.reads() as session:
         current = finished if finished is not None else await session.get(Run, run_id)
         assert current is not None  # a run cannot be deleted before it finished
         view = await RunViews(session, runtime, public_base_url(request, runtime)).one(current)
@@ -269,7 +269,7 @@ async def list_runs(
     cursor: Annotated[str | None, Query(max_length=40, description="next_cursor of the previous page")] = None,
 ) -> RunList:
     """The workspace's runs, newest first."""
-    async with runtime.db.sessions() as session:
+    async with runtime.db.reads() as session:
         page = await RunService(session, runtime).list(
             principal, statuses=status or (), workflow_id=workflow_id, kind=kind, cursor=cursor, limit=limit
         )
@@ -280,7 +280,7 @@ async def list_runs(
 @router.get("/v1/runs/{run_id}", operation_id="get_run")
 async def get_run(run_id: str, request: Request, principal: PrincipalDep, runtime: RuntimeDep) -> RunPublic:
     """The run with its outputs (signed URLs for media), nodes, credits, error and queue position."""
-    async with runtime.db.sessions() as session:
+    async with runtime.db.reads() as session:
         run = await RunService(session, runtime).get(principal, run_id)
         return await RunViews(session, runtime, public_base_url(request, runtime)).one(run)
 
