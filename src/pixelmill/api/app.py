@@ -63,7 +63,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestContextMiddleware)
+    # A request is matched against the routes in this order, so the busiest come first (probes,
+    # then creating and reading runs, their events and outputs).
     app.include_router(health.router)
+    app.include_router(runs.router)
+    app.include_router(events.router)
+    app.include_router(outputs.router)
+    app.include_router(generations.router)
+    app.include_router(workflows.router)
     app.include_router(credits.router)
     app.include_router(auth.router)
     app.include_router(keys.router)
@@ -71,11 +78,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(nodes.router)
     app.include_router(files.router)
     app.include_router(models.router)
-    app.include_router(workflows.router)
-    app.include_router(generations.router)
-    app.include_router(runs.router)
-    app.include_router(events.router)
-    app.include_router(outputs.router)
     app.include_router(webhooks.router)
     app.router.routes.append(Route(MCP_PATH, mcp_endpoint, include_in_schema=False))
     return app
