@@ -262,7 +262,9 @@ class LocalDispatcher:
         async def listen(event: NodeEvent) -> None:
             if event.kind == "node_start":
                 nodes[event.node_id] = utcnow()
-            elif event.kind != "node_progress":
+            elif event.kind != "node_progress" and not event.held:
+                # A held node stays "running" in views until its row commits with the run's end:
+                # a view shows as finished only what is durable.
                 nodes.pop(event.node_id, None)
             if record is not None:
                 await record(event)  # collected, then written in a batch (services/run_events.py)

@@ -40,6 +40,9 @@ class NodeEvent:
     cost: int = 0
     duration_ms: float | None = None
     error: dict[str, Any] | None = None
+    # The node's record is not written yet: it was held back for the run's end (``hold_last``).
+    # Not part of the payload clients see.
+    held: bool = False
 
     def payload(self) -> dict[str, Any]:
         """The event as JSON, without the fields that do not apply to its kind."""

@@ -62,7 +62,7 @@ class NodeRunner:
             if hit is not None:
                 record = self._record(node_id, cls, "completed", inputs_hash, started_at, outputs=hit, cached=True)
                 await self._save(UnsavedResult(record, cache_hit=key), hold)
-                self._emit(record, "node_cached", cls, duration_ms=(time.perf_counter() - clock) * 1000)
+                self._emit(record, "node_cached", cls, hold, duration_ms=(time.perf_counter() - clock) * 1000)
                 return record
         if self._services.cancel.cancelled:
             return None  # cancelled while the cache was consulted: the node must not start
@@ -73,14 +73,14 @@ class NodeRunner:
         except RunCancelled:
             record = self._record(node_id, cls, "cancelled", inputs_hash, started_at)
             await self._save(UnsavedResult(record), hold)
-            self._emit(record, "node_cancelled", cls)
+            self._emit(record, "node_cancelled", cls, hold)
             return record
         except Exception as exc:
             return await self._fail(node_id, cls, exc, inputs_hash, started_at, hold)
         record = self._record(node_id, cls, "completed", inputs_hash, started_at, outputs=outputs, cost=cost)
         entry = CacheEntry(key, cls.node_type, outputs) if key is not None else None
         await self._save(UnsavedResult(record, cache_put=entry), hold)
-        self._emit(record, "node_complete", cls, duration_ms=(time.perf_counter() - clock) * 1000)
+        self._emit(record, "node_complete", cls, hold, duration_ms=(time.perf_counter() - clock) * 1000)
         return record
 
     def _resolve(self, node_id: str, cls: type[BaseNode], finished: Mapping[str, dict[str, Any]]) -> BaseNode:
@@ -120,7 +120,7 @@ class NodeRunner:
         error = _error_body(node_id, cls, exc)
         record = self._record(node_id, cls, "failed", inputs_hash, started_at, error=error)
         await self._save(UnsavedResult(record), hold)
-        self._emit(record, "node_failed", cls)
+        self._emit(record, "node_failed", cls, hold)
         return record
 
     @staticmethod
@@ -152,7 +152,9 @@ class NodeRunner:
     def _emit_start(self, node_id: str, cls: type[BaseNode]) -> None:
         self._services.pump.emit(NodeEvent("node_start", self._run_id, node_id, cls.node_type))
 
-    def _emit(self, record: NodeRecord, kind: EventKind, cls: type[BaseNode], duration_ms: float | None = None) -> None:
+    def _emit(
+        self, record: NodeRecord, kind: EventKind, cls: type[BaseNode], held: bool, duration_ms: float | None = None
+    ) -> None:
         if not self._services.pump.active:
             return
         self._services.pump.emit(
@@ -166,6 +168,7 @@ class NodeRunner:
                 cost=record.cost,
                 duration_ms=duration_ms if duration_ms is not None else record.duration_ms,
                 error=record.error,
+                held=held,
             )
         )
 

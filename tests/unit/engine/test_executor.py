@@ -147,9 +147,16 @@ async def test_hold_last_returns_the_final_node_unsaved_and_saves_the_rest(
         [{"id": "a", "type": "math.add", "inputs": {"a": 1, "b": 2}}, {"id": "m", "type": "math.multiply"}],
         [edge("a", "m", "a")],
     )
-    result = await executor.execute(graph, RunScope("run_1", "ws_1"), hold_last=True)
+    recorder = Recorder()
+    result = await executor.execute(graph, RunScope("run_1", "ws_1"), listener=recorder, hold_last=True)
     assert result.status == "completed"
     assert set(store.records["run_1"]) == {"a"}
+    # Listeners learn which finished node is not durable yet (views keep it running until it is).
+    assert [(event.node_id, event.held) for event in recorder.events if event.kind == "node_complete"] == [
+        ("a", False),
+        ("m", True),
+    ]
+    assert "held" not in recorder.events[-1].payload()
     assert [(held.record.node_id, held.record.status) for held in result.unsaved] == [("m", "completed")]
     assert result.unsaved[0].record.outputs == {"value": 3.0}  # (1 + 2) * the default 1
 
