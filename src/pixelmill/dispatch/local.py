@@ -249,8 +249,9 @@ class LocalDispatcher:
             await self._write_node_events(execution)
             raise
         if result.status == "cancelled" and execution.shutting_down and not execution.cancel_requested:
-            for unsaved in result.unsaved:
-                await self._store.save(run.id, unsaved.record, cache_put=unsaved.cache_put, cache_hit=unsaved.cache_hit)
+            async with self.runtime.db.session() as session:
+                for unsaved in result.unsaved:
+                    await self._store.save_in(session, run.id, unsaved)
             await self._write_node_events(execution)
             await self._hand_back(execution)
             return

@@ -46,6 +46,12 @@ class BaseNode(BaseModel):
     # templates): such a node is never looked up nor stored, though it is deterministic. Caching a
     # sum took two statements per execution and grew the cache by one row per distinct input.
     trivial: ClassVar[bool] = False
+
+    @classmethod
+    def results_cached(cls) -> bool:
+        """Whether results of this type are looked up in and added to the node cache."""
+        return cls.deterministic and not cls.trivial
+
     # Where the node can run; the fleet routes graphs by the capabilities they need.
     capability: ClassVar[Capability] = "cpu"
     # Credits for one execution, unless ``cost`` is overridden.

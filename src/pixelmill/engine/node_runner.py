@@ -56,7 +56,7 @@ class NodeRunner:
         except Exception as exc:
             return await self._fail(node_id, cls, exc, None, started_at, hold)
         key = None
-        if cls.deterministic and not cls.trivial and self._graph.nodes[node_id].use_cache:
+        if cls.results_cached() and self._graph.nodes[node_id].use_cache:
             key = hashing.cache_key(self._services.scope.workspace_id, inputs_hash)
             hit = await self._store.cached_outputs(key)
             if hit is not None:

@@ -66,5 +66,5 @@ def node_schema(cls: type[BaseNode]) -> NodeTypeSchema:
         cost_depends_on_inputs=getattr(cls.cost, "__func__", None) is not getattr(BaseNode.cost, "__func__", None),
         capability=cls.capability,
         deterministic=cls.deterministic,
-        cached=cls.deterministic and not cls.trivial,
+        cached=cls.results_cached(),
     )

@@ -12,7 +12,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -64,17 +64,27 @@ def _servers(settings: Settings, channel: str, *, b_redis: str) -> tuple[LiveSer
     return a, b
 
 
+def _stream_gated_run(
+    api: httpx.Client, account: SeededAccount, when_started: Callable[[], None] = lambda: None
+) -> tuple[str, list[Frame]]:
+    """Create a gated run, stream it to the end, and once its node ``a`` started call
+    ``when_started`` and open the gate (everything after that can only arrive live)."""
+    frames: list[Frame] = []
+    run_id, gate = gated_run(api, account)
+    with api.stream("GET", f"/v1/runs/{run_id}/events", headers=account.headers, timeout=15.0) as response:
+        assert response.status_code == 200
+        for frame in parse_frames(response.iter_lines()):
+            frames.append(frame)
+            if frame.event == "node_start" and frame.data and frame.data["node_id"] == "a":
+                when_started()
+                GATES.open(gate)
+    return run_id, frames
+
+
 def _watch_run(server: LiveServer, account: SeededAccount) -> list[Frame]:
     """Create a gated run on ``server``, stream it there, open the gate once it started, read to the end."""
-    frames: list[Frame] = []
     with httpx.Client(base_url=server.url, timeout=30) as api:
-        run_id, gate = gated_run(api, account)
-        with api.stream("GET", f"/v1/runs/{run_id}/events", headers=account.headers, timeout=15.0) as response:
-            assert response.status_code == 200
-            for frame in parse_frames(response.iter_lines()):
-                frames.append(frame)
-                if frame.event == "node_start" and frame.data and frame.data["node_id"] == "a":
-                    GATES.open(gate)  # everything after this can only arrive live, from B
+        run_id, frames = _stream_gated_run(api, account)  # what follows the gate comes live, from B
         run = api.get(f"/v1/runs/{run_id}", headers=account.headers).json()
     assert run["status"] == "completed"
     return events(frames)
@@ -189,20 +199,16 @@ def test_a_stream_outlives_redis_dying_mid_run(
         )
     )
     b = start_server(settings.model_copy(update={"redis_url": url, "events_channel": channel}))
-    frames: list[Frame] = []
     try:
         for server in (a, b):
             use_run_nodes(server.app.state.runtime)
+
+        def lose_redis() -> None:  # both servers lose Redis while the run executes on B
+            redis_server.kill()
+            redis_server.wait()
+
         with httpx.Client(base_url=a.url, timeout=30) as api:
-            run_id, gate = gated_run(api, account)
-            with api.stream("GET", f"/v1/runs/{run_id}/events", headers=account.headers, timeout=15.0) as response:
-                assert response.status_code == 200
-                for frame in parse_frames(response.iter_lines()):
-                    frames.append(frame)
-                    if frame.event == "node_start" and frame.data and frame.data["node_id"] == "a":
-                        redis_server.kill()  # both servers lose Redis while the run executes on B
-                        redis_server.wait()
-                        GATES.open(gate)
+            _, frames = _stream_gated_run(api, account, lose_redis)
     finally:
         GATES.reset()
         a.stop()
