@@ -1,15 +1,17 @@
-"""Outbound HTTP that cannot be aimed at the server's own network (SSRF guard).
+"""Outbound HTTP to URLs users supplied, which cannot be aimed at the server's own network.
 
-Every request (image URLs given to nodes, webhook deliveries) goes through :func:`send`:
+Every such request (image URLs given to nodes, webhook deliveries) goes through :func:`send`:
 
-- the scheme must be https (http only where the policy allows it);
-- the host is resolved once, and every address must be public: loopback, private, link-local
-  (the cloud metadata address 169.254.169.254 among them), multicast, reserved and unspecified
-  addresses are refused unless the operator allowed private URLs;
+- each hop's URL is parsed and classified by :mod:`pixelmill.outbound_urls`, the same check that
+  accepted it at creation (scheme, userinfo, numeric host forms, local names, address classes);
+- the host is resolved once and every address must be allowed (the same classifier);
 - the connection goes to the address that was checked (the Host header and TLS SNI keep the
   name), so a second DNS answer cannot swap in an internal address;
 - redirects are followed by hand, each hop checked the same way;
 - the body is streamed and cut off at ``max_bytes``; one deadline covers the whole exchange.
+
+Upstreams the operator configured (a provider's base URL in settings, such as an Ollama on
+localhost) are trusted and skip all of this: call them with :func:`upstream_client`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import ipaddress
-import socket
 import ssl
 from dataclasses import dataclass
 from typing import Any
@@ -28,22 +29,17 @@ import httpx
 from pixelmill import errors
 from pixelmill.config import Settings
 from pixelmill.errors import PixelmillError
+from pixelmill.outbound_urls import (
+    IPAddress,
+    OutboundUrl,
+    Resolver,
+    UrlPolicy,
+    parse_outbound_url,
+    refuse,
+    resolve_outbound,
+)
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _REDIRECTS = {301, 302, 303, 307, 308}
-
-
-@dataclass(frozen=True, slots=True)
-class UrlPolicy:
-    """Which destinations are allowed. ``allow_private`` is an operator's choice for lab setups and tests."""
-
-    allow_private: bool = False
-    allow_http: bool = False
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> UrlPolicy:
-        # An operator who allows private addresses runs a lab or test network, where plain http is normal.
-        return cls(allow_private=settings.allow_private_urls, allow_http=settings.allow_private_urls)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,49 +50,15 @@ class FetchResult:
     content: bytes
 
 
-def is_public_address(address: IPAddress) -> bool:
-    """True for globally routable unicast addresses only."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_global and not (
-        address.is_multicast or address.is_reserved or address.is_loopback or address.is_link_local
-    )
-
-
-def _refuse(url: str, reason: str) -> PixelmillError:
-    return PixelmillError(errors.URL_NOT_ALLOWED, f"{reason}: {url}", url=url)
-
-
-async def resolve_allowed(url: httpx.URL, policy: UrlPolicy) -> IPAddress:
-    """Check ``url`` against the policy and return the address to connect to."""
-    text = str(url)
-    if url.scheme not in ("https", "http") or (url.scheme == "http" and not policy.allow_http):
-        raise _refuse(text, "Only https URLs are allowed")
-    host = url.host
-    if not host:
-        raise _refuse(text, "The URL has no host")
-    port = url.port or (443 if url.scheme == "https" else 80)
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise PixelmillError(errors.FETCH_FAILED, f"Could not resolve {host}: {exc}", url=text) from None
-    addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
-    if not addresses:
-        raise PixelmillError(errors.FETCH_FAILED, f"Could not resolve {host}", url=text)
-    if not policy.allow_private:
-        for address in addresses:
-            if not is_public_address(address):
-                raise _refuse(text, f"The host resolves to a non-public address ({address})")
-    return addresses[0]
-
-
 def _pinned_request(
-    client: httpx.AsyncClient, method: str, url: httpx.URL, address: IPAddress, **kwargs: Any
+    client: httpx.AsyncClient, method: str, target: OutboundUrl, address: IPAddress, **kwargs: Any
 ) -> httpx.Request:
+    url = target.url
     headers = httpx.Headers(kwargs.pop("headers", None) or {})
     default_port = 443 if url.scheme == "https" else 80
-    headers["Host"] = url.host if url.port in (None, default_port) else f"{url.host}:{url.port}"
-    extensions = {"sni_hostname": url.host} if url.scheme == "https" else {}
+    host = f"[{target.host}]" if isinstance(target.literal, ipaddress.IPv6Address) else target.host
+    headers["Host"] = host if target.port == default_port else f"{host}:{target.port}"
+    extensions = {"sni_hostname": target.host} if url.scheme == "https" else {}
     return client.build_request(
         method, url.copy_with(host=str(address)), headers=headers, extensions=extensions, **kwargs
     )
@@ -123,21 +85,23 @@ async def _exchange(
     max_redirects: int,
     content: bytes | None,
     headers: dict[str, str] | None,
+    resolver: Resolver | None,
 ) -> FetchResult:
-    current = httpx.URL(url)
+    current = url
     for _hop in range(max_redirects + 1):
-        address = await resolve_allowed(current, policy)
-        request = _pinned_request(client, method, current, address, headers=headers, content=content)
+        target = parse_outbound_url(current, policy)
+        address = await resolve_outbound(target, policy, resolver)
+        request = _pinned_request(client, method, target, address, headers=headers, content=content)
         response = await client.send(request, stream=True)
         try:
             location = response.headers.get("location")
             if response.status_code in _REDIRECTS and location:
-                current = current.join(location)
+                current = str(target.url.join(location))  # httpx refused an unparsable Location already
                 if response.status_code == 303 or (response.status_code in (301, 302) and method != "GET"):
                     method, content = "GET", None
                 continue
-            data = await _read_limited(response, max_bytes, str(current))
-            return FetchResult(str(current), response.status_code, response.headers, data)
+            data = await _read_limited(response, max_bytes, current)
+            return FetchResult(current, response.status_code, response.headers, data)
         finally:
             await response.aclose()
     raise PixelmillError(errors.FETCH_FAILED, f"More than {max_redirects} redirects", url=url)
@@ -160,16 +124,21 @@ async def send(
     content: bytes | None = None,
     headers: dict[str, str] | None = None,
     max_redirects: int = 5,
+    resolver: Resolver | None = None,
 ) -> FetchResult:
-    """One guarded HTTP exchange; any status is returned, failures to connect are FETCH_FAILED."""
+    """One guarded HTTP exchange; any status is returned. A URL the check refuses (unparsable ones
+    included) is URL_NOT_ALLOWED, a failure to resolve, connect or read FETCH_FAILED: nothing else
+    escapes, so a bad URL fails its one request and never its caller's loop."""
     try:
         async with (
             asyncio.timeout(timeout_seconds),
             httpx.AsyncClient(timeout=timeout_seconds, trust_env=False, verify=_tls_context()) as client,
         ):
-            return await _exchange(client, method, url, policy, max_bytes, max_redirects, content, headers)
+            return await _exchange(client, method, url, policy, max_bytes, max_redirects, content, headers, resolver)
     except TimeoutError:
         raise PixelmillError(errors.FETCH_FAILED, f"Timed out after {timeout_seconds} s", url=url) from None
+    except httpx.InvalidURL as exc:
+        raise refuse(url, f"Not a valid URL ({exc})") from None
     except httpx.HTTPError as exc:
         raise PixelmillError(errors.FETCH_FAILED, f"{type(exc).__name__}: {exc}", url=url) from None
 
@@ -188,3 +157,10 @@ async def fetch_bytes(url: str, settings: Settings) -> FetchResult:
             errors.FETCH_FAILED, f"The URL answered HTTP {result.status_code}", url=url, status=result.status_code
         )
     return result
+
+
+def upstream_client(base_url: str, *, timeout_seconds: float) -> httpx.AsyncClient:
+    """A client for an upstream the operator configured (a provider's base URL from settings, such
+    as an Ollama on localhost). Trusted: no outbound-URL check, any address, redirects as httpx
+    does them. Only settings may supply ``base_url``; a URL from a request goes through :func:`send`."""
+    return httpx.AsyncClient(base_url=base_url, timeout=timeout_seconds, trust_env=False, verify=_tls_context())

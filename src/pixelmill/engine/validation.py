@@ -7,7 +7,9 @@
 2. nodes: ``DUPLICATE_NODE_ID``, ``UNKNOWN_NODE_TYPE``, ``UNKNOWN_FIELD``;
 3. edges: ``EDGE_UNKNOWN_NODE``, ``EDGE_UNKNOWN_FIELD``, ``DUPLICATE_INPUT_EDGE``, ``EDGE_TYPE_MISMATCH``;
 4. literal inputs through the node's own pydantic model, edge-fed fields left out:
-   ``MISSING_INPUT``, ``INVALID_INPUT`` (wrong type, out of range, not one of the allowed values);
+   ``MISSING_INPUT``, ``INVALID_INPUT`` (wrong type, out of range, not one of the allowed values),
+   or the catalogue code a validator names as its error type (``URL_NOT_ALLOWED`` for a
+   ``UserUrl`` input); validators get ``{"settings": Settings}`` as their context;
 5. ``GRAPH_CYCLE``, naming the nodes of one cycle.
 
 Every problem is collected. The raised :class:`GraphValidationError` is the first problem (its code,
@@ -35,6 +37,8 @@ from pixelmill.engine.node import BaseNode, NodeRegistry
 from pixelmill.errors import ErrorSpec, PixelmillError
 
 MAX_REPORTED_PROBLEMS = 50
+# A node validator that raises PydanticCustomError with a catalogue code as its type gets that code.
+_CODED = {spec.code: spec for spec in errors.catalogue()}
 
 
 class GraphValidationError(PixelmillError):
@@ -113,7 +117,7 @@ def validate_graph(data: Graph | Mapping[str, Any], registry: NodeRegistry, sett
     problems = _Problems()
     nodes, node_types = _check_nodes(graph, registry, problems)
     sources = _check_edges(graph, nodes, node_types, problems)
-    estimated_cost = _check_literals(nodes, node_types, sources, problems)
+    estimated_cost = _check_literals(nodes, node_types, sources, problems, settings)
     upstream = {node_id: frozenset(src.node_id for src in sources.get(node_id, {}).values()) for node_id in nodes}
     order = _topological_order(list(nodes), upstream, problems)
     problems.raise_if_any()
@@ -282,16 +286,18 @@ def _check_literals(
     node_types: Mapping[str, type[BaseNode]],
     sources: Mapping[str, Mapping[str, InputSource]],
     problems: _Problems,
+    settings: Settings,
 ) -> int:
     """Validate each node's literal inputs with its own model; return the estimated cost."""
     estimated = 0
+    context = {"settings": settings}
     for node_id, cls in node_types.items():
         fed = sources.get(node_id, {})
         literals = {
             name: value for name, value in nodes[node_id].inputs.items() if name in cls.model_fields and name not in fed
         }
         try:
-            cls.model_validate(literals)
+            cls.model_validate(literals, context=context)
         except ValidationError as exc:
             for problem in exc.errors():
                 loc = problem["loc"]
@@ -308,7 +314,7 @@ def _check_literals(
                     continue
                 where = ".".join(str(part) for part in loc) or "inputs"
                 problems.add(
-                    errors.INVALID_INPUT,
+                    _CODED.get(problem["type"], errors.INVALID_INPUT),
                     f"Input {where} of node {node_id!r} ({cls.node_type}): {pydantic_message(problem)}",
                     node_id=node_id,
                     field=field,

@@ -6,7 +6,7 @@ import base64
 import binascii
 import hashlib
 import re
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
@@ -18,6 +18,7 @@ from pixelmill.errors import PixelmillError
 from pixelmill.imaging.arrays import parse_colour
 from pixelmill.net import fetch_bytes
 from pixelmill.nodes.image_common import Colour, ImageOutput, load_pixels, save_pixels
+from pixelmill.outbound_urls import UserUrl
 from pixelmill.storage.codecs import flatten_alpha
 from pixelmill.storage.media import HEIF_MIMES, sniff_mime
 
@@ -46,7 +47,7 @@ class ImageLoad(BaseNode):
 
     file_id: str | None = Field(default=None, max_length=64, description="An uploaded file (file_…)")
     data: str | None = Field(default=None, description="Base64 image bytes or a data: URL")
-    url: str | None = Field(default=None, max_length=2048, description="An https URL to fetch")
+    url: Annotated[str, UserUrl] | None = Field(default=None, max_length=2048, description="An https URL to fetch")
 
     async def run(self, ctx: NodeContext) -> ImageOutput:
         given = [name for name in ("file_id", "data", "url") if getattr(self, name)]

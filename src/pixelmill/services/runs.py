@@ -9,12 +9,10 @@ at all, so a 402 or a 429 leaves nothing behind. The in-process dispatcher is wo
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import urlsplit
 
 from sqlalchemy import Table, bindparam, event, func, insert, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +24,7 @@ from pixelmill.db.models import Run, Workspace
 from pixelmill.engine.validation import ValidatedGraph, validate_graph
 from pixelmill.errors import PixelmillError
 from pixelmill.ids import new_id
-from pixelmill.net import UrlPolicy, is_public_address
+from pixelmill.outbound_urls import UrlPolicy, check_outbound_url
 from pixelmill.services.credits import CreditLedger
 from pixelmill.services.principal import Principal
 from pixelmill.services.run_lifecycle import TERMINAL_STATUSES, RunStatus, RunTransition, finish, run_hooks
@@ -101,7 +99,7 @@ class RunService:
         test_mode = principal.mode == "test"
         if test_mode:
             self._check_sandbox(validated)
-        hook = self._check_webhook(webhook) if webhook is not None else None
+        hook = await self._check_webhook(webhook) if webhook is not None else None
         plan = self.settings.plan(principal.plan)
         run_priority = plan.priority if priority is None else max(0, min(priority, plan.priority))
         cost = 0 if test_mode else validated.estimated_cost
@@ -179,27 +177,14 @@ class RunService:
                     field="model",
                 )
 
-    def _check_webhook(self, webhook: Mapping[str, Any]) -> dict[str, Any]:
-        """A webhook target the delivery loop will be allowed to call (addresses are checked again then)."""
+    async def _check_webhook(self, webhook: Mapping[str, Any]) -> dict[str, Any]:
+        """A webhook target that passes the one outbound-URL check, as /v1/webhooks endpoints do
+        (the delivery loop checks it again before each POST, since DNS answers change)."""
         url = webhook.get("url")
         secret = webhook.get("secret")
-        policy = UrlPolicy.from_settings(self.settings)
-        parts = urlsplit(url) if isinstance(url, str) else None
-        schemes = {"https", "http"} if policy.allow_http else {"https"}
-        if parts is None or parts.scheme not in schemes or not parts.hostname:
-            raise PixelmillError(
-                errors.VALIDATION_ERROR,
-                f"webhook.url must be an absolute {' or '.join(sorted(schemes))} URL",
-                field="webhook.url",
-            )
-        try:
-            literal = ipaddress.ip_address(parts.hostname)
-        except ValueError:
-            literal = None
-        if literal is not None and not policy.allow_private and not is_public_address(literal):
-            raise PixelmillError(
-                errors.URL_NOT_ALLOWED, "webhook.url points to a private or local address", field="webhook.url"
-            )
+        if not isinstance(url, str):
+            raise PixelmillError(errors.VALIDATION_ERROR, "webhook.url must be a URL", field="webhook.url")
+        await check_outbound_url(url, UrlPolicy.from_settings(self.settings), field="webhook.url")
         if secret is not None and not isinstance(secret, str):
             raise PixelmillError(errors.VALIDATION_ERROR, "webhook.secret must be a string", field="webhook.secret")
         events = webhook.get("events")

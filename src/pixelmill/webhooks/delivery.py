@@ -31,7 +31,8 @@ from pixelmill.db.models import Run, WebhookAttempt, WebhookDelivery, WebhookEnd
 from pixelmill.db.session import Database
 from pixelmill.errors import PixelmillError
 from pixelmill.ids import new_id
-from pixelmill.net import FetchResult, UrlPolicy, send
+from pixelmill.net import FetchResult, send
+from pixelmill.outbound_urls import UrlPolicy
 from pixelmill.webhooks.metrics import DELIVERY_ATTEMPTS, OUTBOX_DEPTH, OUTBOX_OLDEST_AGE
 from pixelmill.webhooks.signing import signature_headers
 

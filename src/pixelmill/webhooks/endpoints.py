@@ -1,9 +1,10 @@
 """Webhook endpoints of a workspace and their deliveries: create, read, change, rotate, redeliver.
 
 Managing endpoints needs the admin role (and the ``webhooks`` scope for API keys). The secret is
-returned by create and rotate only. A target URL is checked when it is registered (scheme, and
-every address it resolves to must be public unless the operator allows private ones) and again at
-each delivery, since DNS can change in between. The caller commits.
+returned by create and rotate only. A target URL is checked when it is registered, by the one
+outbound-URL check (:mod:`pixelmill.outbound_urls`: its form, and every address it resolves to
+must be public unless the operator allows private ones), and again at each delivery, since DNS can
+change in between. The caller commits.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +22,7 @@ from pixelmill.db.base import utcnow
 from pixelmill.db.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from pixelmill.errors import PixelmillError
 from pixelmill.ids import new_id
-from pixelmill.net import UrlPolicy, resolve_allowed
+from pixelmill.outbound_urls import UrlPolicy, check_outbound_url
 from pixelmill.services.principal import Principal
 from pixelmill.webhooks.routing import DEFAULT_FILTER, check_filter
 from pixelmill.webhooks.signing import generate_secret
@@ -55,14 +55,7 @@ class WebhookEndpointService:
         principal.require_role("admin")
 
     async def _check_url(self, url: str) -> str:
-        try:
-            parsed = httpx.URL(url)
-        except httpx.InvalidURL as exc:
-            raise PixelmillError(errors.VALIDATION_ERROR, f"url is not a valid URL: {exc}", field="url") from None
-        try:
-            await resolve_allowed(parsed, UrlPolicy.from_settings(self.settings))
-        except PixelmillError as exc:
-            raise PixelmillError(exc.spec, exc.message, field="url") from None
+        await check_outbound_url(url, UrlPolicy.from_settings(self.settings), field="url")
         return url
 
     async def create(self, principal: Principal, *, url: str, events: Sequence[str] | None) -> WebhookEndpoint:
