@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from datetime import timedelta
 
@@ -254,4 +255,50 @@ async def test_outbox_gauges_count_pending_deliveries(fast_settings: Settings) -
         assert OUTBOX_DEPTH._value.get() == 2
         assert OUTBOX_OLDEST_AGE._value.get() > 0
     finally:
+        await db.dispose()
+
+
+async def test_a_bad_stored_url_fails_its_one_delivery_with_a_reason_and_the_loop_keeps_delivering(
+    fast_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Rows written before the one outbound-URL check (or by hand) may hold URLs httpx cannot parse:
+    each costs one recorded attempt and fails; the loop and every other delivery go on."""
+    db = Database(fast_settings.resolved_database_url)
+    deliverer = WebhookDeliverer(db, fast_settings)
+    try:
+        with receiver(Answer(200)) as target:
+            good = await make_endpoint(db, fast_settings, target.url)
+            bad = await make_endpoint(db, fast_settings, target.url)
+            async with db.session() as session:
+                row = await session.get(WebhookEndpoint, bad.id)
+                assert row is not None
+                row.url = "http://0177.0.0.1/hook"
+            await enqueue(db, fast_settings, record(bad.workspace_id, event_id=1))
+            await enqueue(db, fast_settings, record(good.workspace_id, event_id=2, run_id="run_good"))
+            await enqueue(db, fast_settings, record(good.workspace_id, event_id=3, run_id="run_stored_bad"))
+            async with db.session() as session:
+                stored = await session.scalar(select(WebhookDelivery).where(WebhookDelivery.run_id == "run_stored_bad"))
+                assert stored is not None
+                stored.url = "https://[::1/hook"
+            with caplog.at_level(logging.WARNING, logger="pixelmill.webhooks"):
+                await deliverer.start()
+                deadline = time.monotonic() + 10
+                while not all(row.status in ("succeeded", "failed") for row in await deliveries(db)):
+                    rows = [(row.url, row.status, row.attempts) for row in await deliveries(db)]
+                    assert time.monotonic() < deadline, rows
+                    await asyncio.sleep(0.05)
+            assert len(target.wait_for(1)) == 1
+        assert "webhook delivery pass failed" not in caplog.text
+        outcome = {row.run_id: row for row in await deliveries(db)}
+        assert outcome["run_good"].status == "succeeded"
+        for run_id in ("run_webhooktest", "run_stored_bad"):
+            failed = outcome[run_id]
+            assert (failed.status, failed.attempts) == ("failed", 1)
+            [attempt] = await attempts(db, failed.id)
+            assert attempt.status_code is None
+            assert attempt.error is not None
+            assert attempt.error.startswith("Not a valid URL"), attempt.error
+            assert failed.last_error == attempt.error
+    finally:
+        await deliverer.stop()
         await db.dispose()
