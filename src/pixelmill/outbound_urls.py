@@ -36,7 +36,6 @@ import socket
 import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 from pydantic import AfterValidator, ValidationInfo
@@ -89,9 +88,9 @@ class OutboundUrl:
     literal: IPAddress | None
 
 
-def refuse(url: str, reason: str, **extra: Any) -> PixelmillError:
+def refuse(url: str, reason: str) -> PixelmillError:
     """The URL_NOT_ALLOWED error every refusal raises: the reason, then the URL."""
-    return PixelmillError(errors.URL_NOT_ALLOWED, f"{reason}: {url[:300]}", url=url[:2048], **extra)
+    return PixelmillError(errors.URL_NOT_ALLOWED, f"{reason}: {url[:300]}", url=url[:2048])
 
 
 def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[tuple[str, ipaddress.IPv4Address]]:
@@ -144,10 +143,10 @@ def address_refusal(address: IPAddress) -> str | None:
     return None if reason is None else f"a {reason} address ({address})"
 
 
-def _ends_in_number(host: str) -> bool:
+def _ends_in_number(name: str) -> bool:
     """The WHATWG rule: a host whose last label is a number (decimal, or 0x hex) is read as IPv4 by
     resolvers and browsers, whatever the other labels are."""
-    last = host.removesuffix(".").rsplit(".", 1)[-1]
+    last = name.rsplit(".", 1)[-1]
     return last.isdigit() or bool(_HEX_LABEL.match(last))
 
 
