@@ -222,9 +222,10 @@ def parse_outbound_url(url: str, policy: UrlPolicy) -> OutboundUrl:
 
 
 async def system_resolver(host: str, port: int) -> list[IPAddress]:
-    """Every address the operating system's resolver gives for ``host``."""
+    """Every address the operating system's resolver gives for ``host`` (without a zone index, which
+    the connection could not carry)."""
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [ipaddress.ip_address(str(info[4][0])) for info in infos]
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
 
 
 async def resolve_outbound(target: OutboundUrl, policy: UrlPolicy, resolver: Resolver | None = None) -> IPAddress:
