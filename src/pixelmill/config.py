@@ -190,6 +190,14 @@ class Settings(BaseSettings):
             "process takes up to this long to apply here (0 turns the cache off)"
         ),
     )
+    key_rotation_grace_seconds: float = Field(
+        default=86400.0,
+        ge=0,
+        description=(
+            "After an API key is rotated, how long the old key keeps working beside its replacement, so clients "
+            "can switch without downtime (0: it stops at once; revoking ends it at once regardless)"
+        ),
+    )
     rate_limit_key_prefix: str = Field(
         default="pixelmill",
         min_length=1,
