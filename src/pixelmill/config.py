@@ -130,7 +130,10 @@ class Settings(BaseSettings):
     )
     database_url: str | None = Field(
         default=None,
-        description="SQLAlchemy async URL; default SQLite in data_dir (`postgresql+psycopg://…` for PostgreSQL)",
+        description=(
+            "SQLAlchemy async URL; default SQLite in data_dir, which serve migrates itself (`postgresql+psycopg://…` "
+            "for PostgreSQL); a configured database is migrated with `pixelmill migrate`"
+        ),
     )
     storage_url: str | None = Field(
         default=None,
@@ -380,7 +383,10 @@ class Settings(BaseSettings):
 
     # Operations
     log_level: str = Field(default="INFO", description="Log level")
-    log_format: Literal["json", "text"] = Field(default="json", description="One JSON object per line, or plain text")
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description="One JSON object per line, or plain text lines; auto: text on a terminal, JSON otherwise",
+    )
     metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at /metrics")
 
     @classmethod
@@ -413,6 +419,12 @@ class Settings(BaseSettings):
     @property
     def is_embedded_database(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def owns_database(self) -> bool:
+        """The data directory's own SQLite file (no database_url): ``serve`` creates and migrates it
+        itself. A configured database, SQLite included, is migrated with ``pixelmill migrate``."""
+        return self.database_url is None
 
     @cached_property
     def secret(self) -> bytes:
