@@ -1,4 +1,4 @@
-"""Operator mistakes answered in words: ``pixelmill admin``, ``serve`` and ``migrate`` as real
+"""Operator mistakes answered in words: ``pixelmill admin``, ``serve``, ``worker`` and ``migrate`` as real
 processes on a configured database that is unmigrated, behind, missing or unreachable exit 1 with
 one line naming the fix, never a traceback; the embedded default still migrates itself in serve."""
 
@@ -86,6 +86,10 @@ def test_every_admin_command_and_serve_refuse_an_unmigrated_database(
         _assert_refused(_pixelmill(environment, *command, database_url=unmigrated_url), "has not been migrated",
                         "run `pixelmill migrate`")  # fmt: skip
     _assert_refused(_serve(environment, unmigrated_url), "has not been migrated", "run `pixelmill migrate`")
+    # A fleet worker checks before it connects to its broker (nothing listens on this one).
+    worker_env = {**environment, "PIXELMILL_BROKER_URL": f"redis://127.0.0.1:{_free_port()}/0"}
+    worker = _pixelmill(worker_env, "worker", database_url=unmigrated_url)
+    _assert_refused(worker, "has not been migrated", "run `pixelmill migrate`")
     # The line's advice works: after `pixelmill migrate` the same command succeeds.
     migrated = _pixelmill(environment, "migrate", database_url=unmigrated_url)
     assert migrated.returncode == 0, migrated.stderr
