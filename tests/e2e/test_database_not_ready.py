@@ -149,3 +149,17 @@ def test_admin_before_the_first_serve_of_the_embedded_default_says_what_to_do(
 ) -> None:
     result = _pixelmill(environment, *ADMIN_COMMANDS[0])
     _assert_refused(result, f"no database at {tmp_path / 'data' / 'pixelmill.db'}", "run `pixelmill migrate`")
+
+
+def test_a_database_from_a_newer_pixelmill_is_refused_by_migrate_admin_and_serve(
+    environment: dict[str, str], tmp_path: Path
+) -> None:
+    own = tmp_path / "data" / "pixelmill.db"  # the embedded default, which serve migrates itself
+    upgrade(f"sqlite+aiosqlite:///{own}")
+    with sqlite3.connect(own) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+    expected = ("9999_from_the_future", "migrated by a newer pixelmill", "upgrade pixelmill")
+    _assert_refused(_pixelmill(environment, "migrate"), *expected)
+    _assert_refused(_pixelmill(environment, *ADMIN_COMMANDS[0]), *expected)
+    port = str(_free_port())
+    _assert_refused(_pixelmill(environment, "serve", "--host", "127.0.0.1", "--port", port), *expected)

@@ -125,12 +125,16 @@ def check_reachable(url: str) -> None:
 
 
 def upgrade(url: str, revision: str = "heads") -> None:
-    """Bring the database at ``url`` to ``revision`` (creating the SQLite file if needed)."""
+    """Bring the database at ``url`` to ``revision`` (creating the SQLite file if needed); DatabaseNotReady
+    when it cannot be reached or was migrated by a newer pixelmill."""
     path = _sqlite_file(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    else:
-        check_reachable(url)  # an unreachable server is one clear line, not Alembic's traceback
+    if path is None or path.exists():
+        # An unreachable server, or a schema from a newer pixelmill, is one clear line, not Alembic's traceback.
+        status = schema_status(url)
+        if status.unknown:
+            raise DatabaseNotReady(status.problem())
     command.upgrade(alembic_config(url), revision)
 
 
