@@ -130,7 +130,10 @@ class Settings(BaseSettings):
     )
     database_url: str | None = Field(
         default=None,
-        description="SQLAlchemy async URL; default SQLite in data_dir (`postgresql+psycopg://…` for PostgreSQL)",
+        description=(
+            "SQLAlchemy async URL; default SQLite in data_dir, which serve migrates itself (`postgresql+psycopg://…` "
+            "for PostgreSQL); a configured database is migrated with `pixelmill migrate`"
+        ),
     )
     storage_url: str | None = Field(
         default=None,
@@ -188,6 +191,14 @@ class Settings(BaseSettings):
         description=(
             "How long a process remembers who an API key or token belongs to; a revocation made in another "
             "process takes up to this long to apply here (0 turns the cache off)"
+        ),
+    )
+    key_rotation_grace_seconds: float = Field(
+        default=86400.0,
+        ge=0,
+        description=(
+            "After an API key is rotated, how long the old key keeps working beside its replacement, so clients "
+            "can switch without downtime (0: it stops at once; revoking ends it at once regardless)"
         ),
     )
     rate_limit_key_prefix: str = Field(
@@ -372,7 +383,10 @@ class Settings(BaseSettings):
 
     # Operations
     log_level: str = Field(default="INFO", description="Log level")
-    log_format: Literal["json", "text"] = Field(default="json", description="One JSON object per line, or plain text")
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description="One JSON object per line, or plain text lines; auto: text on a terminal, JSON otherwise",
+    )
     metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at /metrics")
 
     @classmethod
@@ -405,6 +419,12 @@ class Settings(BaseSettings):
     @property
     def is_embedded_database(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def owns_database(self) -> bool:
+        """The data directory's own SQLite file (no database_url): ``serve`` creates and migrates it
+        itself. A configured database, SQLite included, is migrated with ``pixelmill migrate``."""
+        return self.database_url is None
 
     @cached_property
     def secret(self) -> bytes:

@@ -63,6 +63,10 @@ IDEMPOTENCY_KEY_IN_USE = _spec(
 RUN_NOT_CANCELLABLE = _spec("RUN_NOT_CANCELLABLE", 409, "The run has already finished")
 RUN_NOT_FINISHED = _spec("RUN_NOT_FINISHED", 409, "The run has not finished; cancel it or wait for it first")
 RUN_NOT_DELETED = _spec("RUN_NOT_DELETED", 409, "The run is not deleted, so there is nothing to restore")
+KEY_REVOKED = _spec("KEY_REVOKED", 409, "The API key was revoked or has expired; it can no longer be changed")
+KEY_ALREADY_ROTATED = _spec(
+    "KEY_ALREADY_ROTATED", 409, "The API key was already rotated; rotate its replacement (replaced_by) instead"
+)
 
 # Money and limits
 INSUFFICIENT_CREDITS = _spec("INSUFFICIENT_CREDITS", 402, "Insufficient credits")

@@ -122,7 +122,12 @@ def test_catalogue_keys_credits_and_whoami(cli: Cli, account: SeededAccount) -> 
     key = _json(cli("keys", "create", "ci", "--test", "--json"))
     assert key["key"].startswith("pm_test_")
     assert key["id"] in {k["id"] for k in _json(cli("keys", "ls", "--json"))}
+    rotated = _json(cli("keys", "rotate", key["id"], "--json"))
+    assert (rotated["previous"]["id"], rotated["previous"]["status"]) == (key["id"], "rotating")
+    shown = _json(cli("keys", "show", key["id"], "--json"))
+    assert (shown["replaced_by"], shown["expires_at"]) == (rotated["id"], rotated["previous"]["expires_at"])
     assert _json(cli("keys", "revoke", key["id"], "--json"))["revoked_at"] is not None
+    assert _json(cli("keys", "revoke", rotated["id"], "--json"))["status"] == "revoked"
     me = _json(cli("whoami", "--json"))
     assert me["workspace"]["id"] == account.workspace_id
 

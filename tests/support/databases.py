@@ -48,6 +48,14 @@ class PostgresTemplate:
         self.created.append(name)
         return self._url(name)
 
+    def empty(self) -> str:
+        """A new database with no tables at all, as an operator creates one before `pixelmill migrate`."""
+        name = f"pm_e_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(_admin_dsn(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        self.created.append(name)
+        return self._url(name)
+
     def drop(self, name_or_url: str) -> None:
         name = make_url(name_or_url).database if "://" in name_or_url else name_or_url
         with psycopg.connect(_admin_dsn(), autocommit=True) as conn:

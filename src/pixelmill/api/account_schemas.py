@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal, cast
 
 from pydantic import BaseModel, Field
 
 from pixelmill.config import Plan
 from pixelmill.db.models import ApiKey
-from pixelmill.services.keys import KeyMode
+from pixelmill.services.keys import KeyMode, KeyStatus, key_status
 from pixelmill.services.principal import Role
 from pixelmill.services.workspaces import WorkspaceView
 
@@ -61,6 +61,14 @@ class KeyPublic(BaseModel):
     created_at: datetime
     last_used_at: datetime | None = Field(description="Updated at most once a minute")
     revoked_at: datetime | None = None
+    status: KeyStatus = Field(
+        default="active",
+        description="active; rotating (replaced, still working until expires_at); expired; revoked",
+    )
+    expires_at: datetime | None = Field(
+        default=None, description="When a rotated key stops working (its grace period ends); null: it does not expire"
+    )
+    replaced_by: str | None = Field(default=None, description="Id of the key that replaced this one by rotation")
 
     @classmethod
     def of(cls, key: ApiKey) -> KeyPublic:
@@ -73,11 +81,20 @@ class KeyPublic(BaseModel):
             created_at=key.created_at,
             last_used_at=key.last_used_at,
             revoked_at=key.revoked_at,
+            status=key_status(key, datetime.now(UTC)),
+            expires_at=key.expires_at,
+            replaced_by=key.replaced_by,
         )
 
 
 class KeyCreated(KeyPublic):
     key: str = Field(description="The full key. It is shown only in this response; store it now")
+
+
+class KeyRotated(KeyCreated):
+    """The replacement key, with the key it replaces as that one now stands."""
+
+    previous: KeyPublic = Field(description="The rotated key: status rotating, working until its expires_at")
 
 
 class Message(BaseModel):

@@ -38,11 +38,22 @@ def _settings(data_dir: Path | None) -> Settings:
 
 
 def _run(data_dir: Path | None, action: Callable[[AsyncSession, Settings], Awaitable[T]]) -> T:
-    """Run ``action`` in one committed transaction; a PixelmillError is printed and exits 1."""
+    """Run ``action`` in one committed transaction; a PixelmillError is printed and exits 1.
+
+    The database must be reachable and migrated to this code's head first: admin commands never
+    migrate (not even the embedded database, which its server migrates on start), and a missing
+    table would otherwise surface as a raw SQL error half-way through the command.
+    """
+    from pixelmill.db.migrate import DatabaseNotReady, require_current_schema
     from pixelmill.db.session import Database
     from pixelmill.errors import PixelmillError
 
     settings = _settings(data_dir)
+    try:
+        require_current_schema(settings.resolved_database_url)
+    except DatabaseNotReady as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(1) from exc
 
     async def main() -> T:
         db = Database(settings.resolved_database_url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -93,8 +94,25 @@ def keys_ls(as_json: JsonOption = False) -> None:
     if as_json:
         print_json(keys)
         return
-    rows = [[k.id, k.name, k.prefix, k.mode, "revoked" if k.revoked_at else "active"] for k in keys]
-    table(["id", "name", "prefix", "mode", "state"], rows)
+    rows = [[k.id, k.name, k.prefix, k.mode, k.status, _until(k.expires_at)] for k in keys]
+    table(["id", "name", "prefix", "mode", "state", "works until"], rows)
+
+
+def _until(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment is not None else "-"
+
+
+@keys_app.command("show")
+def keys_show(key_id: str, as_json: JsonOption = False) -> None:
+    """One key: its state, and for a rotated key when it stops working and what replaced it."""
+    with errors_to_exit_codes(as_json), make_client() as client:
+        key = client.keys.get(key_id)
+    replaced = f", replaced by {key.replaced_by}" if key.replaced_by else ""
+    emit(
+        key,
+        as_json,
+        f"{key.id}  {key.name}  {key.prefix}  {key.mode}  {key.status}{replaced}  until {_until(key.expires_at)}",
+    )
 
 
 @keys_app.command("create")
@@ -115,6 +133,15 @@ def keys_revoke(key_id: str, as_json: JsonOption = False) -> None:
     with errors_to_exit_codes(as_json), make_client() as client:
         key = client.keys.revoke(key_id)
     emit(key, as_json, f"revoked {key.id}")
+
+
+@keys_app.command("rotate")
+def keys_rotate(key_id: str, as_json: JsonOption = False) -> None:
+    """Replace a key; the old one keeps working for the server's grace period (revoke ends it at once)."""
+    with errors_to_exit_codes(as_json), make_client() as client:
+        new = client.keys.rotate(key_id)
+    until = _until(new.previous.expires_at)
+    emit(new, as_json, f"{new.id}  {new.key}\n{key_id} keeps working until {until}; revoke it to end it sooner")
 
 
 @workflows_app.command("ls")

@@ -15,11 +15,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from pixelmill.config import Settings
-from pixelmill.db.migrate import pending, sync_url
+from pixelmill.db.migrate import DatabaseNotReady, masked_url, schema_status
 from pixelmill.dispatch.broker import ping_broker, shown_url
 
 APT_PACKAGES = {"ffmpeg": "ffmpeg", "espeak-ng": "espeak-ng"}
@@ -62,27 +61,23 @@ def check_data_dir(settings: Settings) -> Check:
 
 def check_database(settings: Settings) -> Check:
     url = settings.resolved_database_url
+    shown = masked_url(url)
     parsed = make_url(url)
-    shown = parsed.render_as_string(hide_password=True)
-    if settings.is_embedded_database and parsed.database and not Path(parsed.database).exists():
+    if settings.owns_database and parsed.database and not Path(parsed.database).exists():
         return Check("database", True, f"{shown} will be created by `pixelmill serve` or `pixelmill migrate`")
-    engine = create_engine(sync_url(url))
     try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception as exc:
+        status = schema_status(url)
+    except DatabaseNotReady as exc:
         return Check(
             "database",
             False,
-            f"{shown} is unreachable ({type(exc).__name__})",
+            str(exc),
             "start the database server, or fix PIXELMILL_DATABASE_URL (for PostgreSQL also: "
-            "pip install 'pixelmill[postgres]')",
+            "pip install 'pixelmill[postgres]'); a missing SQLite file is made by `pixelmill migrate`",
         )
-    finally:
-        engine.dispose()
-    missing = pending(url)
-    if missing:
-        return Check("database", False, f"{shown} lacks migrations {', '.join(missing)}", "run `pixelmill migrate`")
+    problem = status.problem()
+    if problem is not None:
+        return Check("database", False, problem, status.fix)
     return Check("database", True, f"{shown} is reachable and up to date")
 
 

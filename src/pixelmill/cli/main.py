@@ -79,10 +79,14 @@ def worker(
 @app.command()
 def migrate(data_dir: DataDirOption = None) -> None:
     """Apply database migrations (PIXELMILL_DATABASE_URL, or the embedded SQLite database)."""
-    from pixelmill.db.migrate import upgrade
+    from pixelmill.db.migrate import DatabaseNotReady, upgrade
 
     settings = _settings(data_dir)
-    upgrade(settings.resolved_database_url)
+    try:
+        upgrade(settings.resolved_database_url)
+    except DatabaseNotReady as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
     typer.echo("database is up to date")
 
 

@@ -11,7 +11,7 @@ from types import FrameType
 from pixelmill import __version__
 from pixelmill.cli.discovery import remove_discovery, running_server, save_credentials, write_discovery
 from pixelmill.config import Settings
-from pixelmill.db.migrate import upgrade
+from pixelmill.db.migrate import DatabaseNotReady, require_current_schema, upgrade
 from pixelmill.db.session import Database
 from pixelmill.logs import configure_logging
 from pixelmill.services.bootstrap import OperatorCredentials, bootstrap_operator
@@ -65,13 +65,21 @@ def run_server(settings: Settings) -> None:
         raise SystemExit(1)
     data_dir.mkdir(parents=True, exist_ok=True)
     url = settings.resolved_public_url
-    if settings.is_embedded_database:
-        # One process owns an embedded database, so it is safe to migrate and bootstrap at start-up;
-        # shared databases are migrated with `pixelmill migrate` and get users from `pixelmill admin`.
-        upgrade(settings.resolved_database_url)
-        credentials = asyncio.run(_bootstrap(settings))
-        if credentials is not None:
-            _announce_operator(credentials, url)
+    try:
+        if settings.owns_database:
+            # One process owns the data directory's own database, so it is safe to migrate and
+            # bootstrap at start-up; a configured database (PostgreSQL, or SQLite named by URL) may
+            # be shared, is migrated with `pixelmill migrate` and gets users from `pixelmill admin`.
+            upgrade(settings.resolved_database_url)
+            credentials = asyncio.run(_bootstrap(settings))
+            if credentials is not None:
+                _announce_operator(credentials, url)
+        else:
+            # Refuse now rather than start and fail every request on a missing table.
+            require_current_schema(settings.resolved_database_url)
+    except DatabaseNotReady as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from exc
     # The app and uvicorn are imported only now, so a refused start answers at once.
     import uvicorn
 

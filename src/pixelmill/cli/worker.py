@@ -10,6 +10,7 @@ from pixelmill.config import Settings
 
 
 def run_worker(settings: Settings, *, queues: str, concurrency: int | None) -> None:
+    from pixelmill.db.migrate import DatabaseNotReady, require_current_schema
     from pixelmill.dispatch.celery_app import CAPABILITIES, queue_name
     from pixelmill.dispatch.celery_worker import build_worker_app
     from pixelmill.logs import configure_logging
@@ -20,6 +21,11 @@ def run_worker(settings: Settings, *, queues: str, concurrency: int | None) -> N
         raise typer.BadParameter(f"queues must be among {', '.join(CAPABILITIES)}", param_hint="--queues")
     if not settings.broker_url:
         raise typer.BadParameter("set PIXELMILL_BROKER_URL (redis://… or amqp://…) to run a worker")
+    try:  # a worker never migrates: its database is the fleet's, migrated once with `pixelmill migrate`
+        require_current_schema(settings.resolved_database_url)
+    except DatabaseNotReady as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
     from celery.signals import worker_ready
 
     configure_logging(settings.log_level, settings.log_format)

@@ -25,6 +25,7 @@ from pixelmill.client.models import (
     GenerationStatus,
     Key,
     KeyCreated,
+    KeyRotated,
     LedgerEntry,
     Me,
     Model,
@@ -499,11 +500,17 @@ class KeysResource(_Resource):
         body = _shared.clean({"name": name, "mode": mode, "scopes": list(scopes) if scopes is not None else None})
         return _shared.parse(KeyCreated, await self._client.request("POST", "/v1/keys", json=body))
 
+    async def get(self, key_id: str) -> Key:
+        """One key, whatever its status (a rotated one has ``expires_at`` and ``replaced_by``)."""
+        return _shared.parse(Key, await self._client.request("GET", f"/v1/keys/{key_id}"))
+
     async def revoke(self, key_id: str) -> Key:
+        """End a key at once, in its rotation grace period too."""
         return _shared.parse(Key, await self._client.request("DELETE", f"/v1/keys/{key_id}"))
 
-    async def rotate(self, key_id: str) -> KeyCreated:
-        return _shared.parse(KeyCreated, await self._client.request("POST", f"/v1/keys/{key_id}/rotate"))
+    async def rotate(self, key_id: str) -> KeyRotated:
+        """A replacement key; the old one (``previous``) keeps working until its ``expires_at``."""
+        return _shared.parse(KeyRotated, await self._client.request("POST", f"/v1/keys/{key_id}/rotate"))
 
 
 class NodesResource(_Resource):

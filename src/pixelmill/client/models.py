@@ -233,12 +233,22 @@ class Key(ApiModel):
     created_at: datetime
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+    status: str = "active"  # active, rotating (replaced, works until expires_at), expired, revoked
+    expires_at: datetime | None = None
+    replaced_by: str | None = None
 
 
 class KeyCreated(Key):
     """A new key; ``key`` is the secret, shown this once."""
 
     key: str
+
+
+class KeyRotated(KeyCreated):
+    """A rotation's answer: the replacement key, and ``previous``, the rotated key with the
+    ``expires_at`` until which it keeps working."""
+
+    previous: Key
 
 
 class NodeType(ApiModel):

@@ -4,6 +4,12 @@ Who may manage keys: owners and admins of the workspace (members use keys, they 
 and, when the caller is itself an API key, only a key carrying the ``keys`` scope. A key never
 creates a key with more than it has: requested scopes must be a subset of its own, and a test key
 creates only test keys. The workspace's plan decides whether keys may be created at all.
+
+Rotation overlaps, as webhook secrets do: the old key names its replacement and keeps working
+until ``expires_at`` (``key_rotation_grace_seconds`` later), so a client that rotates its own key
+is not locked out before its deploy has the new one. Revoking ends a key at once, in its grace
+period too. A key is therefore ``active``, ``rotating`` (replaced, still working), ``expired`` or
+``revoked``; only an active key can be rotated.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pixelmill import errors
@@ -26,6 +32,7 @@ from pixelmill.services.principal_cache import PrincipalCache
 from pixelmill.services.tokens import digest
 
 KeyMode = Literal["live", "test"]
+KeyStatus = Literal["active", "rotating", "expired", "revoked"]
 KEY_PREFIXES = ("pm_live_", "pm_test_")
 _SHOWN_PREFIX_CHARS = 4  # characters of the secret part kept in lists ("pm_live_AbCd…")
 LAST_USED_RESOLUTION = timedelta(seconds=60)  # last_used_at is written at most once a minute
@@ -39,12 +46,29 @@ class CreatedKey:
     secret: str
 
 
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    """A rotation's outcome: the replacement (with its secret) and the old key, now in its grace period."""
+
+    replacement: CreatedKey
+    previous: ApiKey
+
+
 def looks_like_key(token: str) -> bool:
     return token.startswith(KEY_PREFIXES)
 
 
 def generate_key(mode: KeyMode) -> str:
     return f"pm_{mode}_{secrets.token_urlsafe(32)}"
+
+
+def key_status(key: ApiKey, now: datetime) -> KeyStatus:
+    """Where a key stands at ``now``: revocation wins over everything, then the end of a grace period."""
+    if key.revoked_at is not None:
+        return "revoked"
+    if key.expires_at is not None:
+        return "rotating" if key.expires_at > now else "expired"
+    return "active"
 
 
 def _check_scopes(scopes: list[str] | None) -> list[str]:
@@ -122,44 +146,84 @@ class ApiKeyService:
         )
 
     async def list(self, workspace_id: str) -> list[ApiKey]:
-        """The workspace's active keys, newest first (ids sort by creation time)."""
+        """The workspace's working keys (active, and rotated ones in their grace period), newest first
+        (ids sort by creation time)."""
+        now = datetime.now(UTC)
         result = await self.session.execute(
             select(ApiKey)
-            .where(ApiKey.workspace_id == workspace_id, ApiKey.revoked_at.is_(None))
+            .where(
+                ApiKey.workspace_id == workspace_id,
+                ApiKey.revoked_at.is_(None),
+                or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
+            )
             .order_by(ApiKey.id.desc())
         )
         return list(result.scalars())
 
-    async def _active(self, workspace_id: str, key_id: str) -> ApiKey:
+    async def get(self, principal: Principal, key_id: str) -> ApiKey:
+        """One key of the caller's workspace, whatever its status (a revoked one says when it was)."""
+        principal.require_scope("keys")
+        principal.require_role("admin")
+        return await self._owned(principal.workspace_id, key_id)
+
+    async def _owned(self, workspace_id: str, key_id: str) -> ApiKey:
         key = await self.session.get(ApiKey, key_id)
         # Another workspace's key is reported exactly like a missing one: ids are not an oracle.
-        if key is None or key.workspace_id != workspace_id or key.revoked_at is not None:
+        if key is None or key.workspace_id != workspace_id:
             raise PixelmillError(errors.NOT_FOUND, "API key not found", key_id=key_id)
         return key
 
+    async def _working(self, workspace_id: str, key_id: str, now: datetime) -> ApiKey:
+        """A key of the workspace that still authenticates; 409 KEY_REVOKED for one that no longer does."""
+        key = await self._owned(workspace_id, key_id)
+        status = key_status(key, now)
+        if status in ("revoked", "expired"):
+            raise PixelmillError(
+                errors.KEY_REVOKED,
+                f"API key {key_id} was {status}; it no longer works and cannot be changed",
+                key_id=key_id,
+                key_status=status,
+            )
+        return key
+
     async def revoke(self, principal: Principal, key_id: str) -> ApiKey:
-        """Revoke a key of the caller's workspace; it stops authenticating at once in this process."""
+        """Revoke a key of the caller's workspace, in its grace period too; it stops authenticating at
+        once in this process (others: within auth_cache_ttl_seconds)."""
         principal.require_scope("keys")
         principal.require_role("admin")
-        key = await self._active(principal.workspace_id, key_id)
-        key.revoked_at = datetime.now(UTC)
+        now = datetime.now(UTC)
+        key = await self._working(principal.workspace_id, key_id, now)
+        key.revoked_at = now
         await self.session.flush()
         if self.cache is not None:
             self.cache.forget_workspace_on_commit(self.session, principal.workspace_id)
         return key
 
-    async def rotate(self, principal: Principal, plan: Plan, key_id: str) -> CreatedKey:
-        """Revoke a key and create its replacement (same name, mode, scopes and creator) in one transaction."""
-        key = await self._active(principal.workspace_id, key_id)
+    async def rotate(self, principal: Principal, plan: Plan, key_id: str, *, grace: timedelta) -> Rotation:
+        """Create a key's replacement (same name, mode, scopes and creator); the old key keeps working
+        for ``grace`` and then stops. One transaction; a key is rotated once (409 KEY_ALREADY_ROTATED
+        names its replacement, which is the one to rotate next)."""
+        now = datetime.now(UTC)
+        key = await self._working(principal.workspace_id, key_id, now)
+        if key.replaced_by is not None:
+            raise PixelmillError(
+                errors.KEY_ALREADY_ROTATED,
+                f"API key {key_id} was already rotated; it works until {key.expires_at:%Y-%m-%dT%H:%M:%SZ} "
+                f"and its replacement is {key.replaced_by}",
+                key_id=key_id,
+                replaced_by=key.replaced_by,
+            )
         mode = cast(KeyMode, key.mode)
         self._authorise(principal, plan, mode, list(key.scopes))
-        key.revoked_at = datetime.now(UTC)
         replacement = await self.create(
             key.workspace_id, name=key.name, mode=mode, scopes=list(key.scopes), created_by=key.created_by
         )
-        if self.cache is not None:
+        key.replaced_by = replacement.row.id
+        key.expires_at = now + grace
+        await self.session.flush()
+        if self.cache is not None:  # cached answers for the old key do not know it now expires
             self.cache.forget_workspace_on_commit(self.session, principal.workspace_id)
-        return replacement
+        return Rotation(replacement=replacement, previous=key)
 
     async def authenticate(self, secret: str) -> Principal:
         """The principal behind a presented key; unknown, revoked or malformed keys are 401."""
@@ -171,7 +235,8 @@ class ApiKeyService:
             .where(ApiKey.key_hash == digest(secret))
         )
         found = result.first()
-        if found is None or found[0].revoked_at is not None:
+        now = datetime.now(UTC)
+        if found is None or key_status(found[0], now) in ("revoked", "expired"):
             raise PixelmillError(errors.UNAUTHENTICATED)
         key, plan = found
         # The key acts with its creator's role while the creator is still a member; a key whose
@@ -188,7 +253,6 @@ class ApiKeyService:
             row = member.first()
             if row is not None:
                 role, is_operator, user_id = cast(Role, row[0]), bool(row[1]), key.created_by
-        now = datetime.now(UTC)
         if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
             await self.session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
         return Principal(
@@ -200,4 +264,5 @@ class ApiKeyService:
             mode=cast(KeyMode, key.mode),
             scopes=frozenset(key.scopes or ALL_SCOPES),
             is_operator=is_operator,
+            expires_at=key.expires_at,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 from pixelmill import errors
@@ -22,7 +23,8 @@ class Principal:
 
     ``key_id`` is set when the caller used an API key, ``user_id`` when a person is behind it
     (a JWT, or the key's creator). ``mode`` is ``test`` only for ``pm_test_`` keys. Access tokens
-    carry every scope; a key carries the scopes it was created with.
+    carry every scope; a key carries the scopes it was created with. ``expires_at`` is when the
+    credential stops working on its own (a rotated key's grace period), so no cache outlives it.
     """
 
     workspace_id: str
@@ -33,6 +35,7 @@ class Principal:
     mode: Literal["live", "test"] = "live"
     scopes: frozenset[str] = field(default_factory=lambda: frozenset(ALL_SCOPES))
     is_operator: bool = False
+    expires_at: datetime | None = None
 
     @property
     def id(self) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from datetime import UTC, datetime
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,9 +41,13 @@ class PrincipalCache:
         return principal
 
     def put(self, fingerprint: str, principal: Principal) -> None:
-        if self.ttl_seconds <= 0:
+        """Remember ``principal`` for ttl_seconds, or until its credential expires if that is sooner."""
+        ttl = self.ttl_seconds
+        if principal.expires_at is not None:
+            ttl = min(ttl, (principal.expires_at - datetime.now(UTC)).total_seconds())
+        if ttl <= 0:
             return
-        self._entries[fingerprint] = (time.monotonic() + self.ttl_seconds, principal)
+        self._entries[fingerprint] = (time.monotonic() + ttl, principal)
         self._entries.move_to_end(fingerprint)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)

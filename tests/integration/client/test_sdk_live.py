@@ -130,7 +130,16 @@ def test_files_keys_catalogue_credits_and_auth(client: Client, account: SeededAc
     key = client.keys.create("ci", mode="test")
     assert key.key.startswith("pm_test_")
     assert key.id in {k.id for k in client.keys.list()}
-    assert client.keys.revoke(key.id).revoked_at is not None
+    rotated = client.keys.rotate(key.id)
+    assert (rotated.previous.id, rotated.previous.status, rotated.previous.replaced_by) == (
+        key.id,
+        "rotating",
+        rotated.id,
+    )
+    assert rotated.previous.expires_at is not None
+    assert client.keys.get(key.id).expires_at == rotated.previous.expires_at
+    assert client.keys.revoke(key.id).status == "revoked"
+    assert client.keys.revoke(rotated.id).revoked_at is not None
 
     assert any(node.type == "image.generate" for node in client.nodes.list())
     assert client.nodes.get("image.style").category == "image"

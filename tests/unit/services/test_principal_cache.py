@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 from pixelmill.services.principal import Principal
 from pixelmill.services.principal_cache import PrincipalCache
@@ -43,3 +44,16 @@ def test_a_zero_ttl_turns_the_cache_off() -> None:
     cache = PrincipalCache(ttl_seconds=0)
     cache.put("key:abc", _principal())
     assert cache.get("key:abc") is None
+
+
+def test_a_credential_that_expires_sooner_than_the_ttl_is_remembered_only_until_it_expires() -> None:
+    cache = PrincipalCache(ttl_seconds=60)
+    rotating = Principal(
+        workspace_id="ws_a", plan="pro", key_id="key_1", expires_at=datetime.now(UTC) + timedelta(seconds=0.05)
+    )
+    cache.put("key:rotating", rotating)
+    assert cache.get("key:rotating") == rotating
+    time.sleep(0.06)
+    assert cache.get("key:rotating") is None
+    cache.put("key:expired", Principal(workspace_id="ws_a", plan="pro", expires_at=datetime.now(UTC)))
+    assert cache.get("key:expired") is None

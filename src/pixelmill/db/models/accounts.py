@@ -59,7 +59,11 @@ class Invitation(Base):
 
 
 class ApiKey(Base):
-    """Only the SHA-256 of the key is stored: keys carry 256 random bits, so a slow hash buys nothing."""
+    """Only the SHA-256 of the key is stored: keys carry 256 random bits, so a slow hash buys nothing.
+
+    A rotated key names its successor in ``replaced_by`` and keeps working until ``expires_at``
+    (the grace period); ``revoked_at`` ends it at once, grace or not.
+    """
 
     __tablename__ = "api_keys"
 
@@ -74,6 +78,8 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    replaced_by: Mapped[str | None] = mapped_column(String(40), default=None)
 
 
 class PasswordResetToken(Base):
