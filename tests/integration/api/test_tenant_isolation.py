@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.routing import iter_route_contexts
 from starlette.routing import BaseRoute, Mount
 
@@ -221,18 +221,42 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"plans": plans})
 
 
+def unprobed(app: FastAPI) -> list[str]:
+    """Routes the probe cannot cover: a path parameter the registry does not know, or a route
+    that is not plain HTTP (a websocket), which must be probed by hand and then exempted here."""
+    known = RESOURCES.keys() | PARTS.keys() | SHARED.keys()
+    found = []
+    for endpoint in endpoints_with_params(app):
+        if endpoint.method == "ANY":
+            found.append(f"{endpoint.path}: not an HTTP route")
+        found += [f"{endpoint.method} {endpoint.path}: {{{p}}}" for p in endpoint.params if p not in known]
+    return sorted(found)
+
+
 def test_every_path_parameter_is_registered(settings: Settings) -> None:
     """A new route with an id in its path must say how to make its resource before it can ship."""
-    known = RESOURCES.keys() | PARTS.keys() | SHARED.keys()
-    unknown = {
-        f"{e.method} {e.path}: {{{param}}}"
-        for e in endpoints_with_params(create_app(settings))
-        for param in e.params
-        if param not in known
-    }
-    assert not unknown, "add these path parameters to the tenant-isolation registry:\n" + "\n".join(sorted(unknown))
-    others = [e for e in endpoints_with_params(create_app(settings)) if e.method == "ANY"]
-    assert not others, f"probe these routes (websockets?) for isolation too: {others}"
+    missing = unprobed(create_app(settings))
+    assert not missing, "add these to the tenant-isolation registry:\n" + "\n".join(missing)
+
+
+def test_a_route_added_without_a_registry_entry_is_caught(settings: Settings) -> None:
+    """The guard itself: an id route added later, in a router or a mounted sub-application, fails."""
+    app = create_app(settings)
+    dialect = APIRouter(prefix="/api/v1")
+
+    @dialect.get("/jobs/{jobId}")
+    async def job(jobId: str) -> dict[str, str]:
+        return {}
+
+    app.include_router(dialect)
+    mounted = FastAPI()
+
+    @mounted.delete("/boards/{board_id}")
+    async def board(board_id: str) -> dict[str, str]:
+        return {}
+
+    app.mount("/legacy", mounted)
+    assert unprobed(app) == ["DELETE /legacy/boards/{board_id}: {board_id}", "GET /api/v1/jobs/{jobId}: {jobId}"]
 
 
 def _missing(value: str) -> str:
@@ -269,15 +293,24 @@ class Probe:
     def compare(self, endpoint: Endpoint, foreign: dict[str, str], missing: dict[str, str], label: str) -> None:
         """The intruder calls ``endpoint`` with ``foreign`` values and then with ``missing`` ones."""
         extra = REQUESTS.get((endpoint.method, endpoint.path), {})
-        answers = []
-        for values in (foreign, missing):
-            headers = {**self.intruder.account.headers, **extra.get("headers", {})}
-            kwargs = {k: v for k, v in extra.items() if k != "headers"}
-            response = self.api.request(endpoint.method, endpoint.url(values), headers=headers, timeout=30, **kwargs)
-            self.calls += 1
-            answers.append(response)
-        got, expected = answers
-        where = f"{endpoint.method} {endpoint.path} [{label}]"
+        headers = {**self.intruder.account.headers, **extra.get("headers", {})}
+        kwargs = {k: v for k, v in extra.items() if k != "headers"}
+
+        def send(values: dict[str, str]) -> httpx.Response:
+            return self.api.request(endpoint.method, endpoint.url(values), headers=headers, timeout=30, **kwargs)
+
+        self.judge(f"{endpoint.method} {endpoint.path} [{label}]", foreign, missing, send)
+
+    def judge(
+        self,
+        where: str,
+        foreign: dict[str, str],
+        missing: dict[str, str],
+        send: Callable[[dict[str, str]], httpx.Response],
+    ) -> None:
+        """``send`` with the owner's ids must answer as with ids of nothing: 404, one body, no leak."""
+        got, expected = send(foreign), send(missing)
+        self.calls += 2
         if got.status_code != 404 or expected.status_code != 404:
             self.problems.append(f"{where}: {got.status_code} for the owner's id, {expected.status_code} for none")
             self.problems.append(f"    owner's id -> {got.text[:300]}")
@@ -314,6 +347,29 @@ def _probe_routes(probe: Probe, endpoints: list[Endpoint]) -> None:
                     {**own, param: _missing(foreign_one), **parts},
                     f"only {param} the owner's",
                 )
+
+
+# Ids a request body refers to, as (method, path, registry parameter, body for an id).
+BODY_REFERENCES: list[tuple[str, str, str, Callable[[str], dict[str, Any]]]] = [
+    ("POST", "/v1/generations", "file_id", lambda i: {"generation_type": "image", "prompt": "x", "file_id": i}),
+    (
+        "POST",
+        "/v1/generations",
+        "generation_id",
+        lambda i: {"generation_type": "image", "prompt": "x", "source_generation_id": i},
+    ),
+]
+
+
+def _probe_body_references(probe: Probe) -> None:
+    for method, path, param, body in BODY_REFERENCES:
+        foreign = RESOURCES[param].values(probe.owner)[0]
+
+        def send(values: dict[str, str], method: str = method, path: str = path, body: Any = body) -> httpx.Response:
+            (value,) = values.values()
+            return probe.api.request(method, path, json=body(value), headers=probe.intruder.account.headers, timeout=30)
+
+        probe.judge(f"{method} {path} [body {param}]", {param: foreign}, {param: _missing(foreign)}, send)
 
 
 def _signed(url: str) -> tuple[str, str, str]:
@@ -368,6 +424,7 @@ def test_another_workspace_gets_the_same_404_as_for_nothing_on_every_route(
     probe = Probe(api, owner, intruder, [])
     started = time.monotonic()
     _probe_routes(probe, endpoints)
+    _probe_body_references(probe)
     _probe_signed_links(probe)
     assert not probe.problems, f"{len(probe.problems)} problems:\n" + "\n".join(probe.problems)
 
