@@ -84,7 +84,8 @@ def errors_to_exit_codes(as_json: bool) -> Iterator[None]:
         hint = " (set PIXELMILL_API_KEY or run `pixelmill login`)"
         fail(exc.message + hint, EXIT_AUTH, as_json=as_json, details=exc.details)
     except errors.InsufficientCredits as exc:
-        message = f"insufficient credits: balance {exc.balance}, required {exc.required}"
+        available = exc.balance if exc.available is None else exc.available  # servers before `available`
+        message = f"insufficient credits: available {available} (balance {exc.balance}), required {exc.required}"
         fail(message, EXIT_CREDITS, as_json=as_json, details=exc.details)
     except errors.ValidationFailed as exc:
         where = f" ({exc.field})" if exc.field else ""

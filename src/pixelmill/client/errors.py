@@ -11,7 +11,7 @@
         ├── PermissionDenied     403
         ├── NotFound             404
         ├── Conflict             409 (version conflicts, reused idempotency keys, finished runs)
-        ├── InsufficientCredits  402, with ``balance`` and ``required``
+        ├── InsufficientCredits  402, with ``balance``, ``available`` and ``required``
         ├── ValidationFailed     400 / 422, with ``field``
         ├── RateLimited          429, with ``retry_after``
         └── ServerError          5xx
@@ -72,11 +72,11 @@ class AuthenticationError(PixelmillAPIError):
 
 
 class PermissionDenied(PixelmillAPIError):
-    """403: another workspace's resource, a missing scope or role, or a plan restriction."""
+    """403: a missing scope or role, or a plan restriction (another workspace's resource is a 404)."""
 
 
 class NotFound(PixelmillAPIError):
-    """404."""
+    """404: no such resource in the caller's workspace (another workspace's answers the same)."""
 
 
 class Conflict(PixelmillAPIError):
@@ -89,6 +89,12 @@ class InsufficientCredits(PixelmillAPIError):
     @property
     def balance(self) -> int | None:
         value = self.details.get("balance")
+        return value if isinstance(value, int) else None
+
+    @property
+    def available(self) -> int | None:
+        """The part of the balance not held by unfinished runs: what a new request can spend."""
+        value = self.details.get("available")
         return value if isinstance(value, int) else None
 
     @property

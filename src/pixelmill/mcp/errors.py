@@ -53,11 +53,13 @@ def aliased(aliases: Mapping[str, str]) -> FieldMapper:
 def describe(exc: ClientError, field_of: FieldMapper = same_field) -> ToolError:
     """The SDK's exception as a ToolError whose message says what to do about it."""
     if isinstance(exc, InsufficientCredits):
+        available = exc.balance if exc.available is None else exc.available  # servers before `available`
         return ToolError(
-            f"Insufficient credits: the workspace has {exc.balance} credits available and this needs "
+            f"Insufficient credits: the workspace has {available} credits available and this needs "
             f"{exc.required}. Add credits or make a cheaper request (check_credits shows the wallet).",
             code=exc.code,
             balance=exc.balance,
+            available=available,
             required=exc.required,
         )
     if isinstance(exc, ValidationFailed):

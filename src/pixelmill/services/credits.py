@@ -56,7 +56,9 @@ class CreditLedger:
         self._append(workspace_id, "grant", amount, None, note)
 
     async def hold(self, workspace_id: str, amount: int, run_id: str) -> None:
-        """Reserve ``amount`` for a run; 402 INSUFFICIENT_CREDITS (with balance and required) if short."""
+        """Reserve ``amount`` for a run; 402 INSUFFICIENT_CREDITS if short, naming the ``balance``
+        (granted minus spent), what is ``available`` of it (less what unfinished runs hold) and the
+        ``required`` amount."""
         if amount <= 0:
             return
         result = await self.session.execute(
@@ -68,8 +70,10 @@ class CreditLedger:
             current = await self.wallet(workspace_id)
             raise PixelmillError(
                 errors.INSUFFICIENT_CREDITS,
-                f"Insufficient credits: {current.available} available, {amount} required",
-                balance=current.available,
+                f"Insufficient credits: {current.available} available "
+                f"(balance {current.balance}, {current.reserved} reserved), {amount} required",
+                balance=current.balance,
+                available=current.available,
                 required=amount,
             )
         self._append(workspace_id, "hold", amount, run_id, "")

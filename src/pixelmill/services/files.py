@@ -52,6 +52,12 @@ def _validate(data: bytes, max_pixels: int) -> _Validated:
     return _Validated(MediaInfo(kind="image", mime=info.mime, width=width, height=height), preview)
 
 
+def file_not_found(file_id: str) -> PixelmillError:
+    """The one answer for a file the caller cannot see, whether it never existed or is another
+    workspace's."""
+    return PixelmillError(errors.NOT_FOUND, "File not found", file_id=file_id)
+
+
 class FileService:
     """Create and read files of a workspace."""
 
@@ -95,14 +101,14 @@ class FileService:
     async def get(self, workspace_id: str, file_id: str) -> File:
         row = await self.session.scalar(select(File).where(File.id == file_id, File.workspace_id == workspace_id))
         if row is None:
-            raise PixelmillError(errors.NOT_FOUND, "File not found", file_id=file_id)
+            raise file_not_found(file_id)
         return row
 
     async def get_signed(self, file_id: str) -> File:
         """A file by id alone: only for requests whose signed URL already named this file."""
         row = await self.session.get(File, file_id)
         if row is None:
-            raise PixelmillError(errors.NOT_FOUND, "File not found", file_id=file_id)
+            raise file_not_found(file_id)
         return row
 
     async def _blob(self, sha256: str) -> bytes:

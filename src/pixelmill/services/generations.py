@@ -152,9 +152,15 @@ class GenerationService:
             raise _remap(exc, plan) from None
 
     async def get(self, principal: Principal, generation_id: str) -> Run:
-        """The generation's run; 404 for unknown ids and for runs that are not generations."""
-        run = await self.runs.get(principal, generation_id)
-        if run.kind != "generation":
+        """The generation's run; one 404 for unknown ids, deleted and other workspaces' runs, and runs
+        that are not generations."""
+        try:
+            run = await self.runs.get(principal, generation_id)
+        except PixelmillError as exc:
+            if exc.spec is not errors.NOT_FOUND:
+                raise
+            run = None
+        if run is None or run.kind != "generation":
             raise PixelmillError(errors.NOT_FOUND, f"Generation {generation_id} not found", generation_id=generation_id)
         return run
 

@@ -65,6 +65,12 @@ async def _insert_run(session: AsyncSession, run: Run) -> None:
     session.add(run)
 
 
+def run_not_found(run_id: str) -> PixelmillError:
+    """The one answer for a run the caller cannot see, whether it never existed, was deleted or is
+    another workspace's."""
+    return PixelmillError(errors.NOT_FOUND, f"Run {run_id} not found", run_id=run_id)
+
+
 @dataclass(frozen=True, slots=True)
 class RunPage:
     runs: list[Run]
@@ -93,7 +99,7 @@ class RunService:
     ) -> Run:
         """Validate ``graph`` (422 naming node and field), check what a test key may use (403
         SANDBOX_ONLY), queue the run under the plan's cap (429 TOO_MANY_JOBS) and hold its estimated
-        cost (402 INSUFFICIENT_CREDITS with balance and required). The caller commits."""
+        cost (402 INSUFFICIENT_CREDITS with balance, available and required). The caller commits."""
         principal.require_scope("runs")
         validated = validate_graph(graph, self.runtime.nodes, self.settings)
         test_mode = principal.mode == "test"
@@ -199,13 +205,12 @@ class RunService:
         return {"url": url, "secret": secret, "events": list(dict.fromkeys(events))}
 
     async def get(self, principal: Principal, run_id: str) -> Run:
-        """The run; 404 when unknown or deleted, 403 FORBIDDEN when it belongs to another workspace."""
+        """The run; 404 when unknown, deleted or another workspace's, all three answered alike so
+        that ids are no oracle for what other workspaces have."""
         principal.require_scope("runs")
         run = await self.session.get(Run, run_id, populate_existing=True)
-        if run is None or run.deleted_at is not None:
-            raise PixelmillError(errors.NOT_FOUND, f"Run {run_id} not found", run_id=run_id)
-        if run.workspace_id != principal.workspace_id:
-            raise PixelmillError(errors.FORBIDDEN, "This run belongs to a different workspace", run_id=run_id)
+        if run is None or run.deleted_at is not None or run.workspace_id != principal.workspace_id:
+            raise run_not_found(run_id)
         return run
 
     async def list(
@@ -284,10 +289,8 @@ class RunService:
         to be, purged). The compare-and-set on ``deleted_at`` excludes the purge of the same run."""
         principal.require_scope("runs")
         run = await self.session.get(Run, run_id, populate_existing=True)
-        if run is None:
-            raise PixelmillError(errors.NOT_FOUND, f"Run {run_id} not found", run_id=run_id)
-        if run.workspace_id != principal.workspace_id:
-            raise PixelmillError(errors.FORBIDDEN, "This run belongs to a different workspace", run_id=run_id)
+        if run is None or run.workspace_id != principal.workspace_id:
+            raise run_not_found(run_id)
         if run.deleted_at is None:
             raise PixelmillError(errors.RUN_NOT_DELETED, f"Run {run_id} is not deleted", run_id=run_id)
         window = timedelta(seconds=self.settings.run_restore_window_seconds)

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass
+from typing import Literal
 from urllib.parse import urlencode
 
 from pixelmill.storage.base import BlobStore, PresigningBlobStore
@@ -43,12 +44,22 @@ def sign_path(secret: bytes, path: str, ttl_seconds: int, *, now: float | None =
     return SignedUrl(path=path, expires=expires, sig=_signature(secret, path, expires))
 
 
+LinkCheck = Literal["valid", "expired", "forged"]
+
+
+def check_signature(secret: bytes, path: str, expires: int, sig: str, *, now: float | None = None) -> LinkCheck:
+    """Whether ``sig`` was made for ``path`` and ``expires`` with ``secret``, and if so whether it is
+    still valid. Only a genuine link is ever told it expired: a forged one learns nothing, not even
+    whether its path names anything."""
+    if not hmac.compare_digest(_signature(secret, path, expires), sig):
+        return "forged"
+    current = now if now is not None else time.time()
+    return "expired" if expires < current else "valid"
+
+
 def verify_signature(secret: bytes, path: str, expires: int, sig: str, *, now: float | None = None) -> bool:
     """True when ``sig`` was made for ``path`` and ``expires`` with ``secret`` and has not expired."""
-    current = now if now is not None else time.time()
-    if expires < current:
-        return False
-    return hmac.compare_digest(_signature(secret, path, expires), sig)
+    return check_signature(secret, path, expires, sig, now=now) == "valid"
 
 
 @dataclass(frozen=True, slots=True)

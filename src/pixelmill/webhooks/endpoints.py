@@ -76,13 +76,11 @@ class WebhookEndpointService:
         return endpoint
 
     async def get(self, principal: Principal, endpoint_id: str) -> WebhookEndpoint:
-        """The endpoint; 404 when unknown, 403 FORBIDDEN when it belongs to another workspace."""
+        """The endpoint; one 404 whether it is unknown or another workspace's."""
         self._authorise(principal)
         endpoint = await self.session.get(WebhookEndpoint, endpoint_id, populate_existing=True)
-        if endpoint is None:
+        if endpoint is None or endpoint.workspace_id != principal.workspace_id:
             raise PixelmillError(errors.NOT_FOUND, f"Webhook {endpoint_id} not found", webhook_id=endpoint_id)
-        if endpoint.workspace_id != principal.workspace_id:
-            raise PixelmillError(errors.FORBIDDEN, "This webhook belongs to a different workspace")
         return endpoint
 
     async def list(self, principal: Principal) -> list[WebhookEndpoint]:
@@ -159,10 +157,8 @@ class WebhookEndpointService:
         (to the endpoint's current URL); the original keeps its history."""
         self._authorise(principal)
         original = await self.session.get(WebhookDelivery, delivery_id)
-        if original is None:
+        if original is None or original.workspace_id != principal.workspace_id:
             raise PixelmillError(errors.NOT_FOUND, f"Delivery {delivery_id} not found", delivery_id=delivery_id)
-        if original.workspace_id != principal.workspace_id:
-            raise PixelmillError(errors.FORBIDDEN, "This delivery belongs to a different workspace")
         url = original.url
         if original.endpoint_id is not None:
             endpoint = await self.get(principal, original.endpoint_id)

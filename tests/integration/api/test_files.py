@@ -134,17 +134,24 @@ def test_signed_links_work_without_a_credential_until_they_expire(
     expired = sign_path(settings.secret, f"/v1/files/{file_id}/content", -10)
     thumbnail_link = sign_path(settings.secret, f"/v1/files/{file_id}/thumbnail", 60)
     valid = sign_path(settings.secret, f"/v1/files/{file_id}/content", 60)
-    refused = [
-        expired.relative,
+    forged = [
         f"/v1/files/{file_id}/content?expires={valid.expires}&sig={'0' * 64}",
         f"/v1/files/{file_id}/content?expires={valid.expires + 1}&sig={valid.sig}",
         f"/v1/files/{file_id}/content?expires={thumbnail_link.expires}&sig={thumbnail_link.sig}",
         f"/v1/files/{file_id}/content?sig={valid.sig}",
     ]
-    for link in refused:
+    # A link the server did not sign says no more than a file that does not exist.
+    missing = api.get("/v1/files/file_01MISSING/content", headers=account.headers)
+    assert missing.status_code == 404
+    for link in forged:
         response = api.get(link)
-        assert response.status_code == 403, link
-        assert error_code(response) == "FORBIDDEN"
+        assert response.status_code == 404, link
+        assert response.text.replace(file_id, "<id>") == missing.text.replace("file_01MISSING", "<id>"), link
+    # A genuine link past its expiry says so: only the server could have made it.
+    response = api.get(expired.relative)
+    assert response.status_code == 403
+    assert error_code(response) == "FORBIDDEN"
+    assert "expired" in response.json()["error"]["message"]
     assert api.get(valid.relative).content == png
 
 

@@ -343,15 +343,23 @@ def test_a_test_key_generates_for_free(api: httpx.Client, settings: Settings) ->
     assert decode_image(download(api, done["outputs"][0])).size == (256, 256)
 
 
-def test_another_workspaces_generation_is_forbidden(
+def test_another_workspaces_generation_answers_like_none_at_all(
     api: httpx.Client, funded: SeededAccount, settings: Settings
 ) -> None:
     done = create(api, funded, {"generation_type": "voice", "prompt": "mine"})
+    workflow_run = api.post(
+        "/v1/runs",
+        json={"graph": {"nodes": [{"id": "a", "type": "math.add", "inputs": {"a": 1, "b": 2}}], "edges": []}},
+        headers=funded.headers,
+    ).json()["run_id"]
     other = seed_account(settings.resolved_database_url)
-    assert api.get(f"/v1/generations/{done['id']}", headers=other.headers).status_code == 403
-    assert api.get(f"/v1/generations/{done['id']}/status", headers=other.headers).status_code == 403
-    assert api.delete(f"/v1/generations/{done['id']}", headers=other.headers).status_code == 403
-    assert api.get("/v1/generations/run_unknown", headers=funded.headers).status_code == 404
+    for method, suffix in (("GET", ""), ("GET", "/status"), ("POST", "/cancel"), ("DELETE", "")):
+        foreign = api.request(method, f"/v1/generations/{done['id']}{suffix}", headers=other.headers)
+        unknown = api.request(method, f"/v1/generations/run_unknown{suffix}", headers=other.headers)
+        not_a_generation = api.request(method, f"/v1/generations/{workflow_run}{suffix}", headers=funded.headers)
+        assert (foreign.status_code, unknown.status_code, not_a_generation.status_code) == (404, 404, 404)
+        assert foreign.text.replace(done["id"], "<id>") == unknown.text.replace("run_unknown", "<id>")
+        assert not_a_generation.text.replace(workflow_run, "<id>") == unknown.text.replace("run_unknown", "<id>")
 
 
 def test_models_lists_the_catalogue_with_defaults(api: httpx.Client, account: SeededAccount) -> None:

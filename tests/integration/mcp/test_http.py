@@ -88,5 +88,11 @@ async def test_insufficient_credits_say_balance_and_required(assistant: Client) 
     assert result.is_error
     assert "0 credits available and this needs 10" in message(result)
     assert result.structured_content == {
-        "error": {"message": message(result), "code": "INSUFFICIENT_CREDITS", "balance": 0, "required": 10}
+        "error": {
+            "message": message(result),
+            "code": "INSUFFICIENT_CREDITS",
+            "balance": 0,
+            "available": 0,
+            "required": 10,
+        }
     }

@@ -38,7 +38,8 @@ def test_fifty_concurrent_creates_against_ten_runs_of_credit_accept_exactly_ten(
         error = refused.json()["error"]
         assert error["code"] == "INSUFFICIENT_CREDITS"
         assert error["required"] == PRICE
-        assert 0 <= error["balance"] < PRICE
+        assert 0 <= error["available"] < PRICE
+        assert error["available"] <= error["balance"] <= 10 * PRICE  # the balance counts what is held
     accepted = [r.json()["run_id"] for r in responses if r.status_code == 201]
     for run_id in accepted:
         assert wait_for(api, account.headers, run_id, until=TERMINAL)["status"] == "completed"
@@ -58,8 +59,9 @@ def test_insufficient_credits_is_402_with_balance_and_required(
     response = api.post("/v1/runs", json={"graph": priced_graph()}, headers=account.headers)
     assert response.status_code == 402
     body = response.json()
-    assert (body["error"]["code"], body["error"]["balance"], body["error"]["required"]) == (
+    assert (body["error"]["code"], body["error"]["balance"], body["error"]["available"], body["error"]["required"]) == (
         "INSUFFICIENT_CREDITS",
+        PRICE - 1,
         PRICE - 1,
         PRICE,
     )

@@ -27,9 +27,21 @@ async def test_hold_refuses_when_short_and_names_balance_and_required(runtime: R
         async with runtime.db.session() as session:
             await CreditLedger(session).hold(workspace, 8, "run_x")
     assert caught.value.code == "INSUFFICIENT_CREDITS"
-    assert caught.value.extra == {"balance": 7, "required": 8}
+    assert caught.value.extra == {"balance": 7, "available": 7, "required": 8}
     async with runtime.db.session() as session:
         assert (await CreditLedger(session).wallet(workspace)).reserved == 0
+
+
+async def test_a_refused_hold_names_the_balance_and_what_is_available_beside_it(runtime: Runtime) -> None:
+    """``balance`` is the balance (granted minus spent); what other runs hold is not in it."""
+    workspace = await _workspace_with(runtime, 7)
+    async with runtime.db.session() as session:
+        await CreditLedger(session).hold(workspace, 5, "run_a")
+    with pytest.raises(PixelmillError) as caught:
+        async with runtime.db.session() as session:
+            await CreditLedger(session).hold(workspace, 3, "run_b")
+    assert caught.value.extra == {"balance": 7, "available": 2, "required": 3}
+    assert caught.value.message == "Insufficient credits: 2 available (balance 7, 5 reserved), 3 required"
 
 
 async def test_concurrent_holds_never_overspend(runtime: Runtime) -> None:

@@ -65,7 +65,10 @@ def test_another_workspace_cannot_see_an_endpoint(api: httpx.Client, account: Se
 
     hook_id = api.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/h"}, headers=account.headers).json()["id"]
     other = seed_account(settings.resolved_database_url)  # type: ignore[attr-defined]
-    assert api.get(f"/v1/webhooks/{hook_id}", headers=other.headers).status_code == 403
+    foreign = api.get(f"/v1/webhooks/{hook_id}", headers=other.headers)
+    unknown = api.get("/v1/webhooks/wh_01UNKNOWN", headers=other.headers)
+    assert (foreign.status_code, unknown.status_code) == (404, 404)
+    assert foreign.text.replace(hook_id, "<id>") == unknown.text.replace("wh_01UNKNOWN", "<id>")
     assert api.get("/v1/webhooks", headers=other.headers).json()["data"] == []
 
 

@@ -105,12 +105,18 @@ def test_402_is_insufficient_credits_with_balance_and_required() -> None:
     server.add(
         "POST",
         "/v1/generations",
-        responses=[error_response(402, "INSUFFICIENT_CREDITS", "need 10", balance=3, required=10)],
+        responses=[error_response(402, "INSUFFICIENT_CREDITS", "need 10", balance=8, available=3, required=10)],
     )
     with server.client() as client, pytest.raises(InsufficientCredits) as caught:
         client.generations.create("image", "a cat")
     error = caught.value
-    assert (error.status, error.code, error.balance, error.required) == (402, "INSUFFICIENT_CREDITS", 3, 10)
+    assert (error.status, error.code, error.balance, error.available, error.required) == (
+        402,
+        "INSUFFICIENT_CREDITS",
+        8,
+        3,
+        10,
+    )
     assert error.body["error"]["required"] == 10
     assert len(server.requests) == 1  # a 402 is not retried
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pixelmill.storage.signing import sign_path, verify_signature
+from pixelmill.storage.signing import check_signature, sign_path, verify_signature
 
 SECRET = b"secret-for-signing-tests"
 
@@ -18,6 +18,14 @@ def test_changing_path_expiry_signature_or_secret_breaks_it() -> None:
     assert not verify_signature(SECRET, signed.path, signed.expires + 1, signed.sig, now=1_000)
     assert not verify_signature(SECRET, signed.path, signed.expires, signed.sig[:-1] + "0", now=1_000)
     assert not verify_signature(b"other", signed.path, signed.expires, signed.sig, now=1_000)
+
+
+def test_only_a_genuine_link_is_told_it_expired() -> None:
+    signed = sign_path(SECRET, "/v1/files/file_1/content", 60, now=1_000)
+    assert check_signature(SECRET, signed.path, signed.expires, signed.sig, now=1_059) == "valid"
+    assert check_signature(SECRET, signed.path, signed.expires, signed.sig, now=1_061) == "expired"
+    assert check_signature(SECRET, "/v1/files/file_2/content", signed.expires, signed.sig, now=1_061) == "forged"
+    assert check_signature(SECRET, signed.path, signed.expires - 100, signed.sig, now=1_061) == "forged"
 
 
 def test_links_render_relative_and_absolute() -> None:

@@ -12,23 +12,21 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.security import HTTPBearer
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 from starlette.types import Message
 
 from pixelmill import errors
-from pixelmill.api.deps import PrincipalDep, RuntimeDep, SessionDep, get_principal
+from pixelmill.api.deps import PrincipalDep, RuntimeDep, SessionDep
+from pixelmill.api.signed_links import principal_or_link
 from pixelmill.db.models import File
 from pixelmill.errors import PixelmillError
 from pixelmill.runtime import Runtime
-from pixelmill.services.files import FileService
+from pixelmill.services.files import FileService, file_not_found
 from pixelmill.services.principal import Principal
-from pixelmill.storage.signing import verify_signature
 
 router = APIRouter(prefix="/v1/files", tags=["files"])
 
-_bearer = HTTPBearer(auto_error=False)
 # Multipart framing (boundaries, part headers) around the file itself.
 _MULTIPART_OVERHEAD = 64 * 1024
 
@@ -187,12 +185,10 @@ async def _authorised_file(
     sig: str | None,
 ) -> File:
     """The file, when the caller holds a valid signed link for this path or a credential of its workspace."""
-    if expires is not None or sig is not None:
-        path = f"/v1/files/{file_id}/{part}"
-        if expires is None or sig is None or not verify_signature(runtime.settings.secret, path, expires, sig):
-            raise PixelmillError(errors.FORBIDDEN, "The link's signature is invalid or the link has expired")
+    path = f"/v1/files/{file_id}/{part}"
+    principal = await principal_or_link(request, runtime, path, expires, sig, missing=file_not_found(file_id))
+    if principal is None:
         return await service.get_signed(file_id)
-    principal = await get_principal(request=request, credentials=await _bearer(request))
     _require_files_scope(principal)
     return await service.get(principal.workspace_id, file_id)
 

@@ -3,7 +3,9 @@
 
 A request needs either the signed query a run view put on the URL (``?expires=&sig=``; a browser can
 follow it without a credential) or a bearer credential of the run's workspace. The bytes come from
-the blob store by content hash, with the media type recorded when the node saved them.
+the blob store by content hash, with the media type recorded when the node saved them. An unknown,
+deleted or another workspace's run, a name it has no output for and a forged link all get one
+answer, so an id says nothing about what another workspace has.
 """
 
 from __future__ import annotations
@@ -11,18 +13,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.security import HTTPBearer
 
 from pixelmill import errors
-from pixelmill.api.deps import RuntimeDep, get_principal
+from pixelmill.api.deps import RuntimeDep
+from pixelmill.api.signed_links import principal_or_link
 from pixelmill.db.models import Run
 from pixelmill.errors import PixelmillError
 from pixelmill.services.run_outputs import extension, output_refs, parse_output_name
-from pixelmill.storage.signing import verify_signature
 
 router = APIRouter(prefix="/v1/outputs", tags=["outputs"])
-
-_bearer = HTTPBearer(auto_error=False)
 
 
 def _not_found(run_id: str, name: str) -> PixelmillError:
@@ -39,32 +38,27 @@ async def get_run_output(
     sig: Annotated[str | None, Query(description="Signature of a signed link")] = None,
 ) -> Response:
     """The output's bytes (image, video or audio)."""
-    if expires is not None or sig is not None:
-        path = f"/v1/outputs/runs/{run_id}/{name}"
-        if expires is None or sig is None or not verify_signature(runtime.settings.secret, path, expires, sig):
-            raise PixelmillError(errors.FORBIDDEN, "The link's signature is invalid or the link has expired")
-        workspace_id = None
-    else:
-        principal = await get_principal(request, await _bearer(request))
+    missing = _not_found(run_id, name)
+    path = f"/v1/outputs/runs/{run_id}/{name}"
+    principal = await principal_or_link(request, runtime, path, expires, sig, missing=missing)
+    if principal is not None:
         principal.require_scope("runs")
-        workspace_id = principal.workspace_id
     parsed = parse_output_name(name)
     if parsed is None:
-        raise _not_found(run_id, name)
+        raise missing
     async with runtime.db.sessions() as session:
         run = await session.get(Run, run_id)
-    if run is None or run.deleted_at is not None:
-        raise PixelmillError(errors.NOT_FOUND, f"Run {run_id} not found", run_id=run_id)
-    if workspace_id is not None and run.workspace_id != workspace_id:
-        raise PixelmillError(errors.FORBIDDEN, "This run belongs to a different workspace", run_id=run_id)
+    foreign = principal is not None and run is not None and run.workspace_id != principal.workspace_id
+    if run is None or run.deleted_at is not None or foreign:
+        raise missing
     output = (run.outputs or {}).get(parsed.node_id)
     refs = output_refs(output) if output is not None else []
     multiple = output is not None and output.get("type") == "images"
     if (parsed.index is not None) != multiple:
-        raise _not_found(run_id, name)
+        raise missing
     index = parsed.index or 0
     if index >= len(refs) or extension(refs[index].get("mime")) != parsed.ext:
-        raise _not_found(run_id, name)
+        raise missing
     ref = refs[index]
     sha256 = ref.get("sha256")
     try:

@@ -3,8 +3,8 @@ cancel and delete.
 
 Create answers 201 ``{"run_id", "status": "queued"}`` at once, or — with ``Prefer: wait=N``
 (1–60 s) — the full run as it stands once it finished or N seconds passed, with
-``Preference-Applied: wait=N``. Another workspace's run is 403 FORBIDDEN and an unknown one 404,
-as imageat documents.
+``Preference-Applied: wait=N``. Another workspace's run, a deleted one and one that never existed
+all answer the same 404, so a run id tells nothing about other workspaces.
 """
 
 from __future__ import annotations
