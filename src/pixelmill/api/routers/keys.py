@@ -10,15 +10,23 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
+from pixelmill import errors
 from pixelmill.api.account_schemas import KeyCreated, KeyPublic
 from pixelmill.api.deps import PrincipalDep, RuntimeDep
+from pixelmill.api.openapi import error_responses
 from pixelmill.services.keys import ApiKeyService, CreatedKey, KeyMode
 from pixelmill.services.principal import ALL_SCOPES
+from pixelmill.wire import RequestModel
 
-router = APIRouter(prefix="/v1/keys", tags=["keys"])
+# Every key route needs the admin role (and the keys scope of an API key).
+router = APIRouter(
+    prefix="/v1/keys",
+    tags=["keys"],
+    responses=error_responses(errors.INSUFFICIENT_SCOPE, errors.INSUFFICIENT_ROLE, errors.PLAN_FORBIDS),
+)
 
 
-class KeyCreate(BaseModel):
+class KeyCreate(RequestModel):
     name: str = Field(min_length=1, max_length=200)
     mode: KeyMode = Field(default="live", description="`test` keys run against sandbox models and spend no credits")
     scopes: list[str] | None = Field(

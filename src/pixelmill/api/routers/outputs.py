@@ -15,6 +15,7 @@ from fastapi.security import HTTPBearer
 
 from pixelmill import errors
 from pixelmill.api.deps import RuntimeDep, get_principal
+from pixelmill.api.openapi import BEARER_OR_SIGNED_LINK, error_responses
 from pixelmill.db.models import Run
 from pixelmill.errors import PixelmillError
 from pixelmill.services.run_outputs import extension, output_refs, parse_output_name
@@ -29,7 +30,13 @@ def _not_found(run_id: str, name: str) -> PixelmillError:
     return PixelmillError(errors.NOT_FOUND, f"Run {run_id} has no output {name}", run_id=run_id)
 
 
-@router.get("/runs/{run_id}/{name}", operation_id="get_run_output", response_class=Response)
+@router.get(
+    "/runs/{run_id}/{name}",
+    operation_id="get_run_output",
+    response_class=Response,
+    openapi_extra=BEARER_OR_SIGNED_LINK,
+    responses=error_responses(errors.INSUFFICIENT_SCOPE, errors.FORBIDDEN),
+)
 async def get_run_output(
     run_id: str,
     name: str,
