@@ -88,19 +88,20 @@ def _leaf_routes(routes: Iterable[Any]) -> Iterator[Any]:
 
 
 def allowed_methods(request: Request) -> list[str]:
-    """Every method some route serves on this path.
+    """Every method the routes of this path serve.
 
     Starlette answers 405 from the first route whose path matched, so its ``Allow`` names only
-    that route's methods, while ``GET`` and ``DELETE`` of one path are often two routes.
+    that route's methods, while ``GET`` and ``DELETE`` of one path are often two routes. Only the
+    most specific templates count: ``/v1/generations/models`` is not a ``/v1/generations/{id}``.
     """
     path, root = request.scope["path"], request.scope.get("root_path", "")
     path = path.removeprefix(root) if root else path  # routes match below the mount point
-    methods: set[str] = set()
+    by_parameters: dict[int, set[str]] = {}
     for route in _leaf_routes(request.app.router.routes):
         pattern = getattr(route, "path_regex", None)
-        if pattern is not None and pattern.match(path):
-            methods |= set(getattr(route, "methods", None) or ())
-    return sorted(methods)
+        if pattern is not None and (match := pattern.match(path)) is not None:
+            by_parameters.setdefault(len(match.groupdict()), set()).update(getattr(route, "methods", None) or ())
+    return sorted(by_parameters[min(by_parameters)]) if by_parameters else []
 
 
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
