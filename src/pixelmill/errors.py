@@ -36,6 +36,9 @@ BAD_REQUEST = _spec("BAD_REQUEST", 400, "The request is malformed")
 VALIDATION_ERROR = _spec("VALIDATION_ERROR", 422, "The request body is invalid")
 PAYLOAD_TOO_LARGE = _spec("PAYLOAD_TOO_LARGE", 413, "The request body is too large")
 UNSUPPORTED_MEDIA_TYPE = _spec("UNSUPPORTED_MEDIA_TYPE", 415, "This content type is not supported")
+METHOD_NOT_ALLOWED = _spec(
+    "METHOD_NOT_ALLOWED", 405, "This method is not allowed here; the Allow header lists those that are"
+)
 
 # Authentication and authorisation
 UNAUTHENTICATED = _spec("UNAUTHENTICATED", 401, "Missing or invalid API key or access token")

@@ -12,6 +12,7 @@ from pixelmill import __version__
 from pixelmill.api.errors import install_error_handlers
 from pixelmill.api.idempotency import IdempotencyMiddleware
 from pixelmill.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from pixelmill.api.openapi import install_openapi
 from pixelmill.api.ratelimit import RateLimitHeadersMiddleware
 from pixelmill.api.routers import (
     auth,
@@ -80,4 +81,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(models.router)
     app.include_router(webhooks.router)
     app.router.routes.append(Route(MCP_PATH, mcp_endpoint, include_in_schema=False))
+    install_openapi(app)
     return app

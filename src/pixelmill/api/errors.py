@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,11 +16,16 @@ from pixelmill.errors import ErrorSpec, PixelmillError
 
 log = logging.getLogger("pixelmill.api")
 
+# Conditional-request headers: a route that requires one answers 428 when it is missing (RFC 6585),
+# not the 422 of any other missing field.
+_PRECONDITION_HEADERS = frozenset({"if-match", "if-unmodified-since"})
+
 _STATUS_SPECS: dict[int, ErrorSpec] = {
     400: errors.BAD_REQUEST,
     401: errors.UNAUTHENTICATED,
     403: errors.FORBIDDEN,
     404: errors.NOT_FOUND,
+    405: errors.METHOD_NOT_ALLOWED,
     413: errors.PAYLOAD_TOO_LARGE,
     415: errors.UNSUPPORTED_MEDIA_TYPE,
     422: errors.VALIDATION_ERROR,
@@ -42,8 +48,21 @@ async def _on_pixelmill_error(_request: Request, exc: Exception) -> JSONResponse
     return error_response(exc)
 
 
+def _missing_precondition(problems: list[dict[str, Any]]) -> str | None:
+    for problem in problems:
+        loc = tuple(problem.get("loc", ()))
+        missing_header = problem.get("type") == "missing" and len(loc) == 2 and loc[0] == "header"
+        if missing_header and str(loc[1]).lower() in _PRECONDITION_HEADERS:
+            return str(loc[1])
+    return None
+
+
 async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    header = _missing_precondition(list(exc.errors()))
+    if header is not None:
+        message = f'Send {header} with the ETag of your last read, e.g. {header}: "3"'
+        return error_response(PixelmillError(errors.PRECONDITION_REQUIRED, message, field=header))
     problems = [
         {
             "field": _field_name(tuple(e.get("loc", ()))),
@@ -57,13 +76,45 @@ async def _on_validation_error(_request: Request, exc: Exception) -> JSONRespons
     return error_response(PixelmillError(errors.VALIDATION_ERROR, message, field=first["field"], errors=problems))
 
 
-async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+def _leaf_routes(routes: Iterable[Any]) -> Iterator[Any]:
+    # FastAPI keeps an included router as one route that matches for all of its own; its
+    # effective route contexts carry each route's full path pattern and methods.
+    for route in routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        if callable(contexts):
+            yield from contexts()
+        else:
+            yield route
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the routes of this path serve.
+
+    Starlette answers 405 from the first route whose path matched, so its ``Allow`` names only
+    that route's methods, while ``GET`` and ``DELETE`` of one path are often two routes. Only the
+    most specific templates count: ``/v1/generations/models`` is not a ``/v1/generations/{id}``.
+    """
+    path, root = request.scope["path"], request.scope.get("root_path", "")
+    path = path.removeprefix(root) if root else path  # routes match below the mount point
+    by_parameters: dict[int, set[str]] = {}
+    for route in _leaf_routes(request.app.router.routes):
+        pattern = getattr(route, "path_regex", None)
+        if pattern is not None and (match := pattern.match(path)) is not None:
+            by_parameters.setdefault(len(match.groupdict()), set()).update(getattr(route, "methods", None) or ())
+    return sorted(by_parameters[min(by_parameters)]) if by_parameters else []
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     spec = _STATUS_SPECS.get(exc.status_code)
     if spec is None:
         spec = ErrorSpec(f"HTTP_{exc.status_code}", exc.status_code, str(exc.detail))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+        return error_response(PixelmillError(spec, allowed=headers["Allow"].split(", "), headers=headers))
     message = str(exc.detail) if exc.detail and exc.status_code != 404 else spec.message
-    return error_response(PixelmillError(spec, message, headers=dict(exc.headers or {})))
+    return error_response(PixelmillError(spec, message, headers=headers))
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:

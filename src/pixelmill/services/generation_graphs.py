@@ -35,7 +35,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from pixelmill import errors
 from pixelmill.engine.node import BaseNode, NodeRegistry
@@ -44,6 +44,7 @@ from pixelmill.providers import local_media
 from pixelmill.providers.base import Capability, ModelInfo
 from pixelmill.providers.cv import MODEL_ID as CV_MODEL
 from pixelmill.services.prompt_cues import INSTRUMENT_WORDS, MOOD_WORDS, STYLE_WORDS, cue
+from pixelmill.wire import RequestModel
 
 GenerationType = Literal["image", "video", "voice", "music", "infographic", "text"]
 GENERATION_TYPES: tuple[GenerationType, ...] = ("image", "video", "voice", "music", "infographic", "text")
@@ -87,7 +88,7 @@ STILL_LONG_SIDE: dict[str, int] = {"360p": 640, "480p": 856, "720p": 1280, "1080
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.)])\s+")
 
 
-class GenerationRequest(BaseModel):
+class GenerationRequest(RequestModel):
     """The body of ``POST /v1/generations``."""
 
     model_config = ConfigDict(extra="forbid")

@@ -15,6 +15,7 @@ from pydantic import BaseModel, EmailStr, Field
 from pixelmill import errors
 from pixelmill.api.account_schemas import AccessToken, Message, PlanPublic, UserPublic, WorkspacePublic
 from pixelmill.api.deps import ClientAddressDep, PrincipalDep, RuntimeDep
+from pixelmill.api.openapi import error_responses
 from pixelmill.errors import PixelmillError
 from pixelmill.runtime import Runtime
 from pixelmill.services.accounts import AccountService
@@ -25,13 +26,14 @@ from pixelmill.services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGT
 from pixelmill.services.principal import Principal, Role
 from pixelmill.services.tokens import issue_access_token
 from pixelmill.services.workspaces import WorkspaceService, WorkspaceView
+from pixelmill.wire import RequestModel
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 Password = Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)]
 
 
-class SignupRequest(BaseModel):
+class SignupRequest(RequestModel):
     email: EmailStr
     password: Password
     name: str = Field(default="", max_length=200)
@@ -42,7 +44,7 @@ class SignupResponse(AccessToken):
     workspace: WorkspacePublic
 
 
-class TokenRequest(BaseModel):
+class TokenRequest(RequestModel):
     workspace_id: str = Field(description="One of your workspaces; the new token acts in it")
 
 
@@ -62,11 +64,11 @@ class MeResponse(BaseModel):
     auth: AuthInfo
 
 
-class ForgotPasswordRequest(BaseModel):
+class ForgotPasswordRequest(RequestModel):
     email: EmailStr
 
 
-class ResetPasswordRequest(BaseModel):
+class ResetPasswordRequest(RequestModel):
     token: str = Field(min_length=1, max_length=200)
     new_password: Password
 
@@ -77,7 +79,12 @@ def _access_token(runtime: Runtime, user_id: str, workspace_id: str) -> AccessTo
     return AccessToken(access_token=token, expires_in=ttl, workspace_id=workspace_id)
 
 
-@router.post("/signup", operation_id="signup", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/signup",
+    operation_id="signup",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(errors.FORBIDDEN, errors.EMAIL_TAKEN),
+)
 async def signup(body: SignupRequest, runtime: RuntimeDep) -> SignupResponse:
     """Create an account with a personal workspace on the sign-up plan; 409 EMAIL_TAKEN if it exists."""
     settings = runtime.settings
@@ -98,7 +105,11 @@ async def signup(body: SignupRequest, runtime: RuntimeDep) -> SignupResponse:
     )
 
 
-@router.post("/login", operation_id="login")
+@router.post(
+    "/login",
+    operation_id="login",
+    responses=error_responses(errors.INVALID_CREDENTIALS, errors.NOT_FOUND, errors.LOGIN_THROTTLED),
+)
 async def login(
     username: Annotated[str, Form(description="Your email address", max_length=320)],
     password: Annotated[str, Form(max_length=MAX_PASSWORD_LENGTH)],
@@ -131,7 +142,7 @@ async def login(
     return _access_token(runtime, user.id, target)
 
 
-@router.post("/token", operation_id="switch_workspace")
+@router.post("/token", operation_id="switch_workspace", responses=error_responses(errors.FORBIDDEN, errors.NOT_FOUND))
 async def switch_workspace(body: TokenRequest, principal: PrincipalDep, runtime: RuntimeDep) -> AccessToken:
     """A new access token acting in another workspace you belong to (404 if you do not)."""
     user_id = principal.require_user()
@@ -195,7 +206,7 @@ async def forgot_password(body: ForgotPasswordRequest, runtime: RuntimeDep, back
     )
 
 
-@router.post("/reset-password", operation_id="reset_password")
+@router.post("/reset-password", operation_id="reset_password", responses=error_responses(errors.RESET_TOKEN_INVALID))
 async def reset_password(body: ResetPasswordRequest, runtime: RuntimeDep) -> Message:
     """Choose a new password with a reset token; unknown, used or expired tokens are 400 RESET_TOKEN_INVALID."""
     async with runtime.db.session() as session:

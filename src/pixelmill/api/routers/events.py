@@ -14,7 +14,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 
+from pixelmill import errors
 from pixelmill.api.deps import PrincipalDep, RuntimeDep
+from pixelmill.api.openapi import error_responses
 from pixelmill.api.routers.runs import public_base_url
 from pixelmill.events.bus import Listener
 from pixelmill.events.sse import StreamScope, event_stream, parse_cursor
@@ -87,7 +89,7 @@ LastEventIdQuery = Annotated[
 
 _STREAM_DOC: dict[int | str, dict[str, object]] = {
     200: {"content": {"text/event-stream": {}}, "description": "Frames `id:`, `event:`, `data: <JSON>`"},
-    503: {"description": "SSE_CAPACITY: the listener cap is reached"},
+    **error_responses(errors.INSUFFICIENT_SCOPE, errors.SSE_CAPACITY),
 }
 
 

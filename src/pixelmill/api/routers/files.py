@@ -18,6 +18,7 @@ from starlette.types import Message
 
 from pixelmill import errors
 from pixelmill.api.deps import PrincipalDep, RuntimeDep, SessionDep
+from pixelmill.api.openapi import BEARER_OR_SIGNED_LINK, error_responses
 from pixelmill.api.signed_links import principal_or_link
 from pixelmill.db.models import File
 from pixelmill.errors import PixelmillError
@@ -25,7 +26,8 @@ from pixelmill.runtime import Runtime
 from pixelmill.services.files import FileService, file_not_found
 from pixelmill.services.principal import Principal
 
-router = APIRouter(prefix="/v1/files", tags=["files"])
+# Every file route needs the files scope of an API key.
+router = APIRouter(prefix="/v1/files", tags=["files"], responses=error_responses(errors.INSUFFICIENT_SCOPE))
 
 # Multipart framing (boundaries, part headers) around the file itself.
 _MULTIPART_OVERHEAD = 64 * 1024
@@ -148,6 +150,13 @@ def _require_files_scope(principal: Principal) -> None:
     operation_id="createFile",
     summary="Upload a file (multipart field `file`, or the raw body)",
     openapi_extra=_UPLOAD_BODY,
+    responses=error_responses(
+        errors.INSUFFICIENT_SCOPE,
+        errors.UNSUPPORTED_MEDIA_TYPE,
+        errors.UNSUPPORTED_IMAGE_FORMAT,
+        errors.INVALID_IMAGE,
+        errors.IMAGE_TOO_LARGE,
+    ),
 )
 async def create_file(
     request: Request,
@@ -213,7 +222,16 @@ def _media_response(data: bytes, mime: str, sha256: str, *, private_seconds: int
     )
 
 
-@router.get("/{file_id}/content", operation_id="getFileContent", response_class=Response)
+_SIGNED_OR_SCOPED = error_responses(errors.INSUFFICIENT_SCOPE, errors.FORBIDDEN)
+
+
+@router.get(
+    "/{file_id}/content",
+    operation_id="getFileContent",
+    response_class=Response,
+    openapi_extra=BEARER_OR_SIGNED_LINK,
+    responses=_SIGNED_OR_SCOPED,
+)
 async def get_file_content(
     file_id: str,
     request: Request,
@@ -229,7 +247,13 @@ async def get_file_content(
     return _media_response(data, row.mime, row.sha256, private_seconds=runtime.settings.signed_url_ttl_seconds)
 
 
-@router.get("/{file_id}/thumbnail", operation_id="getFileThumbnail", response_class=Response)
+@router.get(
+    "/{file_id}/thumbnail",
+    operation_id="getFileThumbnail",
+    response_class=Response,
+    openapi_extra=BEARER_OR_SIGNED_LINK,
+    responses=_SIGNED_OR_SCOPED,
+)
 async def get_file_thumbnail(
     file_id: str,
     request: Request,

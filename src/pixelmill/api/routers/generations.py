@@ -14,7 +14,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from pixelmill import errors
 from pixelmill.api.deps import PrincipalDep, RuntimeDep
+from pixelmill.api.openapi import error_responses
 from pixelmill.api.routers.models import ModelPublic
 from pixelmill.api.routers.runs import PreferHeader, public_base_url, wait_preference
 from pixelmill.db.models import Run
@@ -23,6 +25,7 @@ from pixelmill.services.generations import GenerationPublic, GenerationService, 
 from pixelmill.services.runs import wait_for_terminal
 
 router = APIRouter(prefix="/v1/generations", tags=["generations"])
+_SCOPED = error_responses(errors.INSUFFICIENT_SCOPE)
 
 
 class GenerationList(BaseModel):
@@ -42,7 +45,23 @@ class Ok(BaseModel):
     ok: bool = True
 
 
-@router.post("", operation_id="create_generation", status_code=201)
+@router.post(
+    "",
+    operation_id="create_generation",
+    status_code=201,
+    responses=error_responses(
+        errors.INSUFFICIENT_CREDITS,
+        errors.INSUFFICIENT_SCOPE,
+        errors.SANDBOX_ONLY,
+        errors.NOT_FOUND,
+        errors.CONFLICT,
+        errors.TOO_MANY_JOBS,
+        errors.INVALID_IMAGE,
+        errors.IMAGE_TOO_LARGE,
+        errors.UNSUPPORTED_IMAGE_FORMAT,
+        errors.SERVICE_UNAVAILABLE,
+    ),
+)
 async def create_generation(
     body: GenerationRequest,
     request: Request,
@@ -69,7 +88,7 @@ async def create_generation(
     return JSONResponse(view.model_dump(mode="json"), status_code=201, headers=headers)
 
 
-@router.get("", operation_id="list_generations")
+@router.get("", operation_id="list_generations", responses=_SCOPED)
 async def list_generations(
     request: Request,
     principal: PrincipalDep,
@@ -107,7 +126,7 @@ async def list_generation_models(principal: PrincipalDep, runtime: RuntimeDep) -
     )
 
 
-@router.get("/{generation_id}", operation_id="get_generation")
+@router.get("/{generation_id}", operation_id="get_generation", responses=_SCOPED)
 async def get_generation(
     generation_id: str, request: Request, principal: PrincipalDep, runtime: RuntimeDep
 ) -> GenerationPublic:
@@ -117,7 +136,7 @@ async def get_generation(
         return await GenerationViews(session, runtime, public_base_url(request, runtime)).one(run)
 
 
-@router.get("/{generation_id}/status", operation_id="get_generation_status")
+@router.get("/{generation_id}/status", operation_id="get_generation_status", responses=_SCOPED)
 async def get_generation_status(
     generation_id: str, request: Request, principal: PrincipalDep, runtime: RuntimeDep
 ) -> GenerationStatus:
@@ -127,7 +146,11 @@ async def get_generation_status(
         return await GenerationViews(session, runtime, public_base_url(request, runtime)).status(run)
 
 
-@router.post("/{generation_id}/cancel", operation_id="cancel_generation")
+@router.post(
+    "/{generation_id}/cancel",
+    operation_id="cancel_generation",
+    responses=error_responses(errors.INSUFFICIENT_SCOPE, errors.RUN_NOT_CANCELLABLE),
+)
 async def cancel_generation(
     generation_id: str, request: Request, principal: PrincipalDep, runtime: RuntimeDep
 ) -> GenerationPublic:
@@ -139,7 +162,11 @@ async def cancel_generation(
         return await GenerationViews(session, runtime, public_base_url(request, runtime)).one(run)
 
 
-@router.delete("/{generation_id}", operation_id="delete_generation")
+@router.delete(
+    "/{generation_id}",
+    operation_id="delete_generation",
+    responses=error_responses(errors.INSUFFICIENT_SCOPE, errors.RUN_NOT_FINISHED),
+)
 async def delete_generation(generation_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> Ok:
     """Delete a finished generation from the history (409 RUN_NOT_FINISHED while pending or processing)."""
     async with runtime.db.session() as session:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from pixelmill import __version__
@@ -17,13 +18,26 @@ from pixelmill.dispatch.broker import ping_broker
 router = APIRouter(tags=["health"])
 
 
+class Readiness(BaseModel):
+    """Whether every dependency answers, and what each check found."""
+
+    status: Literal["ready", "not_ready"]
+    checks: dict[str, str] = Field(description='Per dependency: "ok" or "error: <reason>"')
+
+
+_READINESS: dict[int | str, dict[str, Any]] = {
+    200: {"model": Readiness, "description": "Every dependency answers"},
+    503: {"model": Readiness, "description": "Some dependency does not answer; `checks` names it"},
+}
+
+
 @router.get("/healthz", operation_id="healthz")
 async def healthz() -> dict[str, str]:
     """The process is up and serving; says nothing about its dependencies."""
     return {"status": "ok", "version": __version__}
 
 
-@router.get("/readyz", operation_id="readyz")
+@router.get("/readyz", operation_id="readyz", response_model=None, responses=_READINESS)
 async def readyz(runtime: RuntimeDep) -> JSONResponse:
     """Every dependency answers: 200 when all do, 503 naming the ones that do not.
 

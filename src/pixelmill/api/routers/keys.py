@@ -13,15 +13,23 @@ from datetime import timedelta
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
+from pixelmill import errors
 from pixelmill.api.account_schemas import KeyCreated, KeyPublic, KeyRotated
 from pixelmill.api.deps import PrincipalDep, RuntimeDep
+from pixelmill.api.openapi import error_responses
 from pixelmill.services.keys import ApiKeyService, CreatedKey, KeyMode
 from pixelmill.services.principal import ALL_SCOPES
+from pixelmill.wire import RequestModel
 
-router = APIRouter(prefix="/v1/keys", tags=["keys"])
+# Every key route needs the admin role (and the keys scope of an API key).
+router = APIRouter(
+    prefix="/v1/keys",
+    tags=["keys"],
+    responses=error_responses(errors.INSUFFICIENT_SCOPE, errors.INSUFFICIENT_ROLE, errors.PLAN_FORBIDS),
+)
 
 
-class KeyCreate(BaseModel):
+class KeyCreate(RequestModel):
     name: str = Field(min_length=1, max_length=200)
     mode: KeyMode = Field(default="live", description="`test` keys run against sandbox models and spend no credits")
     scopes: list[str] | None = Field(
@@ -66,7 +74,7 @@ async def get_key(key_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> 
     return KeyPublic.of(key)
 
 
-@router.delete("/{key_id}", operation_id="revoke_key")
+@router.delete("/{key_id}", operation_id="revoke_key", responses=error_responses(errors.KEY_REVOKED))
 async def revoke_key(key_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> KeyPublic:
     """Revoke a key, in its rotation grace period too: it stops authenticating at once (other API
     processes: within auth_cache_ttl_seconds); 409 KEY_REVOKED when it already stopped working."""
@@ -75,7 +83,12 @@ async def revoke_key(key_id: str, principal: PrincipalDep, runtime: RuntimeDep) 
     return KeyPublic.of(key)
 
 
-@router.post("/{key_id}/rotate", operation_id="rotate_key", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{key_id}/rotate",
+    operation_id="rotate_key",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(errors.KEY_REVOKED, errors.KEY_ALREADY_ROTATED),
+)
 async def rotate_key(key_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> KeyRotated:
     """Return a replacement with the same name, mode and scopes; the old key keeps working until its
     expires_at (key_rotation_grace_seconds), so clients can switch without downtime. 409 KEY_REVOKED

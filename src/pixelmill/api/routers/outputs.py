@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from pixelmill import errors
 from pixelmill.api.deps import RuntimeDep
+from pixelmill.api.openapi import BEARER_OR_SIGNED_LINK, error_responses
 from pixelmill.api.signed_links import principal_or_link
 from pixelmill.db.models import Run
 from pixelmill.errors import PixelmillError
@@ -28,7 +29,13 @@ def _not_found(run_id: str, name: str) -> PixelmillError:
     return PixelmillError(errors.NOT_FOUND, f"Run {run_id} has no output {name}", run_id=run_id)
 
 
-@router.get("/runs/{run_id}/{name}", operation_id="get_run_output", response_class=Response)
+@router.get(
+    "/runs/{run_id}/{name}",
+    operation_id="get_run_output",
+    response_class=Response,
+    openapi_extra=BEARER_OR_SIGNED_LINK,
+    responses=error_responses(errors.INSUFFICIENT_SCOPE, errors.FORBIDDEN),
+)
 async def get_run_output(
     run_id: str,
     name: str,

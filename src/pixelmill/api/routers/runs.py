@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pixelmill import errors
 from pixelmill.api.deps import PrincipalDep, RuntimeDep
+from pixelmill.api.openapi import GRAPH_ERRORS, error_responses
 from pixelmill.db.models import Run
 from pixelmill.engine.graph import Edge, NodeId
 from pixelmill.errors import PixelmillError
@@ -27,6 +28,7 @@ from pixelmill.services.run_lifecycle import RunStatus
 from pixelmill.services.run_views import RunPublic, RunViews
 from pixelmill.services.runs import RunKind, RunService, wait_for_terminal
 from pixelmill.services.workflows import WorkflowService
+from pixelmill.wire import RequestModel
 
 router = APIRouter(tags=["runs"])
 
@@ -34,7 +36,7 @@ MAX_WAIT_SECONDS = 60
 _WAIT = re.compile(r"(?:^|[\s,;])wait\s*=\s*(\d{1,6})(?:$|[\s,;])", re.IGNORECASE)
 
 
-class WebhookSpec(BaseModel):
+class WebhookSpec(RequestModel):
     """Where to POST the run's terminal event; the body is signed with ``secret`` when given."""
 
     model_config = ConfigDict(extra="forbid")
@@ -46,7 +48,7 @@ class WebhookSpec(BaseModel):
     )
 
 
-class RunCreate(BaseModel):
+class RunCreate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     graph: dict[str, Any] = Field(description='{"nodes": [...], "edges": [...]}; see GET /v1/nodes for node types')
@@ -55,7 +57,7 @@ class RunCreate(BaseModel):
     metadata: dict[str, Any] | None = Field(default=None, description="Kept with the run and shown on reads")
 
 
-class NodeOverride(BaseModel):
+class NodeOverride(RequestModel):
     """A node of the published graph to change (its id exists) or a node to add (a new id)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -67,7 +69,7 @@ class NodeOverride(BaseModel):
     is_intermediate: bool | None = None
 
 
-class WorkflowRunCreate(BaseModel):
+class WorkflowRunCreate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     nodes: list[NodeOverride] = Field(default_factory=list)
@@ -195,8 +197,16 @@ async def _create(
 
 
 _CREATED: dict[int | str, dict[str, Any]] = {
-    201: {"model": RunCreated, "description": "Queued; with `Prefer: wait=N`, the full run (RunPublic)"}
+    201: {"model": RunCreated, "description": "Queued; with `Prefer: wait=N`, the full run (RunPublic)"},
+    **error_responses(
+        errors.INSUFFICIENT_CREDITS,
+        errors.INSUFFICIENT_SCOPE,
+        errors.SANDBOX_ONLY,
+        errors.TOO_MANY_JOBS,
+        *GRAPH_ERRORS,
+    ),
 }
+_SCOPED = error_responses(errors.INSUFFICIENT_SCOPE)
 
 
 @router.post("/v1/runs", operation_id="create_run", status_code=201, response_model=None, responses=_CREATED)
@@ -257,7 +267,7 @@ async def create_workflow_run(
     )
 
 
-@router.get("/v1/runs", operation_id="list_runs")
+@router.get("/v1/runs", operation_id="list_runs", responses=_SCOPED)
 async def list_runs(
     request: Request,
     principal: PrincipalDep,
@@ -277,7 +287,7 @@ async def list_runs(
     return RunList(data=views, next_cursor=page.next_cursor)
 
 
-@router.get("/v1/runs/{run_id}", operation_id="get_run")
+@router.get("/v1/runs/{run_id}", operation_id="get_run", responses=_SCOPED)
 async def get_run(run_id: str, request: Request, principal: PrincipalDep, runtime: RuntimeDep) -> RunPublic:
     """The run with its outputs (signed URLs for media), nodes, credits, error and queue position."""
     async with runtime.db.reads() as session:
@@ -285,7 +295,11 @@ async def get_run(run_id: str, request: Request, principal: PrincipalDep, runtim
         return await RunViews(session, runtime, public_base_url(request, runtime)).one(run)
 
 
-@router.post("/v1/runs/{run_id}/cancel", operation_id="cancel_run")
+@router.post(
+    "/v1/runs/{run_id}/cancel",
+    operation_id="cancel_run",
+    responses=error_responses(errors.INSUFFICIENT_SCOPE, errors.RUN_NOT_CANCELLABLE),
+)
 async def cancel_run(run_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> Ok:
     """Cancel a queued run at once or stop a running one before its next node; executed nodes' costs
     are kept, the rest of the hold is released. 409 RUN_NOT_CANCELLABLE once the run finished."""
@@ -294,7 +308,11 @@ async def cancel_run(run_id: str, principal: PrincipalDep, runtime: RuntimeDep) 
     return Ok()
 
 
-@router.delete("/v1/runs/{run_id}", operation_id="delete_run")
+@router.delete(
+    "/v1/runs/{run_id}",
+    operation_id="delete_run",
+    responses=error_responses(errors.INSUFFICIENT_SCOPE, errors.RUN_NOT_FINISHED),
+)
 async def delete_run(run_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> Ok:
     """Delete a finished run from view (409 RUN_NOT_FINISHED while it is queued or running)."""
     async with runtime.db.session() as session:
@@ -302,7 +320,11 @@ async def delete_run(run_id: str, principal: PrincipalDep, runtime: RuntimeDep) 
     return Ok()
 
 
-@router.post("/v1/runs/{run_id}/restore", operation_id="restore_run")
+@router.post(
+    "/v1/runs/{run_id}/restore",
+    operation_id="restore_run",
+    responses=error_responses(errors.INSUFFICIENT_SCOPE, errors.RUN_NOT_DELETED),
+)
 async def restore_run(run_id: str, request: Request, principal: PrincipalDep, runtime: RuntimeDep) -> RunPublic:
     """Undo a delete within the restore window (24 h by default); 404 once the run has been purged,
     409 RUN_NOT_DELETED when it is not deleted."""

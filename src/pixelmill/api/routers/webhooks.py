@@ -13,23 +13,31 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from pixelmill import errors
 from pixelmill.api.deps import PrincipalDep, RuntimeDep
+from pixelmill.api.openapi import error_responses
 from pixelmill.db.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from pixelmill.webhooks.endpoints import DeliveryWithAttempts, WebhookEndpointService
+from pixelmill.wire import RequestModel
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+# Every webhook route needs the admin role (and the webhooks scope of an API key).
+router = APIRouter(
+    prefix="/v1/webhooks",
+    tags=["webhooks"],
+    responses=error_responses(errors.INSUFFICIENT_SCOPE, errors.INSUFFICIENT_ROLE),
+)
 
 EVENTS_DESCRIPTION = "Event names (run_complete, node_start, …) or groups: start, node, completed"
 
 
-class WebhookCreate(BaseModel):
+class WebhookCreate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(min_length=1, max_length=2048)
     events: list[str] | None = Field(default=None, description=f"{EVENTS_DESCRIPTION}; default completed")
 
 
-class WebhookUpdate(BaseModel):
+class WebhookUpdate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str | None = Field(default=None, min_length=1, max_length=2048)
@@ -197,7 +205,10 @@ def _delivery(item: DeliveryWithAttempts) -> DeliveryPublic:
 
 
 @router.post(
-    "/deliveries/{delivery_id}/redeliver", operation_id="redeliver_webhook", status_code=status.HTTP_202_ACCEPTED
+    "/deliveries/{delivery_id}/redeliver",
+    operation_id="redeliver_webhook",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=error_responses(errors.INSUFFICIENT_SCOPE, errors.INSUFFICIENT_ROLE, errors.CONFLICT),
 )
 async def redeliver_webhook(delivery_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> DeliveryPublic:
     """Send a delivery's message again now (same webhook-id), as a new delivery."""

@@ -17,11 +17,15 @@ from pydantic import BaseModel, Field
 
 from pixelmill import errors
 from pixelmill.api.deps import PrincipalDep, RuntimeDep
+from pixelmill.api.openapi import GRAPH_ERRORS, error_responses
 from pixelmill.db.models import Workflow, WorkflowVersion
 from pixelmill.errors import PixelmillError
 from pixelmill.services.workflows import WorkflowService
+from pixelmill.wire import RequestModel
 
-router = APIRouter(prefix="/v1/workflows", tags=["workflows"])
+# Every workflow route needs the workflows scope of an API key.
+router = APIRouter(prefix="/v1/workflows", tags=["workflows"], responses=error_responses(errors.INSUFFICIENT_SCOPE))
+_GRAPH = error_responses(errors.INSUFFICIENT_SCOPE, *GRAPH_ERRORS)
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
 GraphBody = Annotated[
@@ -29,13 +33,13 @@ GraphBody = Annotated[
 ]
 
 
-class WorkflowCreate(BaseModel):
+class WorkflowCreate(RequestModel):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=4000)
     graph: GraphBody = Field(default_factory=lambda: {"nodes": [], "edges": []})
 
 
-class WorkflowUpdate(BaseModel):
+class WorkflowUpdate(RequestModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=4000)
     graph: GraphBody | None = None
@@ -132,10 +136,13 @@ def parse_if_match(value: str | None, *, required: bool) -> int | None:
     return int(match.group(1))
 
 
-IfMatch = Annotated[str | None, Header(alias="If-Match", description='The ETag of your last read, e.g. "3"')]
+_IF_MATCH_DOC = 'The ETag of your last read, e.g. "3"'
+IfMatch = Annotated[str | None, Header(alias="If-Match", description=_IF_MATCH_DOC)]
+# Required: a request without it is answered 428 PRECONDITION_REQUIRED (see api.errors).
+RequiredIfMatch = Annotated[str, Header(alias="If-Match", description=_IF_MATCH_DOC)]
 
 
-@router.post("", operation_id="create_workflow", status_code=status.HTTP_201_CREATED)
+@router.post("", operation_id="create_workflow", status_code=status.HTTP_201_CREATED, responses=_GRAPH)
 async def create_workflow(
     body: WorkflowCreate, principal: PrincipalDep, runtime: RuntimeDep, response: Response
 ) -> WorkflowPublic:
@@ -175,14 +182,14 @@ async def get_workflow(
     return WorkflowPublic.of(row)
 
 
-@router.patch("/{workflow_id}", operation_id="update_workflow")
+@router.patch("/{workflow_id}", operation_id="update_workflow", responses=_GRAPH)
 async def update_workflow(
     workflow_id: str,
     body: WorkflowUpdate,
     principal: PrincipalDep,
     runtime: RuntimeDep,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: RequiredIfMatch,
 ) -> WorkflowPublic:
     """Change name, description and/or graph of the draft; published versions stay as they were."""
     expected = parse_if_match(if_match, required=True)

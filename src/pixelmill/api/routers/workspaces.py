@@ -18,15 +18,17 @@ from pydantic import BaseModel, EmailStr, Field
 from pixelmill import errors
 from pixelmill.api.account_schemas import WorkspacePublic
 from pixelmill.api.deps import PrincipalDep, RuntimeDep
+from pixelmill.api.openapi import error_responses
 from pixelmill.errors import PixelmillError
 from pixelmill.services.mail import Mailer, invitation_mail
 from pixelmill.services.principal import Principal, Role
 from pixelmill.services.workspaces import MemberView, WorkspaceService, WorkspaceView
+from pixelmill.wire import RequestModel
 
 router = APIRouter(tags=["workspaces"])
 
 
-class WorkspaceCreate(BaseModel):
+class WorkspaceCreate(RequestModel):
     name: str = Field(min_length=1, max_length=200)
 
 
@@ -50,11 +52,11 @@ class MemberList(BaseModel):
     data: list[MemberPublic]
 
 
-class MemberUpdate(BaseModel):
+class MemberUpdate(RequestModel):
     role: Role
 
 
-class InvitationCreate(BaseModel):
+class InvitationCreate(RequestModel):
     email: EmailStr
     role: Role = "member"
 
@@ -70,7 +72,7 @@ class InvitationPublic(BaseModel):
     )
 
 
-class InvitationAccept(BaseModel):
+class InvitationAccept(RequestModel):
     token: str = Field(min_length=1, max_length=200)
 
 
@@ -83,7 +85,15 @@ def _in_scope(principal: Principal, workspace_id: str) -> None:
         )
 
 
-@router.post("/v1/workspaces", operation_id="create_workspace", status_code=status.HTTP_201_CREATED)
+_MANAGE = error_responses(errors.INSUFFICIENT_SCOPE, errors.INSUFFICIENT_ROLE, errors.FORBIDDEN, errors.CONFLICT)
+
+
+@router.post(
+    "/v1/workspaces",
+    operation_id="create_workspace",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(errors.INSUFFICIENT_SCOPE, errors.FORBIDDEN),
+)
 async def create_workspace(body: WorkspaceCreate, principal: PrincipalDep, runtime: RuntimeDep) -> WorkspacePublic:
     """Create a team workspace with you as its owner, on the sign-up plan (the operator changes plans)."""
     principal.require_scope("workspace")
@@ -93,7 +103,7 @@ async def create_workspace(body: WorkspaceCreate, principal: PrincipalDep, runti
     return WorkspacePublic.of(WorkspaceView(ws.id, ws.name, ws.kind, ws.plan, "owner", ws.created_at))
 
 
-@router.get("/v1/workspaces", operation_id="list_workspaces")
+@router.get("/v1/workspaces", operation_id="list_workspaces", responses=error_responses(errors.FORBIDDEN))
 async def list_workspaces(principal: PrincipalDep, runtime: RuntimeDep) -> WorkspaceList:
     """Every workspace you belong to, with your role in each."""
     user_id = principal.require_user()
@@ -102,7 +112,11 @@ async def list_workspaces(principal: PrincipalDep, runtime: RuntimeDep) -> Works
     return WorkspaceList(data=[WorkspacePublic.of(v) for v in views])
 
 
-@router.get("/v1/workspaces/{workspace_id}/members", operation_id="list_members")
+@router.get(
+    "/v1/workspaces/{workspace_id}/members",
+    operation_id="list_members",
+    responses=error_responses(errors.INSUFFICIENT_SCOPE),
+)
 async def list_members(workspace_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> MemberList:
     """Members of the workspace and their roles."""
     _in_scope(principal, workspace_id)
@@ -111,7 +125,7 @@ async def list_members(workspace_id: str, principal: PrincipalDep, runtime: Runt
     return MemberList(data=[MemberPublic.of(m) for m in members])
 
 
-@router.patch("/v1/workspaces/{workspace_id}/members/{user_id}", operation_id="update_member")
+@router.patch("/v1/workspaces/{workspace_id}/members/{user_id}", operation_id="update_member", responses=_MANAGE)
 async def update_member(
     workspace_id: str, user_id: str, body: MemberUpdate, principal: PrincipalDep, runtime: RuntimeDep
 ) -> MemberPublic:
@@ -126,6 +140,7 @@ async def update_member(
     "/v1/workspaces/{workspace_id}/members/{user_id}",
     operation_id="remove_member",
     status_code=status.HTTP_204_NO_CONTENT,
+    responses=_MANAGE,
 )
 async def remove_member(workspace_id: str, user_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> Response:
     """Remove a member, or leave when ``user_id`` is you; the last owner cannot be removed (409)."""
@@ -136,7 +151,10 @@ async def remove_member(workspace_id: str, user_id: str, principal: PrincipalDep
 
 
 @router.post(
-    "/v1/workspaces/{workspace_id}/invitations", operation_id="invite_member", status_code=status.HTTP_201_CREATED
+    "/v1/workspaces/{workspace_id}/invitations",
+    operation_id="invite_member",
+    status_code=status.HTTP_201_CREATED,
+    responses=_MANAGE,
 )
 async def invite_member(
     workspace_id: str,
@@ -175,7 +193,11 @@ async def invite_member(
     )
 
 
-@router.post("/v1/invitations/accept", operation_id="accept_invitation")
+@router.post(
+    "/v1/invitations/accept",
+    operation_id="accept_invitation",
+    responses=error_responses(errors.INVITATION_INVALID, errors.FORBIDDEN),
+)
 async def accept_invitation(body: InvitationAccept, principal: PrincipalDep, runtime: RuntimeDep) -> WorkspacePublic:
     """Join the workspace of an invitation sent to your email (400 INVITATION_INVALID when it is
     unknown, used, withdrawn or expired). Switch to it with ``POST /v1/auth/token``."""
