@@ -51,7 +51,8 @@ def check_signature(secret: bytes, path: str, expires: int, sig: str, *, now: fl
     """Whether ``sig`` was made for ``path`` and ``expires`` with ``secret``, and if so whether it is
     still valid. Only a genuine link is ever told it expired: a forged one learns nothing, not even
     whether its path names anything."""
-    if not hmac.compare_digest(_signature(secret, path, expires), sig):
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters, and a query string can hold any.
+    if not hmac.compare_digest(_signature(secret, path, expires).encode(), sig.encode("utf-8", "surrogatepass")):
         return "forged"
     current = now if now is not None else time.time()
     return "expired" if expires < current else "valid"

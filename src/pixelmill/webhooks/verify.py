@@ -58,7 +58,7 @@ def _verify_pixelmill(secret: str, header: str, body: bytes, tolerance: float, n
     if timestamp is None or not candidates:
         raise WebhookVerificationError("The signature header has no t= timestamp or no v1= signature")
     expected = pixelmill_signature(secret, _timestamp(timestamp, tolerance, now), body)
-    if not any(hmac.compare_digest(expected, candidate) for candidate in candidates):
+    if not _any_matches(expected, candidates):
         raise WebhookVerificationError("No v1 signature matches the body and secret")
 
 
@@ -69,7 +69,7 @@ def _verify_standard(
     candidates = [value for version, _, value in (item.partition(",") for item in header.split()) if version == "v1"]
     if not candidates:
         raise WebhookVerificationError("The webhook-signature header has no v1 signature")
-    if not any(hmac.compare_digest(expected, candidate) for candidate in candidates):
+    if not _any_matches(expected, candidates):
         raise WebhookVerificationError("No v1 signature matches the body and secret")
 
 
@@ -94,3 +94,10 @@ def verify(
         f"The request carries neither {PIXELMILL_HEADER} nor the "
         f"{ID_HEADER}/{TIMESTAMP_HEADER}/{SIGNATURE_HEADER} headers"
     )
+
+
+def _any_matches(expected: str, candidates: list[str]) -> bool:
+    """Constant-time comparison as bytes: compare_digest refuses str with non-ASCII characters, and a
+    header can hold any, so a forged header must fail verification rather than raise TypeError."""
+    wanted = expected.encode()
+    return any(hmac.compare_digest(wanted, candidate.encode("utf-8", "surrogatepass")) for candidate in candidates)

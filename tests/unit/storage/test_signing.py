@@ -32,3 +32,9 @@ def test_links_render_relative_and_absolute() -> None:
     signed = sign_path(SECRET, "/v1/files/f/thumbnail", 10, now=0)
     assert signed.relative == f"/v1/files/f/thumbnail?expires=10&sig={signed.sig}"
     assert signed.absolute("http://h:1/") == f"http://h:1{signed.relative}"
+
+
+def test_a_signature_with_non_ascii_or_surrogate_characters_is_forged_not_an_error() -> None:
+    signed = sign_path(SECRET, "/v1/files/file_1/content", 60, now=1_000)
+    for sig in ("\u00c5\u00c8", "\U0002ca8cD", "\udc80"):
+        assert check_signature(SECRET, signed.path, signed.expires, sig, now=1_000) == "forged"

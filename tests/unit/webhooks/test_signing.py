@@ -126,3 +126,10 @@ def test_retry_delays_follow_the_schedule_with_jitter_and_end() -> None:
     assert 270 <= (next_delay(schedule, 2, None) or 0) <= 330
     assert next_delay(schedule, 1, 60.0) == 60.0
     assert next_delay(schedule, 3, None) is None
+
+
+@pytest.mark.parametrize("signature", ["v1=\u00c5\u00c8", "v1=\udc80"])
+def test_a_non_ascii_pixelmill_signature_fails_verification_cleanly(signature: str) -> None:
+    headers = {"X-Pixelmill-Signature": f"t={NOW},{signature}"}
+    with pytest.raises(webhooks.WebhookVerificationError):
+        webhooks.verify(generate_secret(), headers, BODY, now=NOW)
