@@ -36,6 +36,8 @@ BAD_REQUEST = _spec("BAD_REQUEST", 400, "The request is malformed")
 VALIDATION_ERROR = _spec("VALIDATION_ERROR", 422, "The request body is invalid")
 PAYLOAD_TOO_LARGE = _spec("PAYLOAD_TOO_LARGE", 413, "The request body is too large")
 UNSUPPORTED_MEDIA_TYPE = _spec("UNSUPPORTED_MEDIA_TYPE", 415, "This content type is not supported")
+JSON_TOO_DEEP = _spec("JSON_TOO_DEEP", 422, "The JSON is nested too deeply")
+JSON_TOO_LARGE = _spec("JSON_TOO_LARGE", 413, "A free-form JSON field is larger than allowed")
 
 # Authentication and authorisation
 UNAUTHENTICATED = _spec("UNAUTHENTICATED", 401, "Missing or invalid API key or access token")
@@ -103,6 +105,11 @@ INTERNAL_ERROR = _spec("INTERNAL_ERROR", 500, "Internal error; safe to retry wit
 def catalogue() -> list[ErrorSpec]:
     """Every error a client can receive, for documentation and tests."""
     return list(_CATALOGUE.values())
+
+
+def spec_for(code: str) -> ErrorSpec | None:
+    """The catalogue entry with this code (a validator raising a catalogue code gets its status)."""
+    return _CATALOGUE.get(code)
 
 
 class PixelmillError(Exception):

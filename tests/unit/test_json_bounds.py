@@ -1,0 +1,110 @@
+"""json_bounds: the body check finds exactly what a full walk of the decoded value finds (its byte
+scans only ever skip the walk for bodies that are clean), and free-form fields are bounded."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, ValidationError
+
+from pixelmill.json_bounds import FreeJsonObject, JsonLimits, check_json_body, find_problem, limits_in_use
+
+# Strings drawn from every code point, lone surrogates and NUL included.
+texts = st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x10FFFF, exclude_categories=()), max_size=8)
+numbers = st.floats(allow_nan=True, allow_infinity=True) | st.integers(min_value=-(10**20), max_value=10**20)
+scalars = st.none() | st.booleans() | numbers | texts
+values = st.recursive(
+    scalars,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(texts, children, max_size=4),
+    max_leaves=40,
+)
+
+
+def encodings(value: Any) -> list[bytes]:
+    """The ways a client may write ``value``: escaped ASCII, raw UTF-8 (surrogates as their bytes), UTF-16."""
+    escaped = json.dumps(value).encode()
+    raw = json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return [escaped, raw, json.dumps(value, ensure_ascii=False).encode("utf-16", "surrogatepass")]
+
+
+@settings(max_examples=200, deadline=None)
+@given(values, st.integers(min_value=1, max_value=6))
+def test_the_body_check_agrees_with_a_full_walk(value: Any, max_depth: int) -> None:
+    expected = find_problem(value, max_depth)
+    for body in encodings(value):
+        found = check_json_body(body, max_depth)
+        assert (found is None) == (expected is None), (body, expected, found)
+        if expected is not None and found is not None:
+            assert found.kind == expected.kind
+
+
+def test_a_clean_body_is_cleared_by_the_byte_scans_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_parse(*_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError("a clean body should not be parsed")
+
+    monkeypatch.setattr(json, "loads", no_parse)
+    nodes = [{"id": f"n{i}", "inputs": {"p": 'é{["', "n": 1.5e3}} for i in range(40)]
+    body = json.dumps({"graph": {"nodes": nodes}})
+    assert check_json_body(body.encode(), 64) is None
+
+
+@pytest.mark.parametrize(
+    ("body", "kind", "field"),
+    [
+        (b'{"a": {"b": ["x", "\\udc80"]}}', "text", "a.b.1"),
+        (b'{"a": "\\ud800\\u0041"}', "text", "a"),
+        (b'{"a": "nul \\u0000"}', "text", "a"),
+        (b'{"\\udc80": 1}', "text", "\\udc80"),
+        (b'{"a": NaN}', "number", "a"),
+        (b'{"a": [1, -Infinity]}', "number", "a.1"),
+        (b'{"a": 1e999}', "number", "a"),
+        (b'{"a": ' + b"[" * 5 + b"]" * 5 + b"}", "depth", "a.0.0.0"),
+    ],
+)
+def test_each_problem_is_found_with_its_path(body: bytes, kind: str, field: str) -> None:
+    problem = check_json_body(body, 4)
+    assert problem is not None
+    assert (problem.kind, problem.field) == (kind, field)
+    json.dumps(problem.message, ensure_ascii=False).encode()  # the message itself can be sent
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"a": "\\ud83d\\ude00"}', b'{"a": "\\\\udc80"}', b'{"a": "NaN Infinity 1e999 [[[[[[["}', b"not json \\udc80"],
+)
+def test_what_only_looks_suspect_passes(body: bytes) -> None:
+    assert check_json_body(body, 4) is None
+
+
+def test_nesting_past_the_parser_is_refused_not_crashed() -> None:
+    problem = check_json_body(b"[" * 200_000 + b"]" * 200_000, 64)
+    assert problem is not None
+    assert problem.kind == "depth"
+
+
+def test_an_unterminated_string_costs_linear_time() -> None:
+    body = b'"' + b'\\"' * 500_000 + b"[" * 100  # every quote would restart a naive string pattern
+    assert check_json_body(body, 64) is None  # not JSON: left to the route
+
+
+class Holder(BaseModel):
+    data: FreeJsonObject
+
+
+def test_free_form_fields_are_bounded_by_the_limits_in_use() -> None:
+    assert Holder(data={"a": "x" * 1000}).data["a"] == "x" * 1000
+    with limits_in_use(JsonLimits(free_max_bytes=512, free_max_depth=2)):
+        with pytest.raises(ValidationError) as too_large:
+            Holder(data={"a": "x" * 1000})
+        with pytest.raises(ValidationError) as too_deep:
+            Holder(data={"a": {"b": {"c": 1}}})
+        assert Holder(data={"a": {"b": 1}}).data == {"a": {"b": 1}}
+    assert too_large.value.errors()[0]["type"] == "JSON_TOO_LARGE"
+    assert too_deep.value.errors()[0]["type"] == "JSON_TOO_DEEP"
+    with pytest.raises(ValidationError) as bad_text:
+        Holder(data={"a": "\udc80"})
+    assert bad_text.value.errors()[0]["type"] == "invalid_text"
