@@ -35,11 +35,14 @@ from pixelmill.errors import ErrorSpec
 ProblemKind = Literal["text", "number", "depth"]
 
 
+DEFAULT_MAX_DEPTH = 64
+
+
 @dataclass(frozen=True, slots=True)
 class JsonLimits:
     """The configured bounds (``Settings.max_json_depth`` and the ``max_free_json_*`` pair)."""
 
-    max_depth: int = 64
+    max_depth: int = DEFAULT_MAX_DEPTH
     free_max_bytes: int = 16 * 1024
     free_max_depth: int = 32
 
@@ -210,6 +213,33 @@ def _text_problem(text: str) -> JsonProblem | None:
 
 
 _NON_FINITE = JsonProblem("number", (), "NaN and Infinity are not JSON numbers")
+
+
+def scrub_json(value: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
+    """``value`` as it can be sent: unchanged when clean (the common case, one walk), else a copy
+    with lone surrogates as U+FFFD, NaN and Infinity as null, and nesting past ``max_depth`` cut
+    to null. For rows stored before the edge refused such input, so that one of them cannot make
+    every read of its workspace fail."""
+    if find_problem(value, max_depth) is None:
+        return value
+    return _scrubbed(value, max_depth)
+
+
+def _scrubbed(value: Any, depth_left: int) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict | list):
+        if depth_left <= 0:
+            return None
+        if isinstance(value, dict):
+            return {_scrubbed(key, 0): _scrubbed(item, depth_left - 1) for key, item in value.items()}
+        return [_scrubbed(item, depth_left - 1) for item in value]
+    return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _printable(part: str) -> str:

@@ -115,3 +115,13 @@ def test_free_form_fields_are_bounded_by_the_limits_in_use() -> None:
     with pytest.raises(ValidationError) as bad_text:
         Holder(data={"a": "\udc80"})
     assert bad_text.value.errors()[0]["type"] == "invalid_text"
+
+
+def test_scrub_leaves_clean_values_alone_and_makes_the_rest_sendable() -> None:
+    clean = {"a": ["x", 1.5, {"b": None}]}
+    assert json_bounds.scrub_json(clean) is clean
+    dirty = {"a\udc80": ["x\ud800y", float("nan")], "deep": json.loads("[" * 70 + "]" * 70)}
+    scrubbed = json_bounds.scrub_json(dirty)
+    json.dumps(scrubbed, allow_nan=False, ensure_ascii=False).encode()
+    assert scrubbed["a\ufffd"] == ["x\ufffdy", None]
+    assert json.dumps(scrubbed["deep"]).count("[") == 63
