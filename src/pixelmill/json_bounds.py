@@ -203,6 +203,11 @@ def _leaf_problem(value: Any) -> JsonProblem | None:
     return None
 
 
+def text_problem(text: str) -> JsonProblem | None:
+    """Why ``text`` cannot be stored and sent back (a NUL, a lone surrogate), or None."""
+    return _text_problem(text) if not text.isascii() or "\x00" in text else None
+
+
 def _text_problem(text: str) -> JsonProblem | None:
     found = _BAD_CHAR.search(text)
     if found is None:

@@ -4,12 +4,14 @@ reads keep answering 200 afterwards."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from pixelmill.config import Settings, default_plans
 from tests.support.accounts import SeededAccount
@@ -160,3 +162,22 @@ def test_an_idempotency_key_that_is_not_ascii_text_is_refused(
     response = api.post("/v1/runs", content=json.dumps({"graph": GRAPH}).encode(), headers=headers)
     assert_refused(response, 422, "VALIDATION_ERROR", "Idempotency-Key")
     assert assert_reads_healthy(api, account) == []
+
+
+def test_a_nul_in_an_uploaded_file_name_is_refused_before_the_file_is_stored(
+    api: httpx.Client, account: SeededAccount
+) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 40, 40)).save(buffer, format="PNG")
+    png = buffer.getvalue()
+    boundary = b"probe-boundary"
+    body = (
+        b"--" + boundary + b'\r\nContent-Disposition: form-data; name="file"; filename="a\x00b.png"\r\n'
+        b"Content-Type: image/png\r\n\r\n" + png + b"\r\n--" + boundary + b"--\r\n"
+    )
+    headers = {**account.headers, "Content-Type": f"multipart/form-data; boundary={boundary.decode()}"}
+    response = api.post("/v1/files", content=body, headers=headers)
+    assert_refused(response, 422, "VALIDATION_ERROR", "filename")
+    named = api.post("/v1/files", content=body.replace(b"a\x00b", b"ab"), headers=headers)
+    assert named.status_code == 201, named.text
+    assert named.json()["filename"] == "ab.png"
