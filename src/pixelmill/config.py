@@ -171,6 +171,22 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest request body accepted; larger ones get 413 before they are read whole",
     )
+    max_json_depth: int = Field(
+        default=64,
+        ge=8,
+        description="Deepest nesting of objects and arrays in a JSON request body; deeper is 422 JSON_TOO_DEEP",
+    )
+    max_free_json_bytes: int = Field(
+        default=16 * 1024,
+        ge=256,
+        description=(
+            "Largest free-form JSON field (run metadata, generation settings) serialised; larger is 413 "
+            "JSON_TOO_LARGE (graphs have their own limit, max_graph_payload_bytes)"
+        ),
+    )
+    max_free_json_depth: int = Field(
+        default=32, ge=1, description="Deepest nesting inside one free-form JSON field; deeper is 422 JSON_TOO_DEEP"
+    )
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (none by default)")
 
     # Secrets and auth

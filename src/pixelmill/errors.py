@@ -39,6 +39,8 @@ UNSUPPORTED_MEDIA_TYPE = _spec("UNSUPPORTED_MEDIA_TYPE", 415, "This content type
 METHOD_NOT_ALLOWED = _spec(
     "METHOD_NOT_ALLOWED", 405, "This method is not allowed here; the Allow header lists those that are"
 )
+JSON_TOO_DEEP = _spec("JSON_TOO_DEEP", 422, "The JSON is nested too deeply")
+JSON_TOO_LARGE = _spec("JSON_TOO_LARGE", 413, "A free-form JSON field is larger than allowed")
 
 # Authentication and authorisation
 UNAUTHENTICATED = _spec("UNAUTHENTICATED", 401, "Missing or invalid API key or access token")
@@ -110,6 +112,11 @@ INTERNAL_ERROR = _spec("INTERNAL_ERROR", 500, "Internal error; safe to retry wit
 def catalogue() -> list[ErrorSpec]:
     """Every error a client can receive, for documentation and tests."""
     return list(_CATALOGUE.values())
+
+
+def spec_for(code: str) -> ErrorSpec | None:
+    """The catalogue entry with this code (a validator raising a catalogue code gets its status)."""
+    return _CATALOGUE.get(code)
 
 
 class PixelmillError(Exception):

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from starlette.routing import Route
 
 from pixelmill import __version__
+from pixelmill.api.clean_input import CleanInputMiddleware
 from pixelmill.api.errors import install_error_handlers
 from pixelmill.api.idempotency import IdempotencyMiddleware
 from pixelmill.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
@@ -31,6 +32,7 @@ from pixelmill.api.routers import (
     workspaces,
 )
 from pixelmill.config import Settings
+from pixelmill.json_bounds import JsonLimits
 from pixelmill.mcp.http import MCP_PATH, McpEndpoint
 from pixelmill.runtime import Runtime
 
@@ -59,9 +61,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    # Starlette runs the last-added middleware first: request context, then body limit, then idempotency.
+    # Starlette runs the last-added middleware first: request context, body limit, clean input, idempotency.
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(
+        CleanInputMiddleware,
+        limits=JsonLimits(settings.max_json_depth, settings.max_free_json_bytes, settings.max_free_json_depth),
+    )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestContextMiddleware)
     # A request is matched against the routes in this order, so the busiest come first (probes,

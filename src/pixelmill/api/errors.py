@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -10,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Send
 
 from pixelmill import errors
 from pixelmill.errors import ErrorSpec, PixelmillError
@@ -35,6 +37,15 @@ _STATUS_SPECS: dict[int, ErrorSpec] = {
 
 def error_response(exc: PixelmillError) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers or None)
+
+
+async def send_error(send: Send, exc: PixelmillError) -> None:
+    """Answer with ``exc`` from pure ASGI middleware, which runs outside the exception handlers."""
+    body = json.dumps(exc.body()).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()]
+    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -71,9 +82,11 @@ async def _on_validation_error(_request: Request, exc: Exception) -> JSONRespons
         }
         for e in exc.errors()
     ]
-    first = problems[0] if problems else {"field": "", "message": "invalid"}
+    first = problems[0] if problems else {"field": "", "message": "invalid", "type": ""}
     message = f"{first['field']}: {first['message']}" if first["field"] else str(first["message"])
-    return error_response(PixelmillError(errors.VALIDATION_ERROR, message, field=first["field"], errors=problems))
+    # A validator that raises a catalogue code (JSON_TOO_LARGE, JSON_TOO_DEEP) answers with that entry.
+    spec = errors.spec_for(str(first["type"])) or errors.VALIDATION_ERROR
+    return error_response(PixelmillError(spec, message, field=first["field"], errors=problems))
 
 
 def _leaf_routes(routes: Iterable[Any]) -> Iterator[Any]:

@@ -8,11 +8,11 @@ is a 5xx, so the client may retry); a retry gets the stored response with
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pixelmill.api.errors import send_error
 from pixelmill.errors import PixelmillError
 from pixelmill.runtime import Runtime
 from pixelmill.services.auth import Authenticator
@@ -37,7 +37,7 @@ class IdempotencyMiddleware:
             return
         runtime: Runtime = scope["app"].state.runtime
         try:
-            key = raw_key.decode("utf-8")
+            key = raw_key.decode("latin-1")  # never fails, so a key that is not ASCII text is refused, not skipped
             validate_key(key)
             authenticator = Authenticator(runtime.db, runtime.settings.secret, runtime.auth_cache)
             principal = await authenticator.authenticate(authorization[7:].strip())
@@ -45,10 +45,7 @@ class IdempotencyMiddleware:
             if exc.status == 401:  # let the route answer with its own authentication error
                 await self.app(scope, receive, send)
             else:
-                await _send_error(send, exc)
-            return
-        except UnicodeDecodeError:
-            await self.app(scope, receive, send)
+                await send_error(send, exc)
             return
 
         body = await _read_body(receive)
@@ -56,7 +53,7 @@ class IdempotencyMiddleware:
         try:
             stored = await store.claim(principal.workspace_id, key, fingerprint("POST", scope["path"], body))
         except PixelmillError as exc:
-            await _send_error(send, exc)
+            await send_error(send, exc)
             return
         if stored is not None:
             await _replay(send, stored)
@@ -141,11 +138,3 @@ async def _replay(send: Send, stored: StoredResponse) -> None:
     headers += [(b"idempotent-replayed", b"true"), (b"content-length", str(len(stored.body)).encode())]
     await send({"type": "http.response.start", "status": stored.status, "headers": headers})
     await send({"type": "http.response.body", "body": stored.body})
-
-
-async def _send_error(send: Send, exc: PixelmillError) -> None:
-    body = json.dumps(exc.body()).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    headers += [(k.lower().encode(), v.encode()) for k, v in exc.headers.items()]
-    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})

@@ -103,8 +103,9 @@ def _implied_errors(method: str, operation: dict[str, Any]) -> list[ErrorSpec]:
     if parameters or body:
         implied.append(errors.VALIDATION_ERROR)
     if body:
-        # A body that cannot be parsed at all (bytes that are not UTF-8, a broken form) is 400.
-        implied += [errors.PAYLOAD_TOO_LARGE, errors.BAD_REQUEST]
+        # A body that cannot be parsed at all (bytes that are not UTF-8, a broken form) is 400; the
+        # input edge (api/clean_input.py) bounds nesting and free-form fields in every JSON body.
+        implied += [errors.PAYLOAD_TOO_LARGE, errors.BAD_REQUEST, errors.JSON_TOO_DEEP, errors.JSON_TOO_LARGE]
     if authenticated and method == "post":
         implied += [errors.IDEMPOTENCY_KEY_REUSED, errors.IDEMPOTENCY_KEY_IN_USE]
     if_match = located.get(("header", "if-match"))

@@ -33,13 +33,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
 from pixelmill import errors
 from pixelmill.engine.node import BaseNode, NodeRegistry
 from pixelmill.errors import PixelmillError
+from pixelmill.json_bounds import FreeJsonObject
 from pixelmill.providers import local_media
 from pixelmill.providers.base import Capability, ModelInfo
 from pixelmill.providers.cv import MODEL_ID as CV_MODEL
@@ -96,14 +97,17 @@ class GenerationRequest(RequestModel):
     generation_type: GenerationType = Field(description="image, video, voice, music, infographic or text")
     model_name: str | None = Field(default=None, max_length=200, description="From GET /v1/models; default per type")
     prompt: str = Field(default="", max_length=8000, description="What to make (voice: the words to say)")
-    settings: dict[str, Any] = Field(
-        default_factory=dict, description="Inputs of the main node, e.g. aspect_ratio, size, duration, voice"
+    settings: FreeJsonObject = Field(
+        default_factory=dict,
+        description="Inputs of the main node, e.g. aspect_ratio, size, duration, voice; at most 16 KiB as JSON",
     )
     mode: ImageMode | None = Field(default=None, description="Image-to-image: what to do with the source image")
     image_base64: str | None = Field(default=None, description="Source image as base64 or a data: URL")
     file_id: str | None = Field(default=None, max_length=64, description="Source image: an uploaded file")
     source_generation_id: str | None = Field(default=None, max_length=64, description="Source: an earlier image")
-    project_id: str | int | None = Field(default=None, description="Free tag to group generations")
+    project_id: Annotated[str, Field(max_length=200)] | Annotated[int, Field(ge=-(2**63), lt=2**63)] | None = Field(
+        default=None, description="Free tag to group generations"
+    )
 
     def source_fields(self) -> list[str]:
         return [name for name in ("image_base64", "file_id", "source_generation_id") if getattr(self, name)]

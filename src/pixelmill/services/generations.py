@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pixelmill import errors
 from pixelmill.db.models import Run
 from pixelmill.errors import PixelmillError
+from pixelmill.json_bounds import scrub_json
 from pixelmill.services.files import FileService
 from pixelmill.services.generation_graphs import GenerationPlan, GenerationRequest, plan_generation
 from pixelmill.services.principal import Principal
@@ -249,7 +250,7 @@ class GenerationViews:
 
     @staticmethod
     def _public(run: Run, view: RunPublic) -> GenerationPublic:
-        meta = run.run_metadata or {}
+        meta = scrub_json(run.run_metadata or {})
         outputs: list[Any] = []
         output_type = None
         for output in view.outputs.values():

@@ -54,10 +54,12 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
 
 
 def validate_key(key: str) -> None:
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+    """Refuse a key that is not 1 to 255 printable ASCII characters: a key is text the client
+    repeats byte for byte, and one that is ignored instead would let a retry run the work twice."""
+    if not key or len(key) > MAX_KEY_LENGTH or not (key.isascii() and key.isprintable()):
         raise PixelmillError(
             errors.VALIDATION_ERROR,
-            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters",
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters",
             field="Idempotency-Key",
         )
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pixelmill.db.models import NodeExecution, Run
 from pixelmill.engine.values import OutputType
+from pixelmill.json_bounds import scrub_json
 from pixelmill.services import run_queue
 from pixelmill.services.run_lifecycle import TERMINAL_STATUSES
 from pixelmill.services.run_outputs import public_value
@@ -127,14 +128,16 @@ class RunViews:
         outputs = {
             node_id: RunOutputPublic(
                 type=output["type"],
-                value=public_value(
-                    output,
-                    run_id=run.id,
-                    node_id=node_id,
-                    secret=settings.secret,
-                    ttl=settings.signed_url_ttl_seconds,
-                    base_url=self.base_url,
-                    blobs=self.runtime.blobs,
+                value=scrub_json(
+                    public_value(
+                        output,
+                        run_id=run.id,
+                        node_id=node_id,
+                        secret=settings.secret,
+                        ttl=settings.signed_url_ttl_seconds,
+                        base_url=self.base_url,
+                        blobs=self.runtime.blobs,
+                    )
                 ),
             )
             for node_id, output in (run.outputs or {}).items()
@@ -161,7 +164,7 @@ class RunViews:
             queue_position=queue_position,
             priority=run.priority,
             attempt=run.attempt,
-            metadata=run.run_metadata,
+            metadata=scrub_json(run.run_metadata),
             data_removed=run.data_removed,
             created_at=run.created_at,
             started_at=run.started_at,

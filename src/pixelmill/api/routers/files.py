@@ -22,6 +22,7 @@ from pixelmill.api.openapi import BEARER_OR_SIGNED_LINK, error_responses
 from pixelmill.api.signed_links import principal_or_link
 from pixelmill.db.models import File
 from pixelmill.errors import PixelmillError
+from pixelmill.json_bounds import text_problem
 from pixelmill.runtime import Runtime
 from pixelmill.services.files import FileService, file_not_found
 from pixelmill.services.principal import Principal
@@ -136,6 +137,9 @@ async def _read_upload(request: Request, limit: int) -> tuple[bytes, str | None]
         data = await upload.read(limit + 1)
         if len(data) > limit:
             raise _too_large(limit)
+        problem = text_problem(upload.filename) if upload.filename else None
+        if problem is not None:  # the query's filename is checked at the edge; a part header is not
+            raise PixelmillError(errors.VALIDATION_ERROR, f"filename: {problem.reason}", field="filename")
         return data, upload.filename
 
 

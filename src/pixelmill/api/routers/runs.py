@@ -22,6 +22,7 @@ from pixelmill.api.openapi import GRAPH_ERRORS, error_responses
 from pixelmill.db.models import Run
 from pixelmill.engine.graph import Edge, NodeId
 from pixelmill.errors import PixelmillError
+from pixelmill.json_bounds import FreeJsonObject
 from pixelmill.runtime import Runtime
 from pixelmill.services.principal import Principal
 from pixelmill.services.run_lifecycle import RunStatus
@@ -34,6 +35,9 @@ router = APIRouter(tags=["runs"])
 
 MAX_WAIT_SECONDS = 60
 _WAIT = re.compile(r"(?:^|[\s,;])wait\s*=\s*(\d{1,6})(?:$|[\s,;])", re.IGNORECASE)
+
+
+METADATA_DESCRIPTION = "Kept with the run and shown on reads; at most max_free_json_bytes (16 KiB) as JSON"
 
 
 class WebhookSpec(RequestModel):
@@ -54,7 +58,7 @@ class RunCreate(RequestModel):
     graph: dict[str, Any] = Field(description='{"nodes": [...], "edges": [...]}; see GET /v1/nodes for node types')
     priority: int | None = Field(default=None, ge=0, le=10, description="At most the plan's priority")
     webhook: WebhookSpec | None = None
-    metadata: dict[str, Any] | None = Field(default=None, description="Kept with the run and shown on reads")
+    metadata: FreeJsonObject | None = Field(default=None, description=METADATA_DESCRIPTION)
 
 
 class NodeOverride(RequestModel):
@@ -76,7 +80,7 @@ class WorkflowRunCreate(RequestModel):
     edges: list[Edge] = Field(default_factory=list, description="Added to the published graph's edges")
     priority: int | None = Field(default=None, ge=0, le=10, description="At most the plan's priority")
     webhook: WebhookSpec | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: FreeJsonObject | None = Field(default=None, description=METADATA_DESCRIPTION)
 
 
 class RunCreated(BaseModel):
