@@ -102,18 +102,34 @@ def check_pixel_count(width: int, height: int, max_pixels: int) -> None:
         )
 
 
+def _bomb(max_pixels: int) -> PixelmillError:
+    """IMAGE_TOO_LARGE for a canvas Pillow itself refuses to open (over twice its own limit): the
+    message states the operator's limit, the one that applies, not Pillow's."""
+    return PixelmillError(
+        errors.IMAGE_TOO_LARGE,
+        f"The image declares a canvas of far more than {max_pixels} pixels; the limit is {max_pixels} pixels",
+        max_pixels=max_pixels,
+    )
+
+
 def open_image_header(data: bytes, max_pixels: int) -> Image.Image:
     """Open an image lazily (header only) and enforce the pixel limit before any decoding."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError as exc:
-        raise PixelmillError(errors.IMAGE_TOO_LARGE, str(exc), max_pixels=max_pixels) from None
+    except Image.DecompressionBombError:
+        raise _bomb(max_pixels) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise PixelmillError(errors.INVALID_IMAGE, f"The image could not be decoded: {exc}") from None
     check_pixel_count(image.width, image.height, max_pixels)
     return image
+
+
+def image_header_size(data: bytes, max_pixels: int) -> tuple[int, int]:
+    """``(width, height)`` from the header alone; IMAGE_TOO_LARGE over ``max_pixels``."""
+    image = open_image_header(data, max_pixels)
+    return image.width, image.height
 
 
 def refuse_heif(mime: str) -> None:
@@ -134,8 +150,8 @@ def inspect_image(data: bytes, mime: str, max_pixels: int) -> MediaInfo:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image.load()
-    except Image.DecompressionBombError as exc:
-        raise PixelmillError(errors.IMAGE_TOO_LARGE, str(exc), max_pixels=max_pixels) from None
+    except Image.DecompressionBombError:
+        raise _bomb(max_pixels) from None
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise PixelmillError(errors.INVALID_IMAGE, f"The image could not be decoded: {exc}") from None
     return MediaInfo(kind="image", mime=mime, width=image.width, height=image.height)
