@@ -244,11 +244,12 @@ class Settings(BaseSettings):
         description="Largest decoded image (width x height); more is IMAGE_TOO_LARGE",
     )
     max_edit_pixels: int = Field(
-        default=16_777_216,
+        default=4096 * 3072,
         ge=1,
         description=(
             "Largest image (width x height) an image editing node decodes; more is IMAGE_TOO_LARGE. "
-            "The default, 4096 x 4096, keeps the costliest edit within a 2 GiB memory budget"
+            "The default, 4096 x 3072, keeps the costliest edit within the default memory budget of a "
+            "4 GiB machine (measured working sets: nodes/image_memory.py)"
         ),
     )
     memory_budget_bytes: int | None = Field(

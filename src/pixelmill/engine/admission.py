@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pixelmill import errors
 from pixelmill.config import Settings
 from pixelmill.engine.context import MediaStore
-from pixelmill.engine.node import BaseNode, MediaSizes
+from pixelmill.engine.node import BaseNode, MediaSizes, Size
 from pixelmill.engine.run_context import RunServices
 from pixelmill.engine.values import ImageRef, MediaRef, VideoRef
 from pixelmill.errors import PixelmillError
@@ -30,29 +30,32 @@ def media_inputs(instance: BaseNode) -> Iterator[tuple[str, MediaRef]]:
 
 
 async def media_sizes(instance: BaseNode, media: MediaStore) -> MediaSizes:
-    """The pixel counts of the node's input images and video frames, from their stored records."""
-    images: list[int] = []
-    frames: list[int] = []
+    """The sizes of the node's input images and video frames, from their stored records."""
+    images: list[Size] = []
+    frames: list[Size] = []
     for _field, ref in media_inputs(instance):
-        pixels = await media.media_pixels(ref)
-        if pixels is not None:
-            (frames if isinstance(ref, VideoRef) else images).append(pixels)
+        size = await media.media_size(ref)
+        if size is not None:
+            (frames if isinstance(ref, VideoRef) else images).append(size)
     return MediaSizes(images=tuple(images), video_frames=tuple(frames))
 
 
 def check_edit_pixels(cls: type[BaseNode], sizes: MediaSizes, settings: Settings, node_id: str) -> None:
     """IMAGE_TOO_LARGE, naming ``max_edit_pixels``, for an image an editing node must not decode."""
     limit = settings.max_edit_pixels
-    if cls.edits_pixels and sizes.largest_image > limit:
-        raise PixelmillError(
-            errors.IMAGE_TOO_LARGE,
-            f"The image has {sizes.largest_image} pixels; node {node_id!r} ({cls.node_type}) edits images of "
-            f"at most {limit} pixels (setting max_edit_pixels)",
-            pixels=sizes.largest_image,
-            max_pixels=limit,
-            limit_setting="max_edit_pixels",
-            node_id=node_id,
-        )
+    for width, height in sizes.images if cls.edits_pixels else ():
+        if width * height > limit:
+            raise PixelmillError(
+                errors.IMAGE_TOO_LARGE,
+                f"The image is {width}x{height} ({width * height} pixels); node {node_id!r} ({cls.node_type}) "
+                f"edits images of at most {limit} pixels (setting max_edit_pixels)",
+                width=width,
+                height=height,
+                pixels=width * height,
+                max_pixels=limit,
+                limit_setting="max_edit_pixels",
+                node_id=node_id,
+            )
 
 
 async def estimate(instance: BaseNode, node_id: str, services: RunServices) -> int:

@@ -27,9 +27,9 @@ class MediaStore(Protocol):
 
     async def load_image(self, ref: ImageRef) -> Image.Image: ...
 
-    async def media_pixels(self, ref: MediaRef) -> int | None:
-        """Pixels of the image (or of one frame of the video) as recorded when it was stored,
-        without decoding it; None when not known."""
+    async def media_size(self, ref: MediaRef) -> tuple[int, int] | None:
+        """``(width, height)`` of the image (or of the video's frames) as recorded when it was
+        stored, without decoding it; None when not known."""
         ...
 
     async def save_image(self, image: Image.Image, *, format: str = "png", quality: int | None = None) -> ImageRef: ...

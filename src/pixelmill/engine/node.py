@@ -34,21 +34,26 @@ Capability = Literal["cpu", "gpu", "remote"]
 MIB = 1024 * 1024
 
 
+Size = tuple[int, int]  # width, height
+
+
 @dataclass(frozen=True, slots=True)
 class MediaSizes:
     """Sizes of a node's media inputs, read from their stored records before anything is decoded:
-    the pixel count of each input image, and of one frame of each input video."""
+    ``(width, height)`` of each input image, and of the frames of each input video."""
 
-    images: tuple[int, ...] = ()
-    video_frames: tuple[int, ...] = ()
+    images: tuple[Size, ...] = ()
+    video_frames: tuple[Size, ...] = ()
 
     @property
     def image_pixels(self) -> int:
-        return sum(self.images)
+        """Pixels of all input images together."""
+        return sum(width * height for width, height in self.images)
 
     @property
     def largest_image(self) -> int:
-        return max(self.images, default=0)
+        """Pixels of the largest input image."""
+        return max((width * height for width, height in self.images), default=0)
 
 
 class BaseNode(BaseModel):

@@ -90,15 +90,17 @@ def sniff_mime(data: bytes) -> str | None:
     return None
 
 
-def check_pixel_count(width: int, height: int, max_pixels: int) -> None:
-    """Refuse a canvas over the operator's pixel limit (IMAGE_TOO_LARGE)."""
+def check_pixel_count(width: int, height: int, max_pixels: int, setting: str = "max_image_pixels") -> None:
+    """Refuse a canvas over the operator's pixel limit (IMAGE_TOO_LARGE), naming the setting."""
     if width * height > max_pixels:
         raise PixelmillError(
             errors.IMAGE_TOO_LARGE,
-            f"The image is {width}x{height} ({width * height} pixels); the limit is {max_pixels} pixels",
+            f"The image is {width}x{height} ({width * height} pixels); the limit is {max_pixels} pixels "
+            f"(setting {setting})",
             width=width,
             height=height,
             max_pixels=max_pixels,
+            limit_setting=setting,
         )
 
 
