@@ -95,7 +95,7 @@ class RunMediaStore:
         self._images: dict[int, Image.Image] = {}
         self._file_sha: dict[str, str] = {}
         self._known_sha: set[str] = set()
-        self._pixel_counts: dict[str, int] = {}  # sha256 -> width x height as recorded
+        self._sizes: dict[str, tuple[int, int]] = {}  # sha256 -> (width, height) as recorded
         self._saved: dict[tuple[str, str], MediaRef] = {}
 
     async def _resolve(self, ref: MediaRef) -> str:
@@ -139,19 +139,19 @@ class RunMediaStore:
 
     def _note_size(self, sha: str, width: int | None, height: int | None) -> None:
         if width is not None and height is not None:
-            self._pixel_counts[sha] = width * height
+            self._sizes[sha] = (width, height)
 
-    async def media_pixels(self, ref: MediaRef) -> int | None:
-        """Pixels of a stored image (or of a video's frame) from its record; an image recorded
-        without a size is measured from its header, still without decoding it."""
+    async def media_size(self, ref: MediaRef) -> tuple[int, int] | None:
+        """``(width, height)`` of a stored image (or of a video's frames) from its record; an image
+        recorded without a size is measured from its header, still without decoding it."""
         sha = await self._resolve(ref)
-        known = self._pixel_counts.get(sha)
+        known = self._sizes.get(sha)
         if known is not None or ref.kind != "image":
             return known
         data = await self.load_bytes(ref)
-        width, height = await asyncio.to_thread(image_header_size, data, self.settings.max_image_pixels)
-        self._note_size(sha, width, height)
-        return width * height
+        size = await asyncio.to_thread(image_header_size, data, self.settings.max_image_pixels)
+        self._sizes[sha] = size
+        return size
 
     async def load_bytes(self, ref: MediaRef) -> bytes:
         sha = await self._resolve(ref)
