@@ -35,6 +35,7 @@ from pixelmill.dispatch.recovery import requeue_abandoned
 from pixelmill.engine.cancellation import CancelToken
 from pixelmill.engine.events import NodeEvent
 from pixelmill.engine.executor import GraphExecutor
+from pixelmill.engine.memory import MemoryBudget
 from pixelmill.engine.outcome import ExecutionResult
 from pixelmill.engine.results import NodeRecord
 from pixelmill.engine.results_sql import SqlResultStore
@@ -121,6 +122,11 @@ class LocalDispatcher:
         )
 
     @property
+    def memory(self) -> MemoryBudget:
+        """The memory budget the nodes executing here share."""
+        return self._executor.memory
+
+    @property
     def active_runs(self) -> list[str]:
         return list(self._active)
 
@@ -169,7 +175,7 @@ class LocalDispatcher:
         poll = self.settings.dispatch_poll_seconds
         while not self._stopping:
             free = self.settings.worker_concurrency - len(self._active)
-            if self._executor.memory.waiting:
+            if self.memory.waiting:
                 free = 0  # more runs would only wait for memory too: leave them queued
             claimed: list[ClaimedRun] = []
             if free > 0:
@@ -200,7 +206,7 @@ class LocalDispatcher:
         :class:`MemoryBusy` (the run stays queued) while a node here waits for memory."""
         if self._stopping:
             return False
-        if self._executor.memory.waiting:
+        if self.memory.waiting:
             raise MemoryBusy(run_id)
         run = await self.claims.claim_run(run_id)
         if run is None:
