@@ -20,7 +20,7 @@ from pixelmill.engine.context import NodeContext
 from pixelmill.engine.node import BaseNode, node
 from pixelmill.engine.values import ImageRef, VideoRef
 from pixelmill.errors import PixelmillError
-from pixelmill.nodes.image_memory import BYTES_PER_PIXEL, IMAGE_BASE_MEMORY
+from pixelmill.nodes.image_memory import BYTES_PER_PIXEL, VIDEO_BASE_MEMORY
 from pixelmill.providers.local_media import MAX_SLIDES, MAX_VIDEO_SECONDS
 from pixelmill.providers.video_encode import (
     FrameTimeError,
@@ -94,7 +94,7 @@ class VideoFromImage(BaseNode):
     across it, with easing. H.264 MP4 at the chosen resolution, aspect ratio and frame rate."""
 
     edits_pixels: ClassVar[bool] = True
-    base_memory: ClassVar[int] = IMAGE_BASE_MEMORY
+    base_memory: ClassVar[int] = VIDEO_BASE_MEMORY
     bytes_per_pixel: ClassVar[float] = BYTES_PER_PIXEL["video.from_image"]
 
     image: ImageRef = Field(description="The picture to animate")
@@ -134,7 +134,7 @@ class VideoSlideshow(BaseNode):
     slowly. It lasts images x seconds_per_image - (images - 1) x transition_seconds."""
 
     edits_pixels: ClassVar[bool] = True
-    base_memory: ClassVar[int] = IMAGE_BASE_MEMORY
+    base_memory: ClassVar[int] = VIDEO_BASE_MEMORY
     bytes_per_pixel: ClassVar[float] = BYTES_PER_PIXEL["video.from_image"]
 
     images: list[ImageRef] = Field(min_length=1, max_length=MAX_SLIDES, description="The pictures, in order")
