@@ -1,9 +1,11 @@
 """Run one image node in this process on a stored image and print its peak working memory (Linux).
 
-    python -m tests.support.node_rss WIDTH HEIGHT NODE_TYPE [INPUTS_JSON]
+    python -m tests.support.node_rss bomb|photo WIDTH HEIGHT NODE_TYPE [INPUTS_JSON]
 
-Default limits (only the data directory is set). The image is an all-black 1-bit PNG, a few
-kilobytes even at 49 Mpx. After its upload the process collects garbage, hands freed heap back
+Default limits (only the data directory is set). The image is an all-black 1-bit PNG (``bomb``: a
+few kilobytes even at 49 Mpx) or a real photograph (``photo``), stored and recorded as a file
+without being decoded here, so no freed decode buffers lie around for the node to reuse unseen.
+Then the process collects garbage, hands freed heap back
 (``malloc_trim``), reads its resident set and resets its peak (``/proc/self/clear_refs``); then it
 executes the one-node graph and reads the peak (VmHWM). Printed as JSON: the run's status and
 error, the working set (peak minus the resident set before) and the memory budget.
@@ -26,7 +28,7 @@ from PIL import Image
 import pixelmill.nodes  # noqa: F401 - registers the node types
 from pixelmill.config import Settings
 from pixelmill.db.migrate import upgrade
-from pixelmill.db.models import Run, Workspace
+from pixelmill.db.models import File, Run, Workspace
 from pixelmill.engine.executor import GraphExecutor
 from pixelmill.engine.node import default_registry
 from pixelmill.engine.results_sql import SqlResultStore
@@ -34,8 +36,9 @@ from pixelmill.engine.run_context import RunScope
 from pixelmill.engine.validation import validate_graph
 from pixelmill.ids import new_id
 from pixelmill.runtime import Runtime
-from pixelmill.services.files import FileService
-from pixelmill.storage.media_store import RunMediaStore
+from pixelmill.storage.codecs import encode_image
+from pixelmill.storage.media_store import RunMediaStore, store_blob
+from tests.support.images import photo_like
 
 
 def status_bytes(field: str) -> int:
@@ -54,19 +57,37 @@ def settle() -> int:
     return resident
 
 
-async def measure(directory: Path, width: int, height: int, node_type: str, inputs: dict[str, Any]) -> dict[str, Any]:
+def png(kind: str, width: int, height: int) -> bytes:
+    if kind == "photo":
+        return encode_image(photo_like(width, height))
+    buffer = io.BytesIO()
+    Image.new("1", (width, height)).save(buffer, "PNG", optimize=True)
+    return buffer.getvalue()
+
+
+async def measure(
+    directory: Path, kind: str, width: int, height: int, node_type: str, inputs: dict[str, Any]
+) -> dict[str, Any]:
     url = f"sqlite+aiosqlite:///{directory / 'rss.db'}"
     upgrade(url)
     settings = Settings(data_dir=directory / "data", database_url=url)
     runtime = Runtime.create(settings)
-    buffer = io.BytesIO()
-    Image.new("1", (width, height)).save(buffer, "PNG", optimize=True)
-    workspace_id = new_id("ws")
+    blob = await store_blob(runtime.blobs, png(kind, width, height))
+    workspace_id, file_id = new_id("ws"), new_id("file")
     async with runtime.db.session() as session:
         session.add(Workspace(id=workspace_id, name="rss", kind="team", plan="pro"))
     async with runtime.db.session() as session:
-        file_id = (await FileService(session, runtime.blobs, settings).create(workspace_id, buffer.getvalue())).id
-    del buffer
+        session.add(
+            File(
+                id=file_id,
+                workspace_id=workspace_id,
+                sha256=blob.sha256,
+                mime="image/png",
+                size=blob.size,
+                width=width,
+                height=height,
+            )
+        )
     graph = {
         "nodes": [{"id": "n", "type": node_type, "inputs": {"image": {"file_id": file_id}, **inputs}}],
         "edges": [],
@@ -98,10 +119,10 @@ async def measure(directory: Path, width: int, height: int, node_type: str, inpu
 
 
 def main() -> None:
-    width, height, node_type = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-    inputs = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
+    kind, width, height, node_type = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+    inputs = json.loads(sys.argv[5]) if len(sys.argv) > 5 else {}
     with tempfile.TemporaryDirectory() as directory:
-        print(json.dumps(asyncio.run(measure(Path(directory), width, height, node_type, inputs))))
+        print(json.dumps(asyncio.run(measure(Path(directory), kind, width, height, node_type, inputs))))
 
 
 if __name__ == "__main__":

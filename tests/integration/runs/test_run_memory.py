@@ -4,6 +4,7 @@ refused before it is decoded and costs nothing, and /metrics shows the budget.""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -64,11 +65,14 @@ def test_two_heavy_runs_on_a_small_budget_run_one_after_the_other_and_both_compl
     runs = [style_run(api, account, file_id, seed) for seed in (1, 2)]
     for run_id in runs:
         assert wait_for(api, account.headers, run_id, until=TERMINAL, timeout=120)["status"] == "completed"
-    first, second = sorted(
-        (executions(settings.resolved_database_url, run_id)["s"] for run_id in runs), key=lambda row: row.started_at
-    )
-    assert first.completed_at is not None
-    assert second.started_at >= first.completed_at, "the second restyle started while the first held the memory"
+    spans: list[tuple[datetime, datetime]] = []
+    for run_id in runs:
+        row = executions(settings.resolved_database_url, run_id)["s"]
+        assert row.started_at is not None
+        assert row.completed_at is not None
+        spans.append((row.started_at, row.completed_at))
+    first, second = sorted(spans)
+    assert second[0] >= first[1], "the second restyle started while the first held the memory"
     assert metric(api, "pixelmill_memory_reserved_bytes") == 0
     assert metric(api, "pixelmill_memory_waiting_nodes") == 0
 

@@ -10,12 +10,15 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from PIL import Image
 
+import pixelmill.nodes  # noqa: F401 - registers the node types
 from pixelmill.config import Settings
+from pixelmill.engine.node import MediaSizes, default_registry
 from pixelmill.storage.codecs import encode_image
 from tests.integration.runs.test_run_memory import style_run, upload
 from tests.support.accounts import SeededAccount
@@ -56,11 +59,11 @@ def test_a_49_megapixel_png_is_refused_by_image_style_with_the_limit_applied_and
     assert wait_for(api, account.headers, style_run(api, account, small, 0), until=TERMINAL)["status"] == "completed"
 
 
-@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="peak memory is read from Linux's /proc")
-def test_refusing_the_bomb_takes_no_memory_to_speak_of() -> None:
+def node_rss(kind: str, width: int, height: int, node_type: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Run ``tests.support.node_rss`` in a process of its own (bounded), return what it measured."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPOSITORY / "src"), str(REPOSITORY)])}
     done = subprocess.run(
-        [sys.executable, "-m", "tests.support.node_rss", "7000", "7000", "image.style", '{"style": "oil_paint"}'],
+        [sys.executable, "-m", "tests.support.node_rss", kind, str(width), str(height), node_type, json.dumps(inputs)],
         cwd=REPOSITORY,
         env=env,
         capture_output=True,
@@ -68,9 +71,38 @@ def test_refusing_the_bomb_takes_no_memory_to_speak_of() -> None:
         timeout=120,
         check=True,
     )
-    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    measured: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return measured
+
+
+LINUX_PEAKS = pytest.mark.skipif(
+    not Path("/proc/self/clear_refs").exists(), reason="peak memory is read from Linux's /proc"
+)
+
+
+@LINUX_PEAKS
+def test_refusing_the_bomb_takes_no_memory_to_speak_of() -> None:
+    measured = node_rss("bomb", 7000, 7000, "image.style", {"style": "oil_paint"})
     assert measured["status"] == "failed"
     assert measured["error"]["code"] == "IMAGE_TOO_LARGE"
-    # Decoding it would take 147 MB for the RGB pixels alone, restyling it about 6 GB.
+    # Decoding it would take 147 MB for the RGB pixels alone, restyling it about 7 GB.
     assert measured["working_set"] < 32 * 1024 * 1024
     assert measured["peak"] < measured["budget"]
+
+
+@LINUX_PEAKS
+@pytest.mark.parametrize(
+    ("node_type", "inputs"),
+    [("image.style", {"style": "oil_paint"}), ("image.style", {"style": "anime"}), ("image.enhance", {})],
+)
+def test_a_real_node_stays_within_the_working_set_it_declares(node_type: str, inputs: dict[str, Any]) -> None:
+    width, height = 1600, 1200
+    measured = node_rss("photo", width, height, node_type, inputs)
+    assert measured["status"] == "completed"
+    cls = default_registry.get(node_type)
+    assert cls is not None
+    declared = cls.model_validate({"image": {"file_id": "file_x"}, **inputs}).working_set(
+        MediaSizes(images=((width, height),))
+    )
+    assert measured["working_set"] <= declared
+    assert measured["working_set"] > declared / 3, "the estimate is far above what the node holds"
