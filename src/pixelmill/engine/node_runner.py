@@ -1,7 +1,7 @@
 """Executing one node of a run: resolve inputs, consult the cache, run, persist, announce.
 
 A node starts only once its working-set estimate is reserved in the process's memory budget
-(:mod:`pixelmill.engine.admission`); it is released when the node's record is written.
+(:mod:`pixelmill.engine.admission`); the reservation ends with the node's work.
 
 The order is fixed: the node's record is committed before its completion event is emitted, so an
 event a client saw always has a persisted result behind it. A node's own failure becomes a
@@ -79,7 +79,7 @@ class NodeRunner:
             return await self._fail(node_id, cls, exc, inputs_hash, started_at, hold)
         if not await self._admit(need):
             return None  # cancelled while it waited for memory: it never started
-        started_at = utcnow()  # it starts now, after any wait for memory
+        started_at, clock = utcnow(), time.perf_counter()  # it starts now, after any wait for memory
         try:
             self._emit_start(node_id, cls)
             produced = await instance.run(NodeRunContext(self._services, node_id, cls.node_type))
