@@ -270,6 +270,29 @@ class Settings(BaseSettings):
         ge=1,
         description="Largest decoded image (width x height); more is IMAGE_TOO_LARGE",
     )
+    max_edit_pixels: int = Field(
+        default=4096 * 3072,
+        ge=1,
+        description=(
+            "Largest image (width x height) an image editing node decodes; more is IMAGE_TOO_LARGE. "
+            "The default, 4096 x 3072, keeps the costliest edit within the default memory budget of a "
+            "4 GiB machine (measured working sets: nodes/image_memory.py)"
+        ),
+    )
+    memory_budget_bytes: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "Working memory the nodes running in one process may reserve at once (their estimates); "
+            "unset is `memory_budget_fraction` of the machine's memory (or of the container's limit)"
+        ),
+    )
+    memory_budget_fraction: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="Share of the machine's memory that is the memory budget when `memory_budget_bytes` is unset",
+    )
     signed_url_ttl_seconds: int = Field(default=3600, ge=1, description="Lifetime of signed output and file URLs")
     allow_private_urls: bool = Field(
         default=False,

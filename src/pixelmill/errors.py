@@ -83,6 +83,9 @@ SANDBOX_ONLY = _spec("SANDBOX_ONLY", 403, "Test keys may use sandbox models and 
 # Media
 INVALID_IMAGE = _spec("INVALID_IMAGE", 422, "The image could not be decoded")
 IMAGE_TOO_LARGE = _spec("IMAGE_TOO_LARGE", 422, "The image has too many pixels")
+MEMORY_BUDGET_EXCEEDED = _spec(
+    "MEMORY_BUDGET_EXCEEDED", 422, "The work needs more memory than this server's memory budget allows"
+)
 UNSUPPORTED_IMAGE_FORMAT = _spec("UNSUPPORTED_IMAGE_FORMAT", 415, "This image format is not supported")
 URL_NOT_ALLOWED = _spec("URL_NOT_ALLOWED", 422, "This URL points to an address that is not allowed")
 FETCH_FAILED = _spec("FETCH_FAILED", 422, "The URL could not be fetched")

@@ -6,8 +6,9 @@ compare-and-set and lease, and executes it with the same executor, heartbeat and
 embedded dispatcher. Every worker also runs the sweeper loop, but only the holder of a Redis lock
 sweeps, so exactly one is active at a time and another takes over within a lease if it dies.
 
-A run whose workspace already executes its plan's ``concurrent_runs`` is not claimed and stays
-queued: its task is retried with a growing countdown (:func:`deferral_seconds`) for about
+A run whose workspace already executes its plan's ``concurrent_runs``, or that arrives while a node
+of this worker waits for memory (:mod:`pixelmill.engine.memory`), is not claimed and stays queued:
+its task is retried with a growing countdown (:func:`deferral_seconds`) for about
 ``republish_after_seconds``, then dropped, because by then the sweeper republishes the run anyway.
 So each deferred run has about one message in flight however long it waits, rather than one more
 retry chain per republish.
@@ -30,7 +31,7 @@ from pixelmill.config import Settings
 from pixelmill.db.base import utcnow
 from pixelmill.db.models import Run
 from pixelmill.dispatch.celery_app import EXECUTE_RUN, CeleryPublisher, create_celery, run_capability
-from pixelmill.dispatch.claims import WorkspaceAtLimit
+from pixelmill.dispatch.claims import ClaimDeferred
 from pixelmill.dispatch.local import LocalDispatcher, default_owner
 from pixelmill.dispatch.recovery import requeue_abandoned
 from pixelmill.runtime import Runtime
@@ -103,7 +104,8 @@ class WorkerProcess:
 
     def execute(self, run_id: str) -> bool:
         """Claim and execute ``run_id`` (blocking the calling Celery thread until it ends); raises
-        :class:`WorkspaceAtLimit` when the run's workspace is at its concurrency (the run stays queued)."""
+        :class:`~pixelmill.dispatch.claims.ClaimDeferred` when the run's workspace is at its
+        concurrency or a node here waits for memory (the run stays queued)."""
         dispatcher = self.dispatcher
         assert dispatcher is not None, "the worker process was not started"
         limit = self.settings.run_time_limit_seconds
@@ -191,7 +193,7 @@ def build_worker_app(settings: Settings) -> tuple[Any, WorkerProcess]:
     def execute_run(task: Any, run_id: str) -> bool:
         try:
             return process.execute(run_id)
-        except WorkspaceAtLimit:
+        except ClaimDeferred:  # its workspace is at its concurrency, or this worker's memory is taken
             countdown = deferral_seconds(task.request.retries, settings.republish_after_seconds)
             if countdown is None:
                 return False  # still queued: the sweeper republishes it

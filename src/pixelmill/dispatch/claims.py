@@ -64,7 +64,11 @@ class ClaimedRun:
     cancel_requested: bool
 
 
-class WorkspaceAtLimit(Exception):
+class ClaimDeferred(Exception):
+    """A named claim not made now: the run stays queued and its message is retried later."""
+
+
+class WorkspaceAtLimit(ClaimDeferred):
     """A named claim refused because the run's workspace executes its plan's concurrency already."""
 
     def __init__(self, run_id: str, workspace_id: str, limit: int) -> None:

@@ -4,6 +4,9 @@
   ``dispatch_poll_seconds``; at most ``worker_concurrency`` runs execute at once, each workspace at
   most its plan's ``concurrent_runs``, in the queue's order (priority, then round-robin across
   workspaces; see :mod:`pixelmill.services.run_queue`).
+- Memory: nodes start within the executor's memory budget (:mod:`pixelmill.engine.memory`). While
+  a node of this process waits for memory, no further run is claimed: it stays queued, for this
+  process once memory is free or for another process (a fleet worker) that has it.
 - A maintenance loop heartbeats the leases of the runs executing here, picks up cancels made by
   other processes, and re-queues runs whose owner stopped heartbeating.
 - Start-up re-queues runs abandoned by a dead process (:mod:`pixelmill.dispatch.recovery`); they
@@ -27,11 +30,12 @@ from typing import TYPE_CHECKING, Any
 from pixelmill import errors
 from pixelmill.db.base import utcnow
 from pixelmill.db.session import Database
-from pixelmill.dispatch.claims import ClaimedRun, RunClaims
+from pixelmill.dispatch.claims import ClaimDeferred, ClaimedRun, RunClaims
 from pixelmill.dispatch.recovery import requeue_abandoned
 from pixelmill.engine.cancellation import CancelToken
 from pixelmill.engine.events import NodeEvent
 from pixelmill.engine.executor import GraphExecutor
+from pixelmill.engine.memory import MemoryBudget
 from pixelmill.engine.outcome import ExecutionResult
 from pixelmill.engine.results import NodeRecord
 from pixelmill.engine.results_sql import SqlResultStore
@@ -73,6 +77,14 @@ class _FreshAwareStore(SqlResultStore):
         return await super().completed_nodes(run_id)
 
 
+class MemoryBusy(ClaimDeferred):
+    """A named claim refused because a node of this process already waits for memory."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"a node here waits for memory; {run_id} stays queued")
+        self.run_id = run_id
+
+
 def default_owner() -> str:
     """A name for this dispatcher that no other process shares (host, pid, and a random part)."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -108,6 +120,11 @@ class LocalDispatcher:
             workspace_id=scope.workspace_id,
             run_id=scope.run_id,
         )
+
+    @property
+    def memory(self) -> MemoryBudget:
+        """The memory budget the nodes executing here share."""
+        return self._executor.memory
 
     @property
     def active_runs(self) -> list[str]:
@@ -158,6 +175,8 @@ class LocalDispatcher:
         poll = self.settings.dispatch_poll_seconds
         while not self._stopping:
             free = self.settings.worker_concurrency - len(self._active)
+            if self.memory.waiting:
+                free = 0  # more runs would only wait for memory too: leave them queued
             claimed: list[ClaimedRun] = []
             if free > 0:
                 try:
@@ -183,9 +202,12 @@ class LocalDispatcher:
 
     async def execute_named(self, run_id: str) -> bool:
         """Claim ``run_id`` and execute it here to its end, with the same lease, heartbeat, executor
-        and finish as a claimed-from-the-queue run. False when the run was not queued (taken)."""
+        and finish as a claimed-from-the-queue run. False when the run was not queued (taken);
+        :class:`MemoryBusy` (the run stays queued) while a node here waits for memory."""
         if self._stopping:
             return False
+        if self.memory.waiting:
+            raise MemoryBusy(run_id)
         run = await self.claims.claim_run(run_id)
         if run is None:
             return False

@@ -12,6 +12,9 @@
   cheaper to compute than to look up); a hit is reported cached, costs 0, and ``run`` is not called.
 - Cancel (``CancelToken``): no node starts after it; running nodes finish or stop at their next
   ``ctx.raise_if_cancelled()``; finished results and their costs remain.
+- Memory: a node starts only when its working-set estimate fits the executor's memory budget
+  (:mod:`pixelmill.engine.memory`), shared by every run of the process; until then it waits (the
+  run stays running, the node not started), and one that could never fit fails at once.
 - Failure is fail-fast: once a node fails no new node starts (its dependants could not run, and
   independent branches of a run that is failing would only spend credits), running ones finish.
 """
@@ -30,6 +33,7 @@ from pixelmill.config import Settings
 from pixelmill.engine import compat
 from pixelmill.engine.cancellation import CancelToken
 from pixelmill.engine.events import EventPump, ExecutionListener
+from pixelmill.engine.memory import MemoryBudget, budget_bytes
 from pixelmill.engine.node_runner import NodeRunner
 from pixelmill.engine.outcome import ExecutionResult, NodeOutput, NodeReport, RunOutcome
 from pixelmill.engine.results import NodeRecord, ResultStore, UnsavedResult
@@ -55,6 +59,7 @@ class GraphExecutor:
         blocking_threads: int | None = None,
         progress_interval: float = DEFAULT_PROGRESS_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
+        memory: MemoryBudget | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
@@ -65,6 +70,7 @@ class GraphExecutor:
         self._media_factory = media_factory
         self._progress_interval = progress_interval
         self._clock = clock
+        self.memory = memory if memory is not None else MemoryBudget(budget_bytes(settings))
         self._pool = ThreadPoolExecutor(
             max_workers=blocking_threads or min(8, os.cpu_count() or 2), thread_name_prefix="pixelmill-node"
         )
@@ -72,6 +78,7 @@ class GraphExecutor:
     def close(self) -> None:
         """Stop the worker threads (waiting for work in progress)."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self.memory.close()
 
     def __enter__(self) -> GraphExecutor:
         return self
@@ -98,6 +105,7 @@ class GraphExecutor:
             providers=self.providers,
             cancel=cancel,
             pool=self._pool,
+            memory=self.memory,
             pump=pump,
             media_factory=self._media_factory,
             progress_interval=self._progress_interval,

@@ -12,13 +12,16 @@
 Input fields are the model's fields (defaults, ranges and enums come from pydantic and appear in
 the JSON schema); the outputs model is read from ``run``'s return annotation. ``cost`` estimates
 credits from the inputs known before the run (edge-fed inputs may be missing) and is charged with
-the resolved inputs when the node executes.
+the resolved inputs when the node executes. ``working_set`` estimates the memory one execution
+holds at its peak from the sizes of its media inputs; the executor starts the node only when that
+fits its memory budget (:mod:`pixelmill.engine.memory`).
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_type_hints
 
 from pydantic import BaseModel, ConfigDict
@@ -27,6 +30,30 @@ if TYPE_CHECKING:
     from pixelmill.engine.context import NodeContext
 
 Capability = Literal["cpu", "gpu", "remote"]
+
+MIB = 1024 * 1024
+
+
+Size = tuple[int, int]  # width, height
+
+
+@dataclass(frozen=True, slots=True)
+class MediaSizes:
+    """Sizes of a node's media inputs, read from their stored records before anything is decoded:
+    ``(width, height)`` of each input image, and of the frames of each input video."""
+
+    images: tuple[Size, ...] = ()
+    video_frames: tuple[Size, ...] = ()
+
+    @property
+    def image_pixels(self) -> int:
+        """Pixels of all input images together."""
+        return sum(width * height for width, height in self.images)
+
+    @property
+    def largest_image(self) -> int:
+        """Pixels of the largest input image."""
+        return max((width * height for width, height in self.images), default=0)
 
 
 class BaseNode(BaseModel):
@@ -59,10 +86,23 @@ class BaseNode(BaseModel):
     # Output field shown as the node's result in a run's ``outputs``; default the first field.
     primary_output: ClassVar[str | None] = None
 
+    # Memory one execution holds besides what scales with its media (Python objects, buffers).
+    base_memory: ClassVar[int] = 16 * MIB
+    # Peak working memory per pixel of its input images, measured (benchmarks/node_memory.py):
+    # decoded copies, intermediates, the result and its encoding. 0: the node holds no pixels.
+    bytes_per_pixel: ClassVar[float] = 0.0
+    # The node decodes its input images to edit them: ``max_edit_pixels`` bounds them.
+    edits_pixels: ClassVar[bool] = False
+
     @classmethod
     def cost(cls, inputs: Mapping[str, Any]) -> int:
         """Credits this node will charge given (possibly partial) literal inputs."""
         return cls.base_cost
+
+    def working_set(self, sizes: MediaSizes) -> int:
+        """Bytes this execution holds at its peak, given its resolved inputs (``self``) and the
+        sizes of its media inputs. Override where memory follows something else (an output size)."""
+        return self.base_memory + int(self.bytes_per_pixel * sizes.image_pixels)
 
     @abstractmethod
     async def run(self, ctx: NodeContext) -> BaseModel:

@@ -1,5 +1,8 @@
 """Executing one node of a run: resolve inputs, consult the cache, run, persist, announce.
 
+A node starts only once its working-set estimate is reserved in the process's memory budget
+(:mod:`pixelmill.engine.admission`); the reservation ends with the node's work.
+
 The order is fixed: the node's record is committed before its completion event is emitted, so an
 event a client saw always has a persisted result behind it. A node's own failure becomes a
 ``failed`` record with an error ``{code, message, node_id}``; only persistence failures escape.
@@ -7,6 +10,7 @@ event a client saw always has a persisted result behind it. A node's own failure
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping
@@ -17,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from pixelmill import errors
 from pixelmill.db.base import utcnow
-from pixelmill.engine import compat, hashing
+from pixelmill.engine import admission, compat, hashing
 from pixelmill.engine.cancellation import RunCancelled
 from pixelmill.engine.events import EventKind, NodeEvent
 from pixelmill.engine.node import BaseNode
@@ -27,6 +31,9 @@ from pixelmill.engine.validation import ValidatedGraph, pydantic_message
 from pixelmill.errors import PixelmillError
 
 log = logging.getLogger("pixelmill.engine")
+
+# How often a node waiting for memory looks whether its run was cancelled.
+ADMISSION_POLL_SECONDS = 0.2
 
 
 class NodeRunner:
@@ -66,8 +73,15 @@ class NodeRunner:
                 return record
         if self._services.cancel.cancelled:
             return None  # cancelled while the cache was consulted: the node must not start
-        self._emit_start(node_id, cls)
         try:
+            need = await admission.estimate(instance, node_id, self._services)
+        except Exception as exc:
+            return await self._fail(node_id, cls, exc, inputs_hash, started_at, hold)
+        if not await self._admit(need):
+            return None  # cancelled while it waited for memory: it never started
+        started_at, clock = utcnow(), time.perf_counter()  # it starts now, after any wait for memory
+        try:
+            self._emit_start(node_id, cls)
             produced = await instance.run(NodeRunContext(self._services, node_id, cls.node_type))
             outputs = _outputs_json(cls, produced)
         except RunCancelled:
@@ -77,11 +91,37 @@ class NodeRunner:
             return record
         except Exception as exc:
             return await self._fail(node_id, cls, exc, inputs_hash, started_at, hold)
+        finally:
+            self._services.memory.release(need)
         record = self._record(node_id, cls, "completed", inputs_hash, started_at, outputs=outputs, cost=cost)
         entry = CacheEntry(key, cls.node_type, outputs) if key is not None else None
         await self._save(UnsavedResult(record, cache_put=entry), hold)
         self._emit(record, "node_complete", cls, hold, duration_ms=(time.perf_counter() - clock) * 1000)
         return record
+
+    async def _admit(self, need: int) -> bool:
+        """Reserve ``need`` bytes of the memory budget, waiting while other work holds them; False
+        (nothing reserved) when the run is cancelled meanwhile."""
+        memory, cancel = self._services.memory, self._services.cancel
+        if memory.try_reserve(need):
+            return True
+        waiting = asyncio.ensure_future(memory.reserve(need))
+        try:
+            while not waiting.done():
+                await asyncio.wait({waiting}, timeout=ADMISSION_POLL_SECONDS)
+                if cancel.cancelled and not waiting.done():
+                    waiting.cancel()
+                    break
+        finally:
+            if not waiting.done():  # this task itself was cancelled
+                waiting.cancel()
+            await asyncio.gather(waiting, return_exceptions=True)
+        if waiting.cancelled():
+            return False
+        if cancel.cancelled:
+            memory.release(need)
+            return False
+        return True
 
     def _resolve(self, node_id: str, cls: type[BaseNode], finished: Mapping[str, dict[str, Any]]) -> BaseNode:
         """The node's inputs: literals, then edge values (wrapped into a list where the edge says so)."""

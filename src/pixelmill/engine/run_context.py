@@ -1,7 +1,8 @@
 """The executor's implementation of :class:`~pixelmill.engine.context.NodeContext`.
 
 ``RunServices`` is what every node of one run shares (settings, providers, the cancel token, the
-worker thread pool, the event pump and the run's media store, created on first use);
+worker thread pool, the process's memory budget, the event pump and the run's media store, created
+on first use);
 ``NodeRunContext`` is the per-node view a node receives.
 """
 
@@ -22,6 +23,7 @@ from pixelmill.config import Settings
 from pixelmill.engine.cancellation import CancelToken
 from pixelmill.engine.context import MediaStore
 from pixelmill.engine.events import EventPump, NodeEvent
+from pixelmill.engine.memory import MemoryBudget
 from pixelmill.errors import PixelmillError
 from pixelmill.providers.registry import ProviderRegistry
 
@@ -51,6 +53,7 @@ class RunServices:
         providers: ProviderRegistry,
         cancel: CancelToken,
         pool: Executor,
+        memory: MemoryBudget,
         pump: EventPump,
         media_factory: MediaStoreFactory | None,
         progress_interval: float,
@@ -61,6 +64,7 @@ class RunServices:
         self.providers = providers
         self.cancel = cancel
         self.pool = pool
+        self.memory = memory
         self.pump = pump
         self.progress_interval = progress_interval
         self.clock = clock

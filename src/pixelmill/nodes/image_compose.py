@@ -13,12 +13,17 @@ from pixelmill.imaging.arrays import parse_colour
 from pixelmill.imaging.background import remove_background, replace_background
 from pixelmill.imaging.compose import Anchor, BlendMode, TextMode, TextPosition, composite, contact_sheet, draw_text
 from pixelmill.nodes.image_common import Colour, ImageOutput, Seed, check_size, load_pixels, save_pixels, transform
+from pixelmill.nodes.image_memory import BYTES_PER_PIXEL, IMAGE_BASE_MEMORY
 
 
 @node("image.remove_background", version="1.0.0", category="image")
 class ImageRemoveBackground(BaseNode):
     """Cut the subject out: GrabCut seeded from the border colours and a saliency map. The output
     is RGBA with a transparent background."""
+
+    edits_pixels: ClassVar[bool] = True
+    base_memory: ClassVar[int] = IMAGE_BASE_MEMORY
+    bytes_per_pixel: ClassVar[float] = BYTES_PER_PIXEL["image.remove_background"]
 
     base_cost: ClassVar[int] = 2
 
@@ -46,6 +51,10 @@ class ImageRemoveBackground(BaseNode):
 class ImageReplaceBackground(BaseNode):
     """Put the subject in front of a studio backdrop (flat colour, vertical gradient or radial spot)
     with a soft contact shadow. Uses the image's alpha, or cuts the subject out first."""
+
+    edits_pixels: ClassVar[bool] = True
+    base_memory: ClassVar[int] = IMAGE_BASE_MEMORY
+    bytes_per_pixel: ClassVar[float] = BYTES_PER_PIXEL["image.replace_background"]
 
     base_cost: ClassVar[int] = 2
 
@@ -75,6 +84,10 @@ class ImageReplaceBackground(BaseNode):
 class ImageComposite(BaseNode):
     """Layer ``overlay`` over ``base`` at an anchor plus an offset, scaled, with opacity and a blend
     mode; the overlay's alpha is respected and the result has the base's size."""
+
+    edits_pixels: ClassVar[bool] = True
+    base_memory: ClassVar[int] = IMAGE_BASE_MEMORY
+    bytes_per_pixel: ClassVar[float] = BYTES_PER_PIXEL["image.composite"]
 
     base_cost: ClassVar[int] = 1
 
@@ -111,6 +124,10 @@ class ImageText(BaseNode):
     """Add text in DejaVu Sans: a ``caption`` bar above or below the image, or an ``overlay`` on a
     translucent band. Long text wraps; ``font_size`` 0 sizes it from the image width."""
 
+    edits_pixels: ClassVar[bool] = True
+    base_memory: ClassVar[int] = IMAGE_BASE_MEMORY
+    bytes_per_pixel: ClassVar[float] = BYTES_PER_PIXEL["image.text"]
+
     base_cost: ClassVar[int] = 1
 
     image: ImageRef = Field(description="The image")
@@ -144,6 +161,10 @@ class ImageText(BaseNode):
 @node("image.grid", version="1.0.0", category="image")
 class ImageGrid(BaseNode):
     """A contact sheet: the images fitted into equal square cells, row by row, optionally labelled."""
+
+    edits_pixels: ClassVar[bool] = True
+    base_memory: ClassVar[int] = IMAGE_BASE_MEMORY
+    bytes_per_pixel: ClassVar[float] = BYTES_PER_PIXEL["image.grid"]
 
     base_cost: ClassVar[int] = 1
 

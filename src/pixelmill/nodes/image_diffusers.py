@@ -17,6 +17,7 @@ from pixelmill.engine.context import NodeContext
 from pixelmill.engine.node import BaseNode, Capability, node
 from pixelmill.engine.values import ImageRef
 from pixelmill.errors import PixelmillError
+from pixelmill.nodes.image_memory import BYTES_PER_PIXEL, IMAGE_BASE_MEMORY
 from pixelmill.providers.base import ImageToImageRequest, InpaintRequest
 
 MAX_SEED = 2**32 - 1
@@ -44,6 +45,10 @@ def check_sandbox(ctx: NodeContext, model: str) -> None:
 @node("image.edit", version="1.0.0", category="image")
 class ImageEdit(BaseNode):
     """Redraw an image following a prompt with an image-to-image model (e.g. diffusers/<name>)."""
+
+    edits_pixels: ClassVar[bool] = True
+    base_memory: ClassVar[int] = IMAGE_BASE_MEMORY
+    bytes_per_pixel: ClassVar[float] = BYTES_PER_PIXEL["image.convert"]
 
     image: ImageRef = Field(description="The image to start from")
     prompt: str = Field(min_length=1, max_length=2000, description="What the result should show")
@@ -80,6 +85,10 @@ class ImageEdit(BaseNode):
 @node("image.inpaint", version="1.0.0", category="image")
 class ImageInpaint(BaseNode):
     """Repaint the white area of a mask in an image following a prompt (a diffusers inpainting model)."""
+
+    edits_pixels: ClassVar[bool] = True
+    base_memory: ClassVar[int] = IMAGE_BASE_MEMORY
+    bytes_per_pixel: ClassVar[float] = BYTES_PER_PIXEL["image.convert"]
 
     image: ImageRef = Field(description="The image to repaint")
     mask: ImageRef = Field(description="White where the image is repainted, black where it is kept")

@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from pixelmill.engine.context import NodeContext
-from pixelmill.engine.node import BaseNode, node
+from pixelmill.engine.node import BaseNode, MediaSizes, node
 from pixelmill.engine.values import ImageRef
 from pixelmill.imaging.arrays import parse_colour
 from pixelmill.imaging.enhance import enhance
@@ -24,6 +24,7 @@ from pixelmill.nodes.image_common import (
     save_pixels,
     transform,
 )
+from pixelmill.nodes.image_memory import BYTES_PER_PIXEL, IMAGE_BASE_MEMORY, STYLE_BYTES_PER_PIXEL
 
 DEFAULT_VARIATIONS: tuple[StyleName, ...] = ("soft_3d", "watercolor", "vintage", "cartoon", "duotone", "oil_paint")
 
@@ -33,6 +34,9 @@ class ImageStyle(BaseNode):
     """Restyle an image on the CPU: oil paint, watercolor, cartoon, anime, soft 3D, pencil sketch,
     pixel art, vintage film, duotone or noir. ``strength`` mixes the style with the original."""
 
+    edits_pixels: ClassVar[bool] = True
+    base_memory: ClassVar[int] = IMAGE_BASE_MEMORY
+
     base_cost: ClassVar[int] = 2
 
     image: ImageRef = Field(description="The image to restyle")
@@ -41,6 +45,9 @@ class ImageStyle(BaseNode):
     seed: Seed = 0
     color_dark: Colour = Field(default="#1a236e", description="duotone: the shadows' colour")
     color_light: Colour = Field(default="#ff8c64", description="duotone: the highlights' colour")
+
+    def working_set(self, sizes: MediaSizes) -> int:
+        return self.base_memory + int(STYLE_BYTES_PER_PIXEL[self.style] * sizes.image_pixels)
 
     async def run(self, ctx: NodeContext) -> ImageOutput:
         dark = parse_colour(self.color_dark, "color_dark")
@@ -56,6 +63,10 @@ class ImageStyle(BaseNode):
 class ImageEnhance(BaseNode):
     """Clean up a photo: denoise, local contrast (CLAHE), saturation, then sharpen. Each control at
     its neutral value (0, or 1 for saturation) leaves that step out."""
+
+    edits_pixels: ClassVar[bool] = True
+    base_memory: ClassVar[int] = IMAGE_BASE_MEMORY
+    bytes_per_pixel: ClassVar[float] = BYTES_PER_PIXEL["image.enhance"]
 
     base_cost: ClassVar[int] = 1
 
@@ -83,11 +94,18 @@ class ImageEnhance(BaseNode):
 class ImageUpscale(BaseNode):
     """Enlarge 2x or 4x with Lanczos resampling and an unsharp mask (classical, not AI super-resolution)."""
 
+    edits_pixels: ClassVar[bool] = True
+    base_memory: ClassVar[int] = IMAGE_BASE_MEMORY
+
     base_cost: ClassVar[int] = 2
 
     image: ImageRef = Field(description="The image to enlarge")
     factor: Literal[2, 4] = Field(default=2, description="Scale factor")
     sharpen: float = Field(default=0.4, ge=0.0, le=2.0, description="Unsharp-mask amount after enlarging")
+
+    def working_set(self, sizes: MediaSizes) -> int:
+        # Measured per pixel of the enlarged image, which the work and its encoding hold.
+        return self.base_memory + int(BYTES_PER_PIXEL["image.upscale"] * sizes.image_pixels * self.factor**2)
 
     async def run(self, ctx: NodeContext) -> ImageOutput:
         pixels = await load_pixels(ctx, self.image)
@@ -100,6 +118,9 @@ class ImageUpscale(BaseNode):
 class ImageVariations(BaseNode):
     """One image into ``count`` styled variants (for ads, product pages, social posts): the styles
     are used in turn, each variant with its own seed."""
+
+    edits_pixels: ClassVar[bool] = True
+    base_memory: ClassVar[int] = IMAGE_BASE_MEMORY
 
     base_cost: ClassVar[int] = 2
     primary_output: ClassVar[str | None] = "images"
@@ -116,6 +137,11 @@ class ImageVariations(BaseNode):
     def cost(cls, inputs: Mapping[str, Any]) -> int:
         count = inputs.get("count", 5)
         return cls.base_cost * (count if isinstance(count, int) and count > 0 else 5)
+
+    def working_set(self, sizes: MediaSizes) -> int:
+        # One variant at a time: the costliest of its styles.
+        costliest = max(STYLE_BYTES_PER_PIXEL[style] for style in self.styles or DEFAULT_VARIATIONS)
+        return self.base_memory + int(costliest * sizes.image_pixels)
 
     async def run(self, ctx: NodeContext) -> ImagesOutput:
         pixels = await load_pixels(ctx, self.image)

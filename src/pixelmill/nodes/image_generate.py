@@ -15,6 +15,7 @@ from pixelmill.engine.node import BaseNode, node
 from pixelmill.engine.values import ImageRef
 from pixelmill.errors import PixelmillError
 from pixelmill.nodes.image_common import Seed, check_size
+from pixelmill.nodes.image_memory import BYTES_PER_PIXEL, IMAGE_BASE_MEMORY
 from pixelmill.providers.base import TextToImageRequest
 
 AspectRatio = Literal["1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "21:9", "9:21", "5:4", "4:5"]
@@ -45,6 +46,10 @@ def output_size(size: str | None, aspect_ratio: str, resolution: int) -> tuple[i
 class ImageGenerate(BaseNode):
     """Generate images from a prompt with a text-to-image model (default: the built-in procedural
     renderer, which is deterministic and not AI). Give ``size`` or ``aspect_ratio`` + ``resolution``."""
+
+    edits_pixels: ClassVar[bool] = True
+    base_memory: ClassVar[int] = IMAGE_BASE_MEMORY
+    bytes_per_pixel: ClassVar[float] = BYTES_PER_PIXEL["image.convert"]
 
     base_cost: ClassVar[int] = 5
     primary_output: ClassVar[str | None] = "images"

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from pixelmill import errors
 from pixelmill.engine.context import NodeContext
-from pixelmill.engine.node import BaseNode, node
+from pixelmill.engine.node import BaseNode, MediaSizes, node
 from pixelmill.engine.values import ImageRef
 from pixelmill.errors import PixelmillError
 from pixelmill.imaging.arrays import parse_colour
@@ -23,6 +23,7 @@ from pixelmill.imaging.geometry import (
     resize,
 )
 from pixelmill.nodes.image_common import Colour, ImageOutput, check_size, load_pixels, save_pixels
+from pixelmill.nodes.image_memory import BYTES_PER_PIXEL, IMAGE_BASE_MEMORY, output_pixels
 
 MAX_SIDE = 16384
 
@@ -32,6 +33,10 @@ class ImageResize(BaseNode):
     """Resize to a width and/or height: ``fit`` inside the box, ``fill`` it (cropping the overflow
     around the centre) or ``stretch``. With one side given the other follows the aspect ratio."""
 
+    edits_pixels: ClassVar[bool] = True
+    base_memory: ClassVar[int] = IMAGE_BASE_MEMORY
+    bytes_per_pixel: ClassVar[float] = BYTES_PER_PIXEL["image.resize"]
+
     base_cost: ClassVar[int] = 1
 
     image: ImageRef = Field(description="The image to resize")
@@ -39,6 +44,12 @@ class ImageResize(BaseNode):
     height: int | None = Field(default=None, ge=1, le=MAX_SIDE, description="Target height in pixels")
     mode: ResizeMode = Field(default="fit", description="fit, fill or stretch")
     resample: Resample = Field(default="lanczos", description="Resampling filter")
+
+    def working_set(self, sizes: MediaSizes) -> int:
+        made = output_pixels(sizes, self.width, self.height)
+        return self.base_memory + int(
+            self.bytes_per_pixel * sizes.image_pixels + BYTES_PER_PIXEL["image.convert"] * made
+        )
 
     async def run(self, ctx: NodeContext) -> ImageOutput:
         if self.width is None and self.height is None:
@@ -59,6 +70,10 @@ class ImageResize(BaseNode):
 class ImageCrop(BaseNode):
     """Cut out the rectangle at (x, y) of the given size; it must lie inside the image."""
 
+    edits_pixels: ClassVar[bool] = True
+    base_memory: ClassVar[int] = IMAGE_BASE_MEMORY
+    bytes_per_pixel: ClassVar[float] = BYTES_PER_PIXEL["image.crop"]
+
     base_cost: ClassVar[int] = 1
 
     image: ImageRef = Field(description="The image to crop")
@@ -76,6 +91,10 @@ class ImageCrop(BaseNode):
 class ImageReframe(BaseNode):
     """Change the aspect ratio exactly: ``crop`` keeps the most salient window (spectral-residual
     saliency), ``pad`` extends the canvas with a blurred backdrop, softened mirrored edges or a colour."""
+
+    edits_pixels: ClassVar[bool] = True
+    base_memory: ClassVar[int] = IMAGE_BASE_MEMORY
+    bytes_per_pixel: ClassVar[float] = BYTES_PER_PIXEL["image.reframe"]
 
     base_cost: ClassVar[int] = 1
 

@@ -18,6 +18,7 @@ from pixelmill.errors import PixelmillError
 from pixelmill.imaging.arrays import parse_colour
 from pixelmill.net import fetch_bytes
 from pixelmill.nodes.image_common import Colour, ImageOutput, load_pixels, save_pixels
+from pixelmill.nodes.image_memory import BYTES_PER_PIXEL, IMAGE_BASE_MEMORY
 from pixelmill.outbound_urls import UserUrl
 from pixelmill.storage.codecs import flatten_alpha
 from pixelmill.storage.media import HEIF_MIMES, sniff_mime
@@ -97,6 +98,10 @@ class ImageLoad(BaseNode):
 class ImageConvert(BaseNode):
     """Re-encode an image as PNG, JPEG or WebP. JPEG has no transparency: alpha is flattened onto
     ``background``."""
+
+    edits_pixels: ClassVar[bool] = True
+    base_memory: ClassVar[int] = IMAGE_BASE_MEMORY
+    bytes_per_pixel: ClassVar[float] = BYTES_PER_PIXEL["image.convert"]
 
     base_cost: ClassVar[int] = 1
 

@@ -17,6 +17,7 @@ from pixelmill.engine.context import NodeContext
 from pixelmill.engine.node import BaseNode, node
 from pixelmill.engine.values import ImageRef
 from pixelmill.errors import PixelmillError
+from pixelmill.nodes.image_memory import BYTES_PER_PIXEL, IMAGE_BASE_MEMORY
 from pixelmill.providers.cards import CardSpec, render_card
 from pixelmill.providers.charts import (
     ChartFormat,
@@ -168,6 +169,10 @@ class InfographicChart(BaseNode):
 class InfographicCard(BaseNode):
     """Lay out an info card: a title, bullet points and an optional picture (beside the text on wide
     canvases, under the title on tall ones), with fitted type sizes. PNG."""
+
+    edits_pixels: ClassVar[bool] = True
+    base_memory: ClassVar[int] = IMAGE_BASE_MEMORY
+    bytes_per_pixel: ClassVar[float] = BYTES_PER_PIXEL["image.convert"]
 
     title: str = Field(min_length=1, max_length=200, description="The headline")
     bullets: list[Annotated[str, Field(min_length=1, max_length=300)]] = Field(

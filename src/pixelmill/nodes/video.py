@@ -20,6 +20,7 @@ from pixelmill.engine.context import NodeContext
 from pixelmill.engine.node import BaseNode, node
 from pixelmill.engine.values import ImageRef, VideoRef
 from pixelmill.errors import PixelmillError
+from pixelmill.nodes.image_memory import BYTES_PER_PIXEL, VIDEO_BASE_MEMORY
 from pixelmill.providers.local_media import MAX_SLIDES, MAX_VIDEO_SECONDS
 from pixelmill.providers.video_encode import (
     FrameTimeError,
@@ -92,6 +93,10 @@ class VideoFromImage(BaseNode):
     """Turn a still image into a video with a slow camera move (Ken Burns): zoom in or out, or pan
     across it, with easing. H.264 MP4 at the chosen resolution, aspect ratio and frame rate."""
 
+    edits_pixels: ClassVar[bool] = True
+    base_memory: ClassVar[int] = VIDEO_BASE_MEMORY
+    bytes_per_pixel: ClassVar[float] = BYTES_PER_PIXEL["video.from_image"]
+
     image: ImageRef = Field(description="The picture to animate")
     duration_seconds: float = Field(default=5.0, gt=0, le=MAX_VIDEO_SECONDS, description="Length of the video")
     fps: int = Field(default=24, ge=1, le=60, description="Frames per second")
@@ -127,6 +132,10 @@ class VideoFromImage(BaseNode):
 class VideoSlideshow(BaseNode):
     """Make a video of several images shown one after another with crossfades, optionally drifting
     slowly. It lasts images x seconds_per_image - (images - 1) x transition_seconds."""
+
+    edits_pixels: ClassVar[bool] = True
+    base_memory: ClassVar[int] = VIDEO_BASE_MEMORY
+    bytes_per_pixel: ClassVar[float] = BYTES_PER_PIXEL["video.from_image"]
 
     images: list[ImageRef] = Field(min_length=1, max_length=MAX_SLIDES, description="The pictures, in order")
     seconds_per_image: float = Field(default=3.0, ge=0.25, le=30, description="How long each image is on screen")

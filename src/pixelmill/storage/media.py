@@ -90,16 +90,28 @@ def sniff_mime(data: bytes) -> str | None:
     return None
 
 
-def check_pixel_count(width: int, height: int, max_pixels: int) -> None:
-    """Refuse a canvas over the operator's pixel limit (IMAGE_TOO_LARGE)."""
+def check_pixel_count(width: int, height: int, max_pixels: int, setting: str = "max_image_pixels") -> None:
+    """Refuse a canvas over the operator's pixel limit (IMAGE_TOO_LARGE), naming the setting."""
     if width * height > max_pixels:
         raise PixelmillError(
             errors.IMAGE_TOO_LARGE,
-            f"The image is {width}x{height} ({width * height} pixels); the limit is {max_pixels} pixels",
+            f"The image is {width}x{height} ({width * height} pixels); the limit is {max_pixels} pixels "
+            f"(setting {setting})",
             width=width,
             height=height,
             max_pixels=max_pixels,
+            limit_setting=setting,
         )
+
+
+def _bomb(max_pixels: int) -> PixelmillError:
+    """IMAGE_TOO_LARGE for a canvas Pillow itself refuses to open (over twice its own limit): the
+    message states the operator's limit, the one that applies, not Pillow's."""
+    return PixelmillError(
+        errors.IMAGE_TOO_LARGE,
+        f"The image declares a canvas of far more than {max_pixels} pixels; the limit is {max_pixels} pixels",
+        max_pixels=max_pixels,
+    )
 
 
 def open_image_header(data: bytes, max_pixels: int) -> Image.Image:
@@ -108,12 +120,18 @@ def open_image_header(data: bytes, max_pixels: int) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError as exc:
-        raise PixelmillError(errors.IMAGE_TOO_LARGE, str(exc), max_pixels=max_pixels) from None
+    except Image.DecompressionBombError:
+        raise _bomb(max_pixels) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise PixelmillError(errors.INVALID_IMAGE, f"The image could not be decoded: {exc}") from None
     check_pixel_count(image.width, image.height, max_pixels)
     return image
+
+
+def image_header_size(data: bytes, max_pixels: int) -> tuple[int, int]:
+    """``(width, height)`` from the header alone; IMAGE_TOO_LARGE over ``max_pixels``."""
+    image = open_image_header(data, max_pixels)
+    return image.width, image.height
 
 
 def refuse_heif(mime: str) -> None:
@@ -134,8 +152,8 @@ def inspect_image(data: bytes, mime: str, max_pixels: int) -> MediaInfo:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image.load()
-    except Image.DecompressionBombError as exc:
-        raise PixelmillError(errors.IMAGE_TOO_LARGE, str(exc), max_pixels=max_pixels) from None
+    except Image.DecompressionBombError:
+        raise _bomb(max_pixels) from None
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise PixelmillError(errors.INVALID_IMAGE, f"The image could not be decoded: {exc}") from None
     return MediaInfo(kind="image", mime=mime, width=image.width, height=image.height)

@@ -2,7 +2,9 @@
 
 References resolve only inside the run's workspace: by ``file_id`` (an uploaded file or an earlier
 output) or by ``sha256`` when a file in the workspace has that content. Decoded images are kept in
-a small per-run cache, so a chain of image nodes decodes each intermediate result once.
+a small per-run cache, so a chain of image nodes decodes each intermediate result once; the cache
+is bounded in bytes too (``CACHE_BYTES``), so what a run keeps between its nodes stays small beside
+the working sets the executor admits.
 """
 
 from __future__ import annotations
@@ -26,8 +28,12 @@ from pixelmill.ids import new_id
 from pixelmill.storage.base import BlobStore
 from pixelmill.storage.codecs import FORMAT_MIME, ImageFormat, Pixels, decode_image, encode_image, thumbnail
 from pixelmill.storage.local import LocalBlobStore
-from pixelmill.storage.media import MediaInfo, inspect_media, inspect_svg, video_poster
+from pixelmill.storage.media import MediaInfo, image_header_size, inspect_media, inspect_svg, video_poster
 from pixelmill.storage.pixels import image_of, pixels_of
+
+# Decoded pixels one run keeps between its nodes, at most (the newest first; a larger image is
+# decoded again by the node that reads it).
+CACHE_BYTES = 128 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +95,7 @@ class RunMediaStore:
         self._images: dict[int, Image.Image] = {}
         self._file_sha: dict[str, str] = {}
         self._known_sha: set[str] = set()
+        self._sizes: dict[str, tuple[int, int]] = {}  # sha256 -> (width, height) as recorded
         self._saved: dict[tuple[str, str], MediaRef] = {}
 
     async def _resolve(self, ref: MediaRef) -> str:
@@ -98,26 +105,53 @@ class RunMediaStore:
             if known is not None:
                 return known
             async with self.db.session() as session:
-                sha = await session.scalar(
-                    select(File.sha256).where(File.id == ref.file_id, File.workspace_id == self.workspace_id)
-                )
-            if sha is None:
+                row = (
+                    await session.execute(
+                        select(File.sha256, File.width, File.height).where(
+                            File.id == ref.file_id, File.workspace_id == self.workspace_id
+                        )
+                    )
+                ).first()
+            if row is None:
                 raise PixelmillError(errors.NOT_FOUND, f"File {ref.file_id} not found", file_id=ref.file_id)
+            sha: str = row.sha256
             self._file_sha[ref.file_id] = sha
+            self._note_size(sha, row.width, row.height)
             self._known_sha.add(sha)
             return sha
         if ref.sha256 is not None:
             if ref.sha256 in self._known_sha:
                 return ref.sha256
             async with self.db.session() as session:
-                found = await session.scalar(
-                    select(File.id).where(File.sha256 == ref.sha256, File.workspace_id == self.workspace_id).limit(1)
-                )
+                found = (
+                    await session.execute(
+                        select(File.width, File.height)
+                        .where(File.sha256 == ref.sha256, File.workspace_id == self.workspace_id)
+                        .limit(1)
+                    )
+                ).first()
             if found is None:
                 raise PixelmillError(errors.NOT_FOUND, "No file in this workspace has that content", sha256=ref.sha256)
             self._known_sha.add(ref.sha256)
+            self._note_size(ref.sha256, found.width, found.height)
             return ref.sha256
         raise PixelmillError(errors.INVALID_INPUT, "A media reference needs a file_id or a sha256")
+
+    def _note_size(self, sha: str, width: int | None, height: int | None) -> None:
+        if width is not None and height is not None:
+            self._sizes[sha] = (width, height)
+
+    async def media_size(self, ref: MediaRef) -> tuple[int, int] | None:
+        """``(width, height)`` of a stored image (or of a video's frames) from its record; an image
+        recorded without a size is measured from its header, still without decoding it."""
+        sha = await self._resolve(ref)
+        known = self._sizes.get(sha)
+        if known is not None or ref.kind != "image":
+            return known
+        data = await self.load_bytes(ref)
+        size = await asyncio.to_thread(image_header_size, data, self.settings.max_image_pixels)
+        self._sizes[sha] = size
+        return size
 
     async def load_bytes(self, ref: MediaRef) -> bytes:
         sha = await self._resolve(ref)
@@ -133,19 +167,20 @@ class RunMediaStore:
             sha = await self._resolve(ref)
         elif ref.sha256 is not None:
             # Check the reference and decode at the same time; a refused reference raises before use.
-            sha, _ = await asyncio.gather(self._resolve(ref), self._decode_into_cache(ref.sha256))
+            _, decoded = await asyncio.gather(self._resolve(ref), self._decode_into_cache(ref.sha256))
+            return decoded
         else:
             sha = await self._resolve(ref)
         cached = self._pixels.get(sha)
         if cached is None:
-            await self._decode_into_cache(sha)
-            cached = self._pixels[sha]
+            return await self._decode_into_cache(sha)
         self._pixels.move_to_end(sha)
         return cached
 
-    async def _decode_into_cache(self, sha: str) -> None:
-        if sha in self._pixels:
-            return
+    async def _decode_into_cache(self, sha: str) -> Pixels:
+        cached = self._pixels.get(sha)
+        if cached is not None:
+            return cached
         blobs, limit = self.blobs, self.settings.max_image_pixels
         try:
             if isinstance(blobs, LocalBlobStore):  # read and decode in one worker thread
@@ -155,6 +190,7 @@ class RunMediaStore:
         except KeyError:
             raise PixelmillError(errors.NOT_FOUND, "The file's content is missing from storage", sha256=sha) from None
         self._remember(sha, pixels)
+        return pixels
 
     async def load_image(self, ref: ImageRef) -> Image.Image:
         """The decoded image (RGB or RGBA). Treat it as immutable: it may be shared by later nodes."""
@@ -171,8 +207,10 @@ class RunMediaStore:
         self._pixels.move_to_end(sha)
         if image is not None:
             self._images[id(pixels)] = image
-        while len(self._pixels) > self._cache_size:
+        held = sum(array.nbytes for array in self._pixels.values())
+        while self._pixels and (len(self._pixels) > self._cache_size or held > CACHE_BYTES):
             _, dropped = self._pixels.popitem(last=False)
+            held -= dropped.nbytes
             self._images.pop(id(dropped), None)
 
     async def _store_thumbnail(self, pixels: Pixels) -> str:
@@ -226,6 +264,7 @@ class RunMediaStore:
             )
         saved = ref.model_copy(update={"file_id": file_id})
         self._file_sha[file_id] = ref.sha256
+        self._note_size(ref.sha256, ref.width, ref.height)
         self._known_sha.add(ref.sha256)
         self._saved[(ref.sha256, ref.kind)] = saved
         return saved

@@ -72,6 +72,18 @@ def test_a_declared_canvas_over_the_limit_is_refused_before_decoding() -> None:
     assert caught.value.code == "IMAGE_TOO_LARGE"
 
 
+@pytest.mark.parametrize(("width", "height"), [(100_000, 100_000), (8_000, 8_000)])
+def test_image_too_large_states_the_limit_that_applied(width: int, height: int) -> None:
+    # 10 Gpx is past Pillow's own bomb limit, 64 Mpx only past the operator's: the answer is the same.
+    for refuse in (inspect_media, decode_image):
+        with pytest.raises(PixelmillError) as caught:
+            refuse(png_with_declared_size(width, height), max_pixels=50_000_000)
+        assert caught.value.code == "IMAGE_TOO_LARGE"
+        assert caught.value.extra["max_pixels"] == 50_000_000
+        assert "the limit is 50000000 pixels" in caught.value.message
+        assert str(Image.MAX_IMAGE_PIXELS * 2) not in caught.value.message
+
+
 def test_truncated_and_garbled_images_are_invalid() -> None:
     data = encode_image(picture(200, 200), "png")
     for broken in (data[: len(data) // 2], data[:40] + b"\x00" * 200):
