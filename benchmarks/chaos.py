@@ -27,7 +27,8 @@ reads the books back from the database:
 - recovery time: from the restart until every run is terminal (p50, p95, max), and restart -> ready.
 
 Baseline in the same run: the same batch without a kill (``--baselines`` batches before the trials),
-first create -> all terminal; the ratio of a killed batch's duration to it is printed. The whole run
+first create -> all terminal; the ratio of a killed batch's duration to it is printed. The exit status
+is 1 when a run was lost or charged wrongly, or the wallet does not match its ledger. The whole run
 stops by itself: ``--trials`` trials per mode, or fewer once a mode has run ``--time-limit`` seconds.
 """
 
@@ -455,12 +456,15 @@ def run_fleet(args: argparse.Namespace, rng: random.Random, upstream: Upstream, 
     return results
 
 
-def report(results: Results, runs_per_trial: int) -> None:
+def report(results: Results, runs_per_trial: int) -> bool:
+    """Print one mode's figures; True when nothing was lost, charged twice or charged wrongly."""
     runs = results.runs.values()
     trial_runs = len(results.runs) - len(results.baseline) * runs_per_trial
     outcomes = Counter(run.status for run in runs)
     failures = Counter(run.error_code for run in runs if run.status == "failed")
     double = sum(run.double_charged for run in runs)
+    # Every node of these graphs is charged what it was estimated at: a completed run pays its hold.
+    mischarged = sum(run.status == "completed" and run.used != run.reserved for run in runs)
     victims = ", ".join(f"{name} {count}" for name, count in sorted(results.victims.items()))
     print(
         f"{results.mode}: {results.trials} kill -9 trials of {results.planned} ({victims}), {runs_per_trial} runs each"
@@ -476,7 +480,8 @@ def report(results: Results, runs_per_trial: int) -> None:
         f" (kills that hit work in flight: {results.kills_with_work_in_flight} of {results.trials})"
     )
     print(f"  lost runs (never terminal) {len(results.lost)}")
-    print(f"  double charges {double}   wallet equals the ledger's audit: {results.balanced}")
+    print(f"  double charges {double}   completed runs charged other than their cost {mischarged}")
+    print(f"  wallet equals the ledger's audit: {results.balanced}")
     print(
         f"  outcomes: completed {outcomes['completed']}   failed {outcomes['failed']}"
         f" {dict(failures) if failures else ''}  cancelled {outcomes['cancelled']}"
@@ -491,6 +496,7 @@ def report(results: Results, runs_per_trial: int) -> None:
             f"  ratio to baseline p50: batch with a kill {statistics.median(results.killed_batch) / base:.2f}x"
             f"   recovery {statistics.median(results.recovery) / base:.2f}x"
         )
+    return not results.lost and not double and not mischarged and results.balanced
 
 
 def main() -> None:
@@ -523,8 +529,9 @@ def main() -> None:
     finally:
         upstream.close()
     print(f"chaos: seed {seed}, {time.monotonic() - started:.0f} s in all")
-    for results in all_results:
-        report(results, args.runs_per_trial)
+    sound = [report(results, args.runs_per_trial) for results in all_results]
+    if not all(sound):
+        raise SystemExit("chaos: runs were lost or charged wrongly (see above)")
 
 
 if __name__ == "__main__":
