@@ -11,7 +11,8 @@ books are read back and checked:
 - the wallet is what the ledger adds up to (balance = grants - captures, reserved = open holds), and
   reserved is exactly the holds of the runs that are not terminal; available is never negative;
 - each terminal run is settled exactly once (one capture at most, capture + release = hold) and an
-  active one not at all; its ``credits_used`` is what the ledger captured for it;
+  active one not at all; its ``credits_used`` is what the ledger captured for it, and that is what
+  its completed nodes cost, however it ended (a run failed past its last attempt included);
 - a terminal status never changes, and cancelling a finished run is refused (409).
 """
 
@@ -463,6 +464,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def _execute(self, run_id: str) -> None:
         run = self.model[run_id]
+        assert run_id not in self.finals
         assert self.wait(self.dispatcher.execute_named(run_id))
         row = self._refresh(run_id)
         if run.attempt > self.max_attempts:
@@ -523,6 +525,9 @@ class LedgerMachine(RuleBasedStateMachine):
 
 
 def _machine_settings() -> hypothesis_settings:
+    """A fixed budget, about half a minute per database on two busy cores. It is a sample, not a
+    proof: the uncharged run past its last attempt (test_dispatch_recovery) took about 150 examples
+    to turn up; raise ``max_examples`` locally to search longer."""
     return hypothesis_settings(
         max_examples=20,
         stateful_step_count=30,
