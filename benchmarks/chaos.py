@@ -319,6 +319,7 @@ class Results:
     kills_with_work_in_flight: int = 0
     ready: list[float] = field(default_factory=list)
     recovery: list[float] = field(default_factory=list)
+    recovery_by_victim: dict[str, list[float]] = field(default_factory=dict)
     killed_batch: list[float] = field(default_factory=list)
     baseline: list[float] = field(default_factory=list)
     balanced: bool = False
@@ -395,6 +396,7 @@ class Chaos:
         fresh = self.collect(creator)
         if finished:
             self.results.recovery.append(ended - restarted)
+            self.results.recovery_by_victim.setdefault(victim, []).append(ended - restarted)
             self.results.killed_batch.append(ended - started)
         self.results.lost |= {run_id for run_id, run in fresh.items() if run.status not in TERMINAL}
 
@@ -488,6 +490,9 @@ def report(results: Results, runs_per_trial: int) -> bool:
     )
     print(f"  restart -> ready                        {spread(results.ready)}")
     print(f"  recovery (restart -> all terminal)      {spread(results.recovery)}")
+    if len(results.recovery_by_victim) > 1:
+        for victim, times in sorted(results.recovery_by_victim.items()):
+            print(f"    {victim + ' killed':<36}  {spread(times)}")
     print(f"  batch with a kill (create -> terminal)  {spread(results.killed_batch)}")
     print(f"  baseline, no kill ({len(results.baseline)} batches)          {spread(results.baseline)}")
     if results.baseline and results.killed_batch:
