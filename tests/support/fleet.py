@@ -273,6 +273,24 @@ class Worker(Process):
         raise AssertionError(f"{self.name} never became ready:\n{self.logs()}")
 
 
+def server_env(root: Path) -> dict[str, str]:
+    """The environment of a server or worker started under ``root``: none of the caller's own
+    ``PIXELMILL_*`` settings, a client config directory of its own, loopback upstreams allowed, no
+    plan grants or retention (the caller grants exactly what it counts), terse unbuffered logs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIXELMILL_")}
+    env.update(
+        PIXELMILL_SECRET_KEY=SECRET_KEY,
+        PIXELMILL_ALLOW_PRIVATE_URLS="true",
+        PIXELMILL_PLAN_CREDITS_ENABLED="false",
+        PIXELMILL_RETENTION_ENABLED="false",
+        PIXELMILL_CONFIG_DIR=str(root / "config"),
+        PIXELMILL_LOG_FORMAT="text",
+        PIXELMILL_LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
 def purge_broker(broker_url: str) -> None:
     """Empty this suite's Redis databases, or the fleet's RabbitMQ queues, before a fleet starts."""
     import redis
@@ -303,7 +321,7 @@ class Fleet:
     members: list[Process] = field(default_factory=list)
 
     def env(self, **overrides: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PIXELMILL_")}
+        env = server_env(self.root)
         env.update(
             PIXELMILL_DATABASE_URL=self.database_url,
             PIXELMILL_DISPATCH="celery",
@@ -312,19 +330,11 @@ class Fleet:
             # Pub/sub ignores Redis database numbers: a channel of this fleet's own.
             PIXELMILL_EVENTS_CHANNEL=f"pixelmill-fleet-test:{self.root.name}:{id(self)}",
             PIXELMILL_STORAGE_URL=f"file://{self.root / 'blobs'}",
-            PIXELMILL_SECRET_KEY=SECRET_KEY,
-            PIXELMILL_ALLOW_PRIVATE_URLS="true",
-            PIXELMILL_PLAN_CREDITS_ENABLED="false",
-            PIXELMILL_RETENTION_ENABLED="false",
-            PIXELMILL_CONFIG_DIR=str(self.root / "config"),
-            PIXELMILL_LOG_FORMAT="text",
-            PIXELMILL_LOG_LEVEL="WARNING",
             PIXELMILL_LEASE_SECONDS="4",
             PIXELMILL_SWEEP_SECONDS="0.5",
             PIXELMILL_REPUBLISH_AFTER_SECONDS="3",
             PIXELMILL_WEBHOOK_POLL_SECONDS="0.2",
             PIXELMILL_SHUTDOWN_GRACE_SECONDS="2",
-            PYTHONUNBUFFERED="1",
         )
         env.update(self.settings)
         env.update(overrides)

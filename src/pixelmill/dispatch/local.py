@@ -76,6 +76,11 @@ class _FreshAwareStore(SqlResultStore):
             return {}
         return await super().completed_nodes(run_id)
 
+    async def executed_cost(self, run_id: str) -> int:
+        """What the run's persisted completed nodes cost, this attempt's included."""
+        records = await super().completed_nodes(run_id)
+        return sum(record.cost for record in records.values())
+
 
 class MemoryBusy(ClaimDeferred):
     """A named claim refused because a node of this process already waits for memory."""
@@ -317,6 +322,10 @@ class LocalDispatcher:
             outputs = {node_id: {"type": out.type, "value": out.value} for node_id, out in result.outputs.items()}
             used = 0 if run.test_mode else result.total_cost
             error = result.error if status == "failed" else None
+        elif not run.test_mode:
+            # Failed without an execution result (past its last attempt, an unexpected error, a node
+            # type gone): settled like any failure, what executed is captured and the rest released.
+            used = await self._store.executed_cost(run.id)
         # The node events not written yet go into the terminal transaction, ahead of its event.
         earlier = await execution.events.take() if execution.events is not None else []
         async with self.runtime.db.session() as session:

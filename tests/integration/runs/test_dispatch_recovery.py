@@ -17,6 +17,7 @@ from pixelmill.config import Settings
 from pixelmill.db.models import LedgerEntry, NodeExecution, Run
 from pixelmill.dispatch.claims import RunClaims
 from pixelmill.dispatch.local import LocalDispatcher
+from pixelmill.dispatch.recovery import requeue_abandoned
 from pixelmill.engine.cancellation import CancelToken
 from pixelmill.engine.events import NodeEvent
 from pixelmill.engine.executor import GraphExecutor
@@ -84,14 +85,10 @@ async def _ledger(runtime: Runtime, run_id: str, workspace_id: str) -> tuple[lis
         return [(kind, int(amount)) for kind, amount in rows.all()], balanced
 
 
-async def test_a_run_abandoned_by_a_dead_process_resumes_after_its_finished_nodes(runtime: Runtime) -> None:
-    use_run_nodes(runtime)
-    principal = await _principal(runtime)
-    run_id = await _create(runtime, principal, "abandoned")
-    GATES.open("abandoned")
-
-    # The process that dies: it claims the run, finishes node a, and is gone before node b starts.
+async def _die_after_first_node(runtime: Runtime, principal: Principal, run_id: str) -> None:
+    """The process that dies: it claims the run, finishes node a, and is gone before node b starts."""
     (claimed,) = await RunClaims(runtime.db, runtime.settings, "dead-host:1:0").claim(1, {})
+    assert claimed.id == run_id
     token = CancelToken()
 
     async def stop_after_a(event: NodeEvent) -> None:
@@ -104,6 +101,14 @@ async def test_a_run_abandoned_by_a_dead_process_resumes_after_its_finished_node
             graph, RunScope(run_id, principal.workspace_id), cancel=token, listener=stop_after_a
         )
     assert partial.status == "cancelled"
+
+
+async def test_a_run_abandoned_by_a_dead_process_resumes_after_its_finished_nodes(runtime: Runtime) -> None:
+    use_run_nodes(runtime)
+    principal = await _principal(runtime)
+    run_id = await _create(runtime, principal, "abandoned")
+    GATES.open("abandoned")
+    await _die_after_first_node(runtime, principal, run_id)
     before, rows_before = await _state(runtime, run_id)
     assert (before.status, before.lease_owner, before.attempt, set(rows_before)) == (
         "running",
@@ -132,6 +137,35 @@ async def test_a_run_abandoned_by_a_dead_process_resumes_after_its_finished_node
     entries, balanced = await _ledger(runtime, run_id, principal.workspace_id)
     assert entries == [("hold", 15), ("capture", 15)]
     assert balanced
+
+
+async def test_a_run_past_its_last_attempt_fails_and_is_charged_for_the_nodes_it_executed(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Failing a run is settled like any failure: what executed is captured, the rest released (the
+    ledger used to release the whole hold, so node a ran for free while its record said 3 credits)."""
+    runtime = Runtime.create(run_settings(tmp_path, database_url, lease_seconds=LEASE_SECONDS, max_run_attempts=1))
+    try:
+        use_run_nodes(runtime)
+        principal = await _principal(runtime)
+        run_id = await _create(runtime, principal, "last-attempt")
+        await _die_after_first_node(runtime, principal, run_id)
+        assert await requeue_abandoned(runtime.db, owner="restarted", all_foreign=True) == [run_id]
+
+        dispatcher = LocalDispatcher(runtime, owner="restarted")
+        try:
+            assert await dispatcher.execute_named(run_id)  # attempt 2 of 1: failed without executing
+        finally:
+            await dispatcher.stop()
+        failed, rows = await _state(runtime, run_id)
+        assert (failed.status, failed.attempt, failed.error and failed.error["code"]) == ("failed", 2, "INTERNAL_ERROR")
+        assert {node_id: (row.status, row.cost) for node_id, row in rows.items()} == {"a": ("completed", 3)}
+        assert failed.credits_used == 3
+        entries, balanced = await _ledger(runtime, run_id, principal.workspace_id)
+        assert entries == [("hold", 15), ("capture", 3), ("release", 12)]
+        assert balanced
+    finally:
+        await runtime.close()
 
 
 async def test_a_graceful_stop_lets_the_running_node_finish_and_hands_the_run_back(runtime: Runtime) -> None:
