@@ -15,15 +15,15 @@ import resource
 import struct
 import zlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from pixelmill import errors
-from pixelmill.config import Settings, default_plans
+from pixelmill.config import Settings
 from tests.support.accounts import SeededAccount
+from tests.support.plans import unthrottled_plans
 
 BODY_LIMIT = 256 * 1024
 CATALOGUE_CODES = {spec.code for spec in errors.catalogue()}
@@ -31,17 +31,14 @@ MALFORMED_URLS = ["http://[::1", "ht tp://example.com", "http://exa mple.com/%zz
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    plans = {name: plan.model_copy(update={"requests_per_minute": 100_000}) for name, plan in default_plans().items()}
-    return Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        secret_key="test-secret-key-that-is-long-enough-for-hs256",  # type: ignore[arg-type]
-        log_format="text",
-        plans=plans,
-        plan_credits_enabled=False,
-        max_request_bytes=BODY_LIMIT,
-        login_failures_per_window=1000,
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={
+            "plans": unthrottled_plans(),
+            "allow_private_urls": False,
+            "max_request_bytes": BODY_LIMIT,
+            "login_failures_per_window": 1000,
+        }
     )
 
 

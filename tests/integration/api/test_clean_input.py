@@ -6,31 +6,22 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from PIL import Image
 
-from pixelmill.config import Settings, default_plans
+from pixelmill.config import Settings
 from tests.support.accounts import SeededAccount
+from tests.support.plans import unthrottled_plans
 
 GRAPH = {"nodes": [{"id": "s", "type": "value.string", "inputs": {"value": "hello"}}], "edges": []}
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    plans = {name: plan.model_copy(update={"requests_per_minute": 100_000}) for name, plan in default_plans().items()}
-    return Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        secret_key="test-secret-key-that-is-long-enough-for-hs256",  # type: ignore[arg-type]
-        allow_private_urls=True,
-        log_format="text",
-        plans=plans,
-        plan_credits_enabled=False,
-    )
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"plans": unthrottled_plans()})
 
 
 def post_raw(api: httpx.Client, account: SeededAccount, path: str, body: str, **headers: str) -> httpx.Response:

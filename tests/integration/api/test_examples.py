@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-from pathlib import Path
 from typing import Any
 
 import av
@@ -13,27 +12,21 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pixelmill.config import Settings, default_plans
+from pixelmill.config import Settings
 from pixelmill.db.session import Database
 from pixelmill.services.credits import CreditLedger
 from pixelmill.services.examples import install_examples
 from tests.support.accounts import SeededAccount
 from tests.support.images import photo_like, product_shot
+from tests.support.plans import unthrottled_plans
 
 WAIT = {"Prefer": "wait=60"}
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    plans = {name: plan.model_copy(update={"requests_per_minute": 100_000}) for name, plan in default_plans().items()}
-    return Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        secret_key="test-secret-key-that-is-long-enough-for-hs256",  # type: ignore[arg-type]
-        allow_private_urls=True,
-        log_format="text",
-        plans=plans,
-        dispatch_poll_seconds=0.2,
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={"plans": unthrottled_plans(), "plan_credits_enabled": True, "dispatch_poll_seconds": 0.2}
     )
 
 

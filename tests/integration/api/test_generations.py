@@ -8,7 +8,6 @@ import base64
 import io
 import time
 import wave
-from pathlib import Path
 from typing import Any
 
 import av
@@ -18,27 +17,21 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pixelmill.config import Settings, default_plans
+from pixelmill.config import Settings
 from pixelmill.db.session import Database
 from pixelmill.services.credits import CreditLedger
 from tests.support.accounts import SeededAccount, seed_account
 from tests.support.images import photo_like
+from tests.support.plans import unthrottled_plans
 
 WAIT = {"Prefer": "wait=60"}
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
+def settings(settings: Settings) -> Settings:
     # Polling and bursts of creates are the point here: lift the per-minute request limit.
-    plans = {name: plan.model_copy(update={"requests_per_minute": 100_000}) for name, plan in default_plans().items()}
-    return Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        secret_key="test-secret-key-that-is-long-enough-for-hs256",  # type: ignore[arg-type]
-        allow_private_urls=True,
-        log_format="text",
-        plans=plans,
-        dispatch_poll_seconds=0.2,
+    return settings.model_copy(
+        update={"plans": unthrottled_plans(), "plan_credits_enabled": True, "dispatch_poll_seconds": 0.2}
     )
 
 

@@ -7,33 +7,26 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
-from pixelmill.config import Settings, default_plans
+from pixelmill.config import Settings
 from pixelmill.db.models import LedgerEntry, Run
 from pixelmill.db.session import Database
 from pixelmill.services.credits import CreditLedger
 from tests.support.accounts import SeededAccount
+from tests.support.plans import unthrottled_plans
 
 GRAPH = {"nodes": [{"id": "s", "type": "value.string", "inputs": {"value": "hello"}}], "edges": []}
 WAIT = {"Prefer": "wait=5", "Content-Type": "application/json"}
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    plans = {name: plan.model_copy(update={"requests_per_minute": 100_000}) for name, plan in default_plans().items()}
-    return Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        secret_key="test-secret-key-that-is-long-enough-for-hs256",  # type: ignore[arg-type]
-        log_format="text",
-        plans=plans,
-        plan_credits_enabled=False,
-        dispatch_poll_seconds=0.2,
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={"plans": unthrottled_plans(), "allow_private_urls": False, "dispatch_poll_seconds": 0.2}
     )
 
 

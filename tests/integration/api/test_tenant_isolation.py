@@ -29,11 +29,12 @@ from fastapi import APIRouter, FastAPI
 from starlette.routing import BaseRoute, Mount
 
 from pixelmill.api.app import create_app
-from pixelmill.config import Settings, default_plans
+from pixelmill.config import Settings
 from pixelmill.ids import new_id
 from pixelmill.storage.codecs import encode_image
 from tests.support.accounts import SeededAccount, seed_account
 from tests.support.images import photo_like
+from tests.support.plans import unthrottled_plans
 from tests.support.runs import edge, grant, node
 from tests.support.server import LiveServer
 
@@ -236,8 +237,7 @@ def endpoints_with_params(app: FastAPI) -> list[Endpoint]:
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    plans = {name: plan.model_copy(update={"requests_per_minute": 100_000}) for name, plan in default_plans().items()}
-    return settings.model_copy(update={"plans": plans})
+    return settings.model_copy(update={"plans": unthrottled_plans()})
 
 
 def unprobed(app: FastAPI) -> list[str]:
