@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -395,6 +395,42 @@ class Settings(BaseSettings):
     )
     diffusers_cache_dir: Path | None = Field(
         default=None, description="Hugging Face cache that repo ids in diffusers_models are read from; default HF's own"
+    )
+
+    # Upstream providers (an upstream's key is read from its own environment variable as well)
+    openai_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("openai_api_key", "pixelmill_openai_api_key"),
+        description=(
+            "OpenAI API key, also read from `OPENAI_API_KEY`; with it the `openai/*` image models are listed and usable"
+        ),
+    )
+    openai_base_url: str = Field(
+        default="https://api.openai.com/v1",
+        description="Base URL of the OpenAI API (trusted: an operator setting, may be a loopback server)",
+    )
+    openai_partial_images: int = Field(
+        default=0,
+        ge=0,
+        le=3,
+        description="Partial images a gpt-image call streams (each reported as node progress); 0 does not stream",
+    )
+    upstream_timeout_seconds: float = Field(
+        default=180.0, gt=0, description="Read timeout of one upstream call (image models take a minute or more)"
+    )
+    upstream_connect_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Connect timeout of one upstream call"
+    )
+    upstream_concurrency: int = Field(
+        default=8, ge=1, description="Calls in flight to one upstream from one process; a burst beyond it queues"
+    )
+    upstream_retry_budget_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="Total time a call may wait on upstream rate limits (429) before failing UPSTREAM_RATE_LIMITED",
+    )
+    upstream_max_retries: int = Field(
+        default=4, ge=0, description="Most retries of one upstream call after a 429 or a 5xx answer"
     )
 
     # Operations

@@ -15,7 +15,8 @@ from pixelmill.engine.node import BaseNode, node
 from pixelmill.engine.values import ImageRef
 from pixelmill.errors import PixelmillError
 from pixelmill.nodes.image_common import Seed, check_size
-from pixelmill.providers.base import TextToImageRequest
+from pixelmill.providers.base import ModelInfo, TextToImageRequest
+from pixelmill.providers.model_limits import check_model_inputs
 
 AspectRatio = Literal["1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "21:9", "9:21", "5:4", "4:5"]
 _SIZE = re.compile(r"^(\d{2,5})x(\d{2,5})$")
@@ -74,6 +75,7 @@ class ImageGenerate(BaseNode):
                 node_id=ctx.node_id,
             )
         provider = ctx.providers.text_to_image(self.model)
+        self.check_model(self.model_dump(), info)
         width, height = output_size(self.size, self.aspect_ratio, self.resolution)
         self._check_limits(info.limits, width, height, ctx)
         check_size(ctx, width, height)
@@ -86,6 +88,7 @@ class ImageGenerate(BaseNode):
             negative_prompt=self.negative_prompt,
             n=self.n,
             reference_images=references,
+            progress=ctx.report_progress,
         )
         ctx.raise_if_cancelled()
         pictures = await provider.text_to_image(self.model, request)
@@ -105,13 +108,8 @@ class ImageGenerate(BaseNode):
                 limits=dict(limits),
                 node_id=ctx.node_id,
             )
-        if self.n > limits.get("max_images", self.n):
-            raise PixelmillError(
-                errors.INVALID_INPUT, f"{self.model} makes at most {limits['max_images']} images", field="n"
-            )
-        if len(self.reference_images) > limits.get("max_reference_images", len(self.reference_images)):
-            raise PixelmillError(
-                errors.INVALID_INPUT,
-                f"{self.model} takes at most {limits['max_reference_images']} reference images",
-                field="reference_images",
-            )
+
+    @classmethod
+    def check_model(cls, inputs: Mapping[str, Any], info: ModelInfo) -> None:
+        """What the model cannot take, refused before the run is queued (and again at run time)."""
+        check_model_inputs(inputs, info, capability="text-to-image")

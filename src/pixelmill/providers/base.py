@@ -6,6 +6,7 @@ in the ProviderRegistry and call the capability's one async method. Retries live
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
@@ -14,6 +15,9 @@ if TYPE_CHECKING:
 
 Capability = Literal["text-to-image", "image-to-image", "inpainting", "video", "speech", "music", "text", "infographic"]
 GenerationType = Literal["image", "video", "voice", "music", "infographic", "text"]
+# How a provider reports progress of one call (a fraction 0..1 and a short message); the node passes
+# its context's report_progress, so a provider reports progress without knowing about runs.
+ProgressCallback = Callable[[float, "str | None"], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +43,7 @@ class TextToImageRequest:
     negative_prompt: str = ""
     n: int = 1
     reference_images: tuple[Image.Image, ...] = ()
+    progress: ProgressCallback | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,7 @@ class ImageToImageRequest:
     params: dict[str, Any] = field(default_factory=dict)
     prompt: str = ""
     seed: int = 0
+    progress: ProgressCallback | None = None
 
 
 @runtime_checkable
@@ -82,6 +88,7 @@ class InpaintRequest:
     negative_prompt: str = ""
     strength: float = 1.0  # 1.0 repaints the masked area from noise; lower keeps more of the original
     n: int = 1
+    progress: ProgressCallback | None = None
 
 
 @runtime_checkable

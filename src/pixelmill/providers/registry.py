@@ -36,8 +36,22 @@ class ProviderRegistry:
     def model(self, model_id: str) -> ModelInfo:
         found = self._models.get(model_id)
         if found is None:
-            raise PixelmillError(errors.INVALID_INPUT, f"Unknown model {model_id!r}", field="model")
+            configured = sorted(self._models)
+            raise PixelmillError(
+                errors.INVALID_INPUT,
+                f"Unknown or unconfigured model {model_id!r}; configured models: {', '.join(configured)}",
+                field="model",
+                model=model_id,
+                configured=configured,
+            )
         return found[0]
+
+    async def aclose(self) -> None:
+        """Close what providers hold open (an upstream's pooled HTTP client) at shutdown."""
+        for provider in self._providers.values():
+            close = getattr(provider, "aclose", None)
+            if close is not None:
+                await close()
 
     def text_to_image(self, model_id: str) -> TextToImageProvider:
         provider = self._provider_for(model_id)
