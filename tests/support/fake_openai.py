@@ -71,6 +71,9 @@ class FakeOpenAI:
         self.received: list[Received] = []
         self.scripted: list[Scripted] = []
         self.partial_delay = 0.3  # seconds between streamed frames, longer than the progress throttle
+        self.latency = 0.0  # seconds each answer waits, to see how many calls a client keeps in flight
+        self.in_flight = 0
+        self.most_in_flight = 0
         self.lock = threading.Lock()
 
     def fail_next(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
@@ -82,6 +85,18 @@ class FakeOpenAI:
             return [r for r in self.received if path is None or r.path == path]
 
     async def handle(self, request: Request) -> Response:
+        with self.lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            return await self._answer(request)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    async def _answer(self, request: Request) -> Response:
         record = Received(path=request.url.path, headers=dict(request.headers), at=time.monotonic())
         params: dict[str, Any]
         if request.url.path.endswith("/images/edits"):

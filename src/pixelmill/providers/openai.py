@@ -143,14 +143,15 @@ def model_info(spec: OpenAIModel) -> ModelInfo:
 
 
 def choose_size(spec: OpenAIModel, width: int, height: int) -> str:
-    """``WxH`` when the model makes it, else the model's size nearest in aspect ratio, then area."""
+    """``WxH`` when the model makes it, else the model's size nearest in aspect ratio, then in long side
+    (a 1024-pixel 16:9 request to dall-e-2 gets 1024x1024, not the smaller square nearer in area)."""
     wanted = f"{width}x{height}"
     if wanted in spec.sizes:
         return wanted
 
     def distance(size: str) -> tuple[float, int]:
         w, h = (int(part) for part in size.split("x"))
-        return abs(w / h - width / height), abs(w * h - width * height)
+        return abs(w / h - width / height), abs(max(w, h) - max(width, height))
 
     return min(spec.sizes, key=distance)
 
