@@ -97,8 +97,8 @@ def test_the_mask_is_transparent_where_pixelmills_mask_is_white() -> None:
     converted = Image.open(io.BytesIO(openai_mask(mask, (8, 4))))
     assert converted.mode == "RGBA"
     assert converted.size == (8, 4)  # resized to the image
-    assert converted.getpixel((0, 0))[3] == 0
-    assert converted.getpixel((7, 3))[3] == 255
+    assert converted.getpixel((0, 0)) == (0, 0, 0, 0)
+    assert converted.getpixel((7, 3)) == (0, 0, 0, 255)
 
 
 def test_catalogue_entries_publish_their_limits_and_are_not_for_test_keys() -> None:
@@ -202,7 +202,8 @@ def test_images_of_decodes_every_image_and_collects_usage_and_revised_prompts() 
     (picture,) = images_of(payload, usage)
     assert picture.size == (3, 2)
     assert (usage.input_tokens, usage.output_tokens, usage.revised_prompts) == (5, 7, ["better"])
-    for broken in ({"data": []}, {"data": [{"b64_json": "not base64!"}]}, None):
+    broken_payloads: list[object] = [{"data": []}, {"data": [{"b64_json": "not base64!"}]}, None]
+    for broken in broken_payloads:
         with pytest.raises(PixelmillError) as failed:
             images_of(broken, Usage(model="x"))
         assert failed.value.code == "UPSTREAM_UNAVAILABLE"
