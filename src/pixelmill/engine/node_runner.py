@@ -67,8 +67,9 @@ class NodeRunner:
         if self._services.cancel.cancelled:
             return None  # cancelled while the cache was consulted: the node must not start
         self._emit_start(node_id, cls)
+        context = NodeRunContext(self._services, node_id, cls.node_type)
         try:
-            produced = await instance.run(NodeRunContext(self._services, node_id, cls.node_type))
+            produced = await instance.run(context)
             outputs = _outputs_json(cls, produced)
         except RunCancelled:
             record = self._record(node_id, cls, "cancelled", inputs_hash, started_at)
@@ -77,7 +78,9 @@ class NodeRunner:
             return record
         except Exception as exc:
             return await self._fail(node_id, cls, exc, inputs_hash, started_at, hold)
-        record = self._record(node_id, cls, "completed", inputs_hash, started_at, outputs=outputs, cost=cost)
+        record = self._record(
+            node_id, cls, "completed", inputs_hash, started_at, outputs=outputs, cost=cost, usage=context.usage
+        )
         entry = CacheEntry(key, cls.node_type, outputs) if key is not None else None
         await self._save(UnsavedResult(record, cache_put=entry), hold)
         self._emit(record, "node_complete", cls, hold, duration_ms=(time.perf_counter() - clock) * 1000)
@@ -135,6 +138,7 @@ class NodeRunner:
         cached: bool = False,
         cost: int = 0,
         error: dict[str, Any] | None = None,
+        usage: dict[str, Any] | None = None,
     ) -> NodeRecord:
         return NodeRecord(
             node_id=node_id,
@@ -147,6 +151,7 @@ class NodeRunner:
             error=error,
             started_at=started_at,
             completed_at=utcnow(),
+            usage=usage,
         )
 
     def _emit_start(self, node_id: str, cls: type[BaseNode]) -> None:

@@ -12,7 +12,7 @@ import contextvars
 import functools
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -90,6 +90,7 @@ class NodeRunContext:
         self.node_type = node_type
         self._progress_lock = threading.Lock()
         self._last_progress_at: float | None = None
+        self.usage: dict[str, Any] | None = None
 
     @property
     def media(self) -> MediaStore:
@@ -124,6 +125,10 @@ class NodeRunContext:
                 message=message,
             )
         )
+
+    def record_usage(self, usage: Mapping[str, Any]) -> None:
+        """Collect what an upstream reported; the node runner saves it with the node's result."""
+        self.usage = {**(self.usage or {}), **usage}
 
     async def run_blocking(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run ``fn`` in the executor's thread pool, with this task's context variables."""

@@ -71,6 +71,7 @@ class ImageEdit(BaseNode):
             prompt=self.prompt,
             seed=self.seed,
             progress=ctx.report_progress,
+            usage=ctx.record_usage,
         )
         results = await provider.image_to_image(self.model, request)
         if not results:
@@ -117,6 +118,7 @@ class ImageInpaint(BaseNode):
             strength=self.strength,
             seed=self.seed,
             progress=ctx.report_progress,
+            usage=ctx.record_usage,
         )
         results = await provider.inpaint(self.model, request)
         if not results:

@@ -89,6 +89,7 @@ class ImageGenerate(BaseNode):
             n=self.n,
             reference_images=references,
             progress=ctx.report_progress,
+            usage=ctx.record_usage,
         )
         ctx.raise_if_cancelled()
         pictures = await provider.text_to_image(self.model, request)

@@ -18,6 +18,9 @@ GenerationType = Literal["image", "video", "voice", "music", "infographic", "tex
 # How a provider reports progress of one call (a fraction 0..1 and a short message); the node passes
 # its context's report_progress, so a provider reports progress without knowing about runs.
 ProgressCallback = Callable[[float, "str | None"], None]
+# How a provider hands back what an upstream reported for a call (tokens, model used, revised prompt);
+# the node passes its context's record_usage, which saves it with the node's result.
+UsageCallback = Callable[[dict[str, Any]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,7 @@ class TextToImageRequest:
     n: int = 1
     reference_images: tuple[Image.Image, ...] = ()
     progress: ProgressCallback | None = None
+    usage: UsageCallback | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,7 @@ class ImageToImageRequest:
     prompt: str = ""
     seed: int = 0
     progress: ProgressCallback | None = None
+    usage: UsageCallback | None = None
 
 
 @runtime_checkable
@@ -89,6 +94,7 @@ class InpaintRequest:
     strength: float = 1.0  # 1.0 repaints the masked area from noise; lower keeps more of the original
     n: int = 1
     progress: ProgressCallback | None = None
+    usage: UsageCallback | None = None
 
 
 @runtime_checkable

@@ -35,6 +35,7 @@ from pixelmill.providers.base import (
     ModelInfo,
     ProgressCallback,
     TextToImageRequest,
+    UsageCallback,
 )
 from pixelmill.providers.upstream.client import Call, UpstreamClient, UpstreamConfig
 from pixelmill.providers.upstream.failures import UpstreamFailure, to_error
@@ -279,6 +280,16 @@ class Usage:
     total_tokens: int | None = None
     revised_prompts: list[str] = field(default_factory=list)
 
+    def public(self) -> dict[str, Any]:
+        """What a run read shows: the provider, the model used, and whatever the upstream reported."""
+        shown: dict[str, Any] = {"provider": PROVIDER, "model": self.model}
+        for name in ("input_tokens", "output_tokens", "total_tokens"):
+            if getattr(self, name) is not None:
+                shown[name] = getattr(self, name)
+        if self.revised_prompts:
+            shown["revised_prompt"] = self.revised_prompts[0]
+        return shown
+
     def add(self, usage: Any) -> None:
         if isinstance(usage, dict):
             for name in ("input_tokens", "output_tokens", "total_tokens"):
@@ -348,9 +359,11 @@ class OpenAIProvider:
                 )
             images = [png_bytes(image) for image in request.reference_images]
             data, files = edit_form(spec, request.prompt, size, request.n, images, None, partial_images=self._partial)
-            return await self._call(spec, Call("POST", "images/edits", data=data, files=files), request.progress)
+            return await self._call(
+                spec, Call("POST", "images/edits", data=data, files=files), request.progress, request.usage
+            )
         body = generation_body(spec, request.prompt, size, request.n, partial_images=self._partial)
-        return await self._call(spec, Call("POST", "images/generations", json=body), request.progress)
+        return await self._call(spec, Call("POST", "images/generations", json=body), request.progress, request.usage)
 
     async def image_to_image(self, model: str, request: ImageToImageRequest) -> list[Image.Image]:
         spec = model_spec(model)
@@ -359,7 +372,9 @@ class OpenAIProvider:
         data, files = edit_form(
             spec, request.prompt, size, 1, [png_bytes(request.image)], None, partial_images=self._partial
         )
-        return await self._call(spec, Call("POST", "images/edits", data=data, files=files), request.progress)
+        return await self._call(
+            spec, Call("POST", "images/edits", data=data, files=files), request.progress, request.usage
+        )
 
     async def inpaint(self, model: str, request: InpaintRequest) -> list[Image.Image]:
         spec = model_spec(model)
@@ -369,13 +384,17 @@ class OpenAIProvider:
         data, files = edit_form(
             spec, request.prompt, size, request.n, [png_bytes(request.image)], mask, partial_images=self._partial
         )
-        return await self._call(spec, Call("POST", "images/edits", data=data, files=files), request.progress)
+        return await self._call(
+            spec, Call("POST", "images/edits", data=data, files=files), request.progress, request.usage
+        )
 
     @property
     def _partial(self) -> int:
         return self._partial_images
 
-    async def _call(self, spec: OpenAIModel, call: Call, progress: ProgressCallback | None) -> list[Image.Image]:
+    async def _call(
+        self, spec: OpenAIModel, call: Call, progress: ProgressCallback | None, report: UsageCallback | None
+    ) -> list[Image.Image]:
         usage = Usage(model=spec.name)
         streamed = (call.json or {}).get("stream") is True or (call.data or {}).get("stream") == "true"
         if streamed:
@@ -394,6 +413,8 @@ class OpenAIProvider:
             usage.input_tokens,
             usage.output_tokens,
         )
+        if report is not None:
+            report(usage.public())
         return pictures
 
     async def _streamed(self, call: Call, usage: Usage, progress: ProgressCallback | None) -> list[Image.Image]:

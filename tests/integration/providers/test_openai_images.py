@@ -120,6 +120,14 @@ def test_a_run_with_gpt_image_1_stores_the_upstreams_image_and_charges_once(
     assert sent.json == {"model": "gpt-image-1", "prompt": "a lighthouse", "n": 1, "size": "1536x1024"}
     assert run_entries(settings.resolved_database_url, run["run_id"]) == [("hold", 5), ("capture", 5)]
     assert api.get("/v1/credits/wallet", headers=account.headers).json()["balance"] == 45
+    (executed,) = run["nodes"]
+    assert executed["usage"] == {
+        "provider": "openai",
+        "model": "gpt-image-1",
+        "input_tokens": 50,
+        "output_tokens": 4160,
+        "total_tokens": 4210,
+    }
 
 
 def test_dall_e_3_gets_b64_json_and_a_size_it_makes(
@@ -140,6 +148,7 @@ def test_dall_e_3_gets_b64_json_and_a_size_it_makes(
         "response_format": "b64_json",
     }
     assert output_image(api, account, run, "img").size == (1792, 1024)
+    assert run["nodes"][0]["usage"]["revised_prompt"] == "a revised prompt"
 
 
 def test_streamed_partial_images_become_node_progress_events(
@@ -404,5 +413,6 @@ def test_the_happy_path_on_postgresql(
             assert run["status"] == "completed", run
             assert output_image(api, account, run, "img").convert("RGB").getpixel((0, 0)) == COLOUR
             assert api.get("/v1/credits/wallet", headers=account.headers).json()["balance"] == 5
+            assert run["nodes"][0]["usage"]["total_tokens"] == 4210
     finally:
         live.stop()
