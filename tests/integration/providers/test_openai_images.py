@@ -416,3 +416,16 @@ def test_the_happy_path_on_postgresql(
             assert run["nodes"][0]["usage"]["total_tokens"] == 4210
     finally:
         live.stop()
+
+
+def test_a_test_key_cannot_use_openai_models_and_nothing_is_sent(
+    api: httpx.Client, settings: Settings, fake: tuple[FakeOpenAI, str]
+) -> None:
+    from tests.support.accounts import seed_account
+
+    tester = seed_account(settings.resolved_database_url, mode="test")
+    graph = {"nodes": [node("img", "image.generate", prompt="x", model="openai/gpt-image-1")], "edges": []}
+    response = api.post("/v1/runs", json={"graph": graph}, headers=tester.headers)
+    assert response.status_code == 403, response.text
+    assert response.json()["error"]["code"] == "SANDBOX_ONLY"
+    assert fake[0].requests() == []
