@@ -60,8 +60,8 @@ class NodeContext(Protocol):
         """Raise the executor's cancellation error when the run was cancelled."""
         ...
 
-    def report_progress(self, fraction: float, message: str | None = None) -> None:
-        """Progress of this node, 0..1; throttled by the executor."""
+    def report_progress(self, fraction: float, message: str | None = None, *, preview: str | None = None) -> None:
+        """Progress of this node, 0..1, with an optional small ``data:`` URI preview; throttled by the executor."""
         ...
 
     def record_usage(self, usage: Mapping[str, Any]) -> None:

@@ -103,7 +103,7 @@ class NodeRunContext:
     def raise_if_cancelled(self) -> None:
         self._services.cancel.raise_if_cancelled()
 
-    def report_progress(self, fraction: float, message: str | None = None) -> None:
+    def report_progress(self, fraction: float, message: str | None = None, *, preview: str | None = None) -> None:
         """Emit node_progress, at most one per ``progress_interval`` seconds; callable from any thread."""
         pump = self._services.pump
         if not pump.active or not math.isfinite(fraction):
@@ -123,6 +123,7 @@ class NodeRunContext:
                 node_type=self.node_type,
                 progress=progress,
                 message=message,
+                preview=preview,
             )
         )
 

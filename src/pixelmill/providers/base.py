@@ -15,9 +15,16 @@ if TYPE_CHECKING:
 
 Capability = Literal["text-to-image", "image-to-image", "inpainting", "video", "speech", "music", "text", "infographic"]
 GenerationType = Literal["image", "video", "voice", "music", "infographic", "text"]
-# How a provider reports progress of one call (a fraction 0..1 and a short message); the node passes
-# its context's report_progress, so a provider reports progress without knowing about runs.
-ProgressCallback = Callable[[float, "str | None"], None]
+
+
+class ProgressCallback(Protocol):
+    """How a provider reports progress of one call (a fraction 0..1, a short message, optionally a
+    small ``data:`` URI preview); the node passes its context's report_progress, so a provider
+    reports progress without knowing about runs."""
+
+    def __call__(self, fraction: float, message: str | None = None, *, preview: str | None = None) -> None: ...
+
+
 # How a provider hands back what an upstream reported for a call (tokens, model used, revised prompt);
 # the node passes its context's record_usage, which saves it with the node's result.
 UsageCallback = Callable[[dict[str, Any]], None]

@@ -270,6 +270,18 @@ def decode_image(b64: Any) -> Image.Image:
     return image
 
 
+PREVIEW_SIDE = 96  # pixels on the long side of a partial image's preview in node_progress
+
+
+def preview_uri(image: Image.Image) -> str:
+    """A small JPEG ``data:`` URI of ``image`` (a few kB), for a progress event."""
+    small = image.convert("RGB")
+    small.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+    buffer = io.BytesIO()
+    small.save(buffer, format="JPEG", quality=70)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
 @dataclass
 class Usage:
     """What the upstream reported about one call (logged; see the README for what is recorded)."""
@@ -433,7 +445,8 @@ class OpenAIProvider:
                     number = index + 1 if isinstance(index, int) else 1
                     if progress is not None:
                         fraction = min(0.85, 0.1 + 0.75 * number / max(1, self._partial_images))
-                        progress(fraction, f"partial image {number} of {self._partial_images}")
+                        preview = preview_uri(decode_image(event.get("b64_json")))
+                        progress(fraction, f"partial image {number} of {self._partial_images}", preview=preview)
                 elif kind.endswith(".completed"):
                     usage.add(event.get("usage"))
                     pictures.append(decode_image(event.get("b64_json")))

@@ -3,6 +3,7 @@ fake OpenAI Images API on loopback (tests/support/fake_openai.py) that records w
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
@@ -176,6 +177,13 @@ def test_streamed_partial_images_become_node_progress_events(
     messages = [f.data.get("message") for f in frames if f.event == "node_progress" and f.data]
     assert "partial image 1 of 2" in messages, messages
     assert "partial image 2 of 2" in messages, messages
+    previews = [f.data["preview"] for f in frames if f.event == "node_progress" and f.data and "preview" in f.data]
+    assert previews, frames
+    for preview in previews:
+        assert preview.startswith("data:image/jpeg;base64,")
+        small = Image.open(io.BytesIO(base64.b64decode(preview.split(",", 1)[1])))
+        assert max(small.size) <= 96
+        assert len(preview) < 8000
 
 
 def test_a_429_with_retry_after_ms_is_retried_after_that_wait_and_then_succeeds(
