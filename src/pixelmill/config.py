@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -409,6 +409,13 @@ class Settings(BaseSettings):
         default="https://api.openai.com/v1",
         description="Base URL of the OpenAI API (trusted: an operator setting, may be a loopback server)",
     )
+    model_credit_costs: dict[str, int] = Field(
+        default_factory=dict,
+        description=(
+            "Credits per output of a model id, replacing its catalogue price for the model nodes "
+            '(image.generate, image.edit, image.inpaint), e.g. `{"openai/gpt-image-1" = 20}`'
+        ),
+    )
     openai_partial_images: int = Field(
         default=0,
         ge=0,
@@ -440,6 +447,14 @@ class Settings(BaseSettings):
         description="One JSON object per line, or plain text lines; auto: text on a terminal, JSON otherwise",
     )
     metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at /metrics")
+
+    @field_validator("model_credit_costs")
+    @classmethod
+    def _prices_are_not_negative(cls, prices: dict[str, int]) -> dict[str, int]:
+        negative = sorted(model for model, price in prices.items() if price < 0)
+        if negative:
+            raise ValueError(f"model_credit_costs must not be negative: {', '.join(negative)}")
+        return prices
 
     @classmethod
     def settings_customise_sources(

@@ -52,7 +52,7 @@ class NodeRunner:
             instance = self._resolve(node_id, cls, finished)
             resolved = instance.model_dump(mode="json")
             inputs_hash = hashing.inputs_hash(cls.node_type, cls.version, resolved)
-            cost = cls.cost(resolved)
+            cost = cls.priced_cost(resolved, self._services.settings.model_credit_costs)
         except Exception as exc:
             return await self._fail(node_id, cls, exc, None, started_at, hold)
         key = None

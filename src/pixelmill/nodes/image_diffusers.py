@@ -57,6 +57,10 @@ class ImageEdit(BaseNode):
     capability: ClassVar[Capability] = "gpu"
     base_cost: ClassVar[int] = 5
 
+    @classmethod
+    def priced_cost(cls, inputs: Mapping[str, Any], prices: Mapping[str, int]) -> int:
+        return prices.get(str(inputs.get("model")), cls.cost(inputs))
+
     async def run(self, ctx: NodeContext) -> EditOutput:
         check_sandbox(ctx, self.model)
         provider = ctx.providers.image_to_image(self.model)
@@ -101,6 +105,10 @@ class ImageInpaint(BaseNode):
 
     capability: ClassVar[Capability] = "gpu"
     base_cost: ClassVar[int] = 5
+
+    @classmethod
+    def priced_cost(cls, inputs: Mapping[str, Any], prices: Mapping[str, int]) -> int:
+        return prices.get(str(inputs.get("model")), cls.cost(inputs))
 
     async def run(self, ctx: NodeContext) -> InpaintOutput:
         check_sandbox(ctx, self.model)

@@ -65,6 +65,14 @@ class ImageGenerate(BaseNode):
         count = inputs.get("n", 1)
         return cls.base_cost * (count if isinstance(count, int) and count > 0 else 1)
 
+    @classmethod
+    def priced_cost(cls, inputs: Mapping[str, Any], prices: Mapping[str, int]) -> int:
+        price = prices.get(str(inputs.get("model", cls.model_fields["model"].default)))
+        if price is None:
+            return cls.cost(inputs)
+        count = inputs.get("n", 1)
+        return price * (count if isinstance(count, int) and count > 0 else 1)
+
     async def run(self, ctx: NodeContext) -> GenerateOutput:
         info = ctx.providers.model(self.model)
         if ctx.test_mode and not info.sandbox:

@@ -24,5 +24,6 @@ def build_provider_registry(settings: Settings) -> ProviderRegistry:
             # Listed only when settings name local weights (diffusers_models).
             DiffusersProvider.from_settings(settings),
             OpenAIProvider.from_settings(settings),
-        ]
+        ],
+        prices=settings.model_credit_costs,
     )

@@ -437,3 +437,28 @@ def test_a_test_key_cannot_use_openai_models_and_nothing_is_sent(
     assert response.status_code == 403, response.text
     assert response.json()["error"]["code"] == "SANDBOX_ONLY"
     assert fake[0].requests() == []
+
+
+def test_the_operators_price_for_a_model_is_listed_held_and_charged_per_image(
+    tmp_path: Path, database_url: str, fake: tuple[FakeOpenAI, str], account: SeededAccount
+) -> None:
+    from tests.support.server import start_server
+
+    prices = {"openai/gpt-image-1": 20, "openai/dall-e-2": 2}
+    settings = openai_settings(tmp_path, database_url, fake[1], model_credit_costs=prices)
+    live = start_server(settings)
+    try:
+        with httpx.Client(base_url=live.url, timeout=30) as api:
+            grant(settings.resolved_database_url, account.workspace_id, 100)
+            listed = {m["id"]: m["cost"] for m in api.get("/v1/models", headers=account.headers).json()["data"]}
+            run = run_to_end(api, account, node("g", "image.generate", prompt="x", model="openai/gpt-image-1", n=2))
+            cheap = run_to_end(api, account, node("g", "image.generate", prompt="x", model="openai/dall-e-2"))
+            unpriced = run_to_end(api, account, node("g", "image.generate", prompt="x", model="openai/dall-e-3"))
+            balance = api.get("/v1/credits/wallet", headers=account.headers).json()["balance"]
+    finally:
+        live.stop()
+    assert (listed["openai/gpt-image-1"], listed["openai/dall-e-2"], listed["openai/dall-e-3"]) == (20, 2, 5)
+    assert run["status"] == cheap["status"] == unpriced["status"] == "completed"
+    assert run_entries(settings.resolved_database_url, run["run_id"]) == [("hold", 40), ("capture", 40)]
+    assert run_entries(settings.resolved_database_url, cheap["run_id"]) == [("hold", 2), ("capture", 2)]
+    assert balance == 100 - 40 - 2 - 5
