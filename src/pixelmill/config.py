@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -420,6 +420,49 @@ class Settings(BaseSettings):
         default=None, description="Hugging Face cache that repo ids in diffusers_models are read from; default HF's own"
     )
 
+    # Upstream providers (an upstream's key is read from its own environment variable as well)
+    openai_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("openai_api_key", "pixelmill_openai_api_key"),
+        description=(
+            "OpenAI API key, also read from `OPENAI_API_KEY`; with it the `openai/*` image models are listed and usable"
+        ),
+    )
+    openai_base_url: str = Field(
+        default="https://api.openai.com/v1",
+        description="Base URL of the OpenAI API (trusted: an operator setting, may be a loopback server)",
+    )
+    model_credit_costs: dict[str, int] = Field(
+        default_factory=dict,
+        description=(
+            "Credits per output of a model id, replacing its catalogue price for the model nodes "
+            '(image.generate, image.edit, image.inpaint), e.g. `{"openai/gpt-image-1" = 20}`'
+        ),
+    )
+    openai_partial_images: int = Field(
+        default=0,
+        ge=0,
+        le=3,
+        description="Partial images a gpt-image call streams (each reported as node progress); 0 does not stream",
+    )
+    upstream_timeout_seconds: float = Field(
+        default=180.0, gt=0, description="Read timeout of one upstream call (image models take a minute or more)"
+    )
+    upstream_connect_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Connect timeout of one upstream call"
+    )
+    upstream_concurrency: int = Field(
+        default=8, ge=1, description="Calls in flight to one upstream from one process; a burst beyond it queues"
+    )
+    upstream_retry_budget_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="Total time a call may wait on upstream rate limits (429) before failing UPSTREAM_RATE_LIMITED",
+    )
+    upstream_max_retries: int = Field(
+        default=4, ge=0, description="Most retries of one upstream call after a 429 or a 5xx answer"
+    )
+
     # Operations
     log_level: str = Field(default="INFO", description="Log level")
     log_format: Literal["auto", "json", "text"] = Field(
@@ -427,6 +470,14 @@ class Settings(BaseSettings):
         description="One JSON object per line, or plain text lines; auto: text on a terminal, JSON otherwise",
     )
     metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at /metrics")
+
+    @field_validator("model_credit_costs")
+    @classmethod
+    def _prices_are_not_negative(cls, prices: dict[str, int]) -> dict[str, int]:
+        negative = sorted(model for model, price in prices.items() if price < 0)
+        if negative:
+            raise ValueError(f"model_credit_costs must not be negative: {', '.join(negative)}")
+        return prices
 
     @classmethod
     def settings_customise_sources(

@@ -106,6 +106,15 @@ GRAPH_TOO_LARGE = _spec("GRAPH_TOO_LARGE", 422, "The graph exceeds the configure
 # Execution
 NODE_FAILED = _spec("NODE_FAILED", 500, "A node failed")
 PROVIDER_ERROR = _spec("PROVIDER_ERROR", 502, "The upstream provider failed")
+# Upstream providers (an upstream's own error code and parameter ride along as upstream_code, param)
+UPSTREAM_RATE_LIMITED = _spec(
+    "UPSTREAM_RATE_LIMITED", 429, "The upstream provider kept rate-limiting the call beyond its retry budget"
+)
+UPSTREAM_AUTH_FAILED = _spec("UPSTREAM_AUTH_FAILED", 502, "The upstream provider refused the configured key")
+UPSTREAM_BAD_REQUEST = _spec("UPSTREAM_BAD_REQUEST", 422, "The upstream provider refused the request")
+SAFETY_REFUSAL = _spec("SAFETY_REFUSAL", 422, "The upstream provider's safety system refused the request")
+UPSTREAM_TIMEOUT = _spec("UPSTREAM_TIMEOUT", 504, "The upstream provider did not answer in time")
+UPSTREAM_UNAVAILABLE = _spec("UPSTREAM_UNAVAILABLE", 502, "The upstream provider failed or could not be reached")
 DEPENDENCY_MISSING = _spec("DEPENDENCY_MISSING", 503, "A required program or package is not installed")
 SERVICE_UNAVAILABLE = _spec("SERVICE_UNAVAILABLE", 503, "The service is not ready")
 SSE_CAPACITY = _spec("SSE_CAPACITY", 503, "Too many event streams are open; retry later")

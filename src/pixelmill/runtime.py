@@ -149,4 +149,5 @@ class Runtime:
             self.dispatcher = None
         await self.event_bus.close()  # after the dispatcher: its last events still go out
         await self.limiter.close()
+        await self.providers.aclose()
         await self.db.dispose()

@@ -6,7 +6,7 @@ node can be unit-tested with any object that satisfies them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pixelmill.engine.values import AudioRef, ImageRef, MediaRef, VideoRef
@@ -65,8 +65,13 @@ class NodeContext(Protocol):
         """Raise the executor's cancellation error when the run was cancelled."""
         ...
 
-    def report_progress(self, fraction: float, message: str | None = None) -> None:
-        """Progress of this node, 0..1; throttled by the executor."""
+    def report_progress(self, fraction: float, message: str | None = None, *, preview: str | None = None) -> None:
+        """Progress of this node, 0..1, with an optional small ``data:`` URI preview; throttled by the executor."""
+        ...
+
+    def record_usage(self, usage: Mapping[str, Any]) -> None:
+        """Keep what an upstream provider reported for this node (tokens, model, revised prompt); it is
+        saved with the node's result and shown on run reads. Later calls add their keys."""
         ...
 
     async def run_blocking(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:

@@ -35,6 +35,7 @@ class NodeEvent:
     node_type: str
     progress: float | None = None
     message: str | None = None
+    preview: str | None = None  # node_progress: a small data: URI image of the work so far
     outputs: dict[str, Any] | None = None
     output_type: OutputType | None = None
     cost: int = 0
@@ -47,7 +48,7 @@ class NodeEvent:
     def payload(self) -> dict[str, Any]:
         """The event as JSON, without the fields that do not apply to its kind."""
         data: dict[str, Any] = {"node_id": self.node_id, "node_type": self.node_type}
-        for name in ("progress", "message", "outputs", "output_type", "duration_ms", "error"):
+        for name in ("progress", "message", "preview", "outputs", "output_type", "duration_ms", "error"):
             value = getattr(self, name)
             if value is not None:
                 data[name] = value

@@ -104,6 +104,12 @@ class BaseNode(BaseModel):
         sizes of its media inputs. Override where memory follows something else (an output size)."""
         return self.base_memory + int(self.bytes_per_pixel * sizes.image_pixels)
 
+    @classmethod
+    def priced_cost(cls, inputs: Mapping[str, Any], prices: Mapping[str, int]) -> int:
+        """What the engine charges: :meth:`cost`, unless the node calls a model the operator priced
+        (setting ``model_credit_costs``: credits per output by model id); such nodes override this."""
+        return cls.cost(inputs)
+
     @abstractmethod
     async def run(self, ctx: NodeContext) -> BaseModel:
         """Execute with ``self`` as the resolved inputs; return the outputs model."""

@@ -59,7 +59,7 @@ class NodeRunner:
             instance = self._resolve(node_id, cls, finished)
             resolved = instance.model_dump(mode="json")
             inputs_hash = hashing.inputs_hash(cls.node_type, cls.version, resolved)
-            cost = cls.cost(resolved)
+            cost = cls.priced_cost(resolved, self._services.settings.model_credit_costs)
         except Exception as exc:
             return await self._fail(node_id, cls, exc, None, started_at, hold)
         key = None
@@ -80,9 +80,10 @@ class NodeRunner:
         if not await self._admit(need):
             return None  # cancelled while it waited for memory: it never started
         started_at, clock = utcnow(), time.perf_counter()  # it starts now, after any wait for memory
+        context = NodeRunContext(self._services, node_id, cls.node_type)
         try:
             self._emit_start(node_id, cls)
-            produced = await instance.run(NodeRunContext(self._services, node_id, cls.node_type))
+            produced = await instance.run(context)
             outputs = _outputs_json(cls, produced)
         except RunCancelled:
             record = self._record(node_id, cls, "cancelled", inputs_hash, started_at)
@@ -93,7 +94,9 @@ class NodeRunner:
             return await self._fail(node_id, cls, exc, inputs_hash, started_at, hold)
         finally:
             self._services.memory.release(need)
-        record = self._record(node_id, cls, "completed", inputs_hash, started_at, outputs=outputs, cost=cost)
+        record = self._record(
+            node_id, cls, "completed", inputs_hash, started_at, outputs=outputs, cost=cost, usage=context.usage
+        )
         entry = CacheEntry(key, cls.node_type, outputs) if key is not None else None
         await self._save(UnsavedResult(record, cache_put=entry), hold)
         self._emit(record, "node_complete", cls, hold, duration_ms=(time.perf_counter() - clock) * 1000)
@@ -175,6 +178,7 @@ class NodeRunner:
         cached: bool = False,
         cost: int = 0,
         error: dict[str, Any] | None = None,
+        usage: dict[str, Any] | None = None,
     ) -> NodeRecord:
         return NodeRecord(
             node_id=node_id,
@@ -187,6 +191,7 @@ class NodeRunner:
             error=error,
             started_at=started_at,
             completed_at=utcnow(),
+            usage=usage,
         )
 
     def _emit_start(self, node_id: str, cls: type[BaseNode]) -> None:

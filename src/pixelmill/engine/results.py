@@ -33,6 +33,7 @@ class NodeRecord:
     error: dict[str, Any] | None
     started_at: datetime
     completed_at: datetime
+    usage: dict[str, Any] | None = None  # what an upstream provider reported for this execution
 
     @property
     def duration_ms(self) -> float:

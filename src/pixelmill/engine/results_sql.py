@@ -31,8 +31,9 @@ _NODE_FIELDS = (
     "error",
     "started_at",
     "completed_at",
+    "usage",
 )
-_JSON_FIELDS = frozenset({"outputs", "error"})
+_JSON_FIELDS = frozenset({"outputs", "error", "usage"})
 
 
 class SqlResultStore:
@@ -101,6 +102,7 @@ class SqlResultStore:
             "error": record.error,
             "started_at": record.started_at,
             "completed_at": record.completed_at,
+            "usage": record.usage,
         }
         await session.execute(self._upsert_node, node)
         if cache_put is not None:
@@ -131,4 +133,5 @@ def _record(row: NodeExecution) -> NodeRecord:
         error=row.error,
         started_at=row.started_at,
         completed_at=row.completed_at,
+        usage=row.usage,
     )

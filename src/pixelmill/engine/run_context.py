@@ -13,7 +13,7 @@ import contextvars
 import functools
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -94,6 +94,7 @@ class NodeRunContext:
         self.node_type = node_type
         self._progress_lock = threading.Lock()
         self._last_progress_at: float | None = None
+        self.usage: dict[str, Any] | None = None
 
     @property
     def media(self) -> MediaStore:
@@ -106,7 +107,7 @@ class NodeRunContext:
     def raise_if_cancelled(self) -> None:
         self._services.cancel.raise_if_cancelled()
 
-    def report_progress(self, fraction: float, message: str | None = None) -> None:
+    def report_progress(self, fraction: float, message: str | None = None, *, preview: str | None = None) -> None:
         """Emit node_progress, at most one per ``progress_interval`` seconds; callable from any thread."""
         pump = self._services.pump
         if not pump.active or not math.isfinite(fraction):
@@ -126,8 +127,13 @@ class NodeRunContext:
                 node_type=self.node_type,
                 progress=progress,
                 message=message,
+                preview=preview,
             )
         )
+
+    def record_usage(self, usage: Mapping[str, Any]) -> None:
+        """Collect what an upstream reported; the node runner saves it with the node's result."""
+        self.usage = {**(self.usage or {}), **usage}
 
     async def run_blocking(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run ``fn`` in the executor's thread pool, with this task's context variables."""

@@ -319,7 +319,7 @@ def _check_literals(
                     node_id=node_id,
                     field=field,
                 )
-        estimated += cls.cost(literals)
+        estimated += cls.priced_cost(literals, settings.model_credit_costs)
     return estimated
 
 

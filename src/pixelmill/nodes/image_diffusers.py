@@ -8,7 +8,8 @@ and friends) need no model and live in ``image_edit``.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
@@ -18,7 +19,8 @@ from pixelmill.engine.node import BaseNode, Capability, node
 from pixelmill.engine.values import ImageRef
 from pixelmill.errors import PixelmillError
 from pixelmill.nodes.image_memory import BYTES_PER_PIXEL, IMAGE_BASE_MEMORY
-from pixelmill.providers.base import ImageToImageRequest, InpaintRequest
+from pixelmill.providers.base import ImageToImageRequest, InpaintRequest, ModelInfo
+from pixelmill.providers.model_limits import check_model_inputs
 
 MAX_SEED = 2**32 - 1
 
@@ -60,9 +62,14 @@ class ImageEdit(BaseNode):
     capability: ClassVar[Capability] = "gpu"
     base_cost: ClassVar[int] = 5
 
+    @classmethod
+    def priced_cost(cls, inputs: Mapping[str, Any], prices: Mapping[str, int]) -> int:
+        return prices.get(str(inputs.get("model")), cls.cost(inputs))
+
     async def run(self, ctx: NodeContext) -> EditOutput:
         check_sandbox(ctx, self.model)
         provider = ctx.providers.image_to_image(self.model)
+        self.check_model(self.model_dump(), ctx.providers.model(self.model))
         image = await ctx.media.load_image(self.image)
         ctx.raise_if_cancelled()
         ctx.report_progress(0.1, "editing")
@@ -72,6 +79,8 @@ class ImageEdit(BaseNode):
             params={"strength": self.strength, "negative_prompt": self.negative_prompt},
             prompt=self.prompt,
             seed=self.seed,
+            progress=ctx.report_progress,
+            usage=ctx.record_usage,
         )
         results = await provider.image_to_image(self.model, request)
         if not results:
@@ -80,6 +89,11 @@ class ImageEdit(BaseNode):
         ref = await ctx.media.save_image(results[0])
         ctx.report_progress(1.0)
         return EditOutput(image=ref)
+
+    @classmethod
+    def check_model(cls, inputs: Mapping[str, Any], info: ModelInfo) -> None:
+        """A model that cannot edit, refused before the run is queued (and again at run time)."""
+        check_model_inputs(inputs, info, capability="image-to-image")
 
 
 @node("image.inpaint", version="1.0.0", category="image")
@@ -101,9 +115,14 @@ class ImageInpaint(BaseNode):
     capability: ClassVar[Capability] = "gpu"
     base_cost: ClassVar[int] = 5
 
+    @classmethod
+    def priced_cost(cls, inputs: Mapping[str, Any], prices: Mapping[str, int]) -> int:
+        return prices.get(str(inputs.get("model")), cls.cost(inputs))
+
     async def run(self, ctx: NodeContext) -> InpaintOutput:
         check_sandbox(ctx, self.model)
         provider = ctx.providers.inpainting(self.model)
+        self.check_model(self.model_dump(), ctx.providers.model(self.model))
         image = await ctx.media.load_image(self.image)
         mask = await ctx.media.load_image(self.mask)
         ctx.raise_if_cancelled()
@@ -115,6 +134,8 @@ class ImageInpaint(BaseNode):
             negative_prompt=self.negative_prompt,
             strength=self.strength,
             seed=self.seed,
+            progress=ctx.report_progress,
+            usage=ctx.record_usage,
         )
         results = await provider.inpaint(self.model, request)
         if not results:
@@ -123,3 +144,8 @@ class ImageInpaint(BaseNode):
         ref = await ctx.media.save_image(results[0])
         ctx.report_progress(1.0)
         return InpaintOutput(image=ref)
+
+    @classmethod
+    def check_model(cls, inputs: Mapping[str, Any], info: ModelInfo) -> None:
+        """A model that takes no mask, refused before the run is queued (and again at run time)."""
+        check_model_inputs(inputs, info, capability="inpainting")

@@ -16,7 +16,8 @@ from pixelmill.engine.values import ImageRef
 from pixelmill.errors import PixelmillError
 from pixelmill.nodes.image_common import Seed, check_size
 from pixelmill.nodes.image_memory import BYTES_PER_PIXEL, IMAGE_BASE_MEMORY
-from pixelmill.providers.base import TextToImageRequest
+from pixelmill.providers.base import ModelInfo, TextToImageRequest
+from pixelmill.providers.model_limits import check_model_inputs
 
 AspectRatio = Literal["1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "21:9", "9:21", "5:4", "4:5"]
 _SIZE = re.compile(r"^(\d{2,5})x(\d{2,5})$")
@@ -69,6 +70,14 @@ class ImageGenerate(BaseNode):
         count = inputs.get("n", 1)
         return cls.base_cost * (count if isinstance(count, int) and count > 0 else 1)
 
+    @classmethod
+    def priced_cost(cls, inputs: Mapping[str, Any], prices: Mapping[str, int]) -> int:
+        price = prices.get(str(inputs.get("model", cls.model_fields["model"].default)))
+        if price is None:
+            return cls.cost(inputs)
+        count = inputs.get("n", 1)
+        return price * (count if isinstance(count, int) and count > 0 else 1)
+
     async def run(self, ctx: NodeContext) -> GenerateOutput:
         info = ctx.providers.model(self.model)
         if ctx.test_mode and not info.sandbox:
@@ -79,6 +88,7 @@ class ImageGenerate(BaseNode):
                 node_id=ctx.node_id,
             )
         provider = ctx.providers.text_to_image(self.model)
+        self.check_model(self.model_dump(), info)
         width, height = output_size(self.size, self.aspect_ratio, self.resolution)
         self._check_limits(info.limits, width, height, ctx)
         check_size(ctx, width, height)
@@ -91,6 +101,8 @@ class ImageGenerate(BaseNode):
             negative_prompt=self.negative_prompt,
             n=self.n,
             reference_images=references,
+            progress=ctx.report_progress,
+            usage=ctx.record_usage,
         )
         ctx.raise_if_cancelled()
         pictures = await provider.text_to_image(self.model, request)
@@ -110,13 +122,8 @@ class ImageGenerate(BaseNode):
                 limits=dict(limits),
                 node_id=ctx.node_id,
             )
-        if self.n > limits.get("max_images", self.n):
-            raise PixelmillError(
-                errors.INVALID_INPUT, f"{self.model} makes at most {limits['max_images']} images", field="n"
-            )
-        if len(self.reference_images) > limits.get("max_reference_images", len(self.reference_images)):
-            raise PixelmillError(
-                errors.INVALID_INPUT,
-                f"{self.model} takes at most {limits['max_reference_images']} reference images",
-                field="reference_images",
-            )
+
+    @classmethod
+    def check_model(cls, inputs: Mapping[str, Any], info: ModelInfo) -> None:
+        """What the model cannot take, refused before the run is queued (and again at run time)."""
+        check_model_inputs(inputs, info, capability="text-to-image")

@@ -6,6 +6,7 @@ in the ProviderRegistry and call the capability's one async method. Retries live
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
@@ -14,6 +15,19 @@ if TYPE_CHECKING:
 
 Capability = Literal["text-to-image", "image-to-image", "inpainting", "video", "speech", "music", "text", "infographic"]
 GenerationType = Literal["image", "video", "voice", "music", "infographic", "text"]
+
+
+class ProgressCallback(Protocol):
+    """How a provider reports progress of one call (a fraction 0..1, a short message, optionally a
+    small ``data:`` URI preview); the node passes its context's report_progress, so a provider
+    reports progress without knowing about runs."""
+
+    def __call__(self, fraction: float, message: str | None = None, *, preview: str | None = None) -> None: ...
+
+
+# How a provider hands back what an upstream reported for a call (tokens, model used, revised prompt);
+# the node passes its context's record_usage, which saves it with the node's result.
+UsageCallback = Callable[[dict[str, Any]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +53,8 @@ class TextToImageRequest:
     negative_prompt: str = ""
     n: int = 1
     reference_images: tuple[Image.Image, ...] = ()
+    progress: ProgressCallback | None = None
+    usage: UsageCallback | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +64,8 @@ class ImageToImageRequest:
     params: dict[str, Any] = field(default_factory=dict)
     prompt: str = ""
     seed: int = 0
+    progress: ProgressCallback | None = None
+    usage: UsageCallback | None = None
 
 
 @runtime_checkable
@@ -82,6 +100,8 @@ class InpaintRequest:
     negative_prompt: str = ""
     strength: float = 1.0  # 1.0 repaints the masked area from noise; lower keeps more of the original
     n: int = 1
+    progress: ProgressCallback | None = None
+    usage: UsageCallback | None = None
 
 
 @runtime_checkable

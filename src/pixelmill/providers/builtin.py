@@ -6,13 +6,15 @@ from pixelmill.config import Settings
 from pixelmill.providers.cv import CvProvider
 from pixelmill.providers.diffusers_provider import DiffusersProvider
 from pixelmill.providers.local_media import LocalMediaProvider
+from pixelmill.providers.openai import OpenAIProvider
 from pixelmill.providers.procedural import ProceduralProvider
 from pixelmill.providers.registry import ProviderRegistry
 from pixelmill.providers.smollm2 import SmolLM2Provider
 
 
 def build_provider_registry(settings: Settings) -> ProviderRegistry:
-    """The registry for this process: the built-in local providers (upstream ones join in later issues)."""
+    """The registry for this process: the built-in local providers, and each upstream provider that
+    has a key (an upstream without one is left out, so its models are not listed)."""
     return ProviderRegistry(
         [
             ProceduralProvider(),
@@ -21,5 +23,7 @@ def build_provider_registry(settings: Settings) -> ProviderRegistry:
             SmolLM2Provider(),
             # Listed only when settings name local weights (diffusers_models).
             DiffusersProvider.from_settings(settings),
-        ]
+            OpenAIProvider.from_settings(settings),
+        ],
+        prices=settings.model_credit_costs,
     )

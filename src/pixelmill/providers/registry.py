@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+
 from pixelmill import errors
 from pixelmill.errors import PixelmillError
 from pixelmill.providers.base import (
@@ -17,9 +20,11 @@ from pixelmill.providers.base import (
 class ProviderRegistry:
     """Configured providers, and each model id mapped to the provider that serves it."""
 
-    def __init__(self, providers: list[Provider] | None = None) -> None:
+    def __init__(self, providers: list[Provider] | None = None, *, prices: Mapping[str, int] | None = None) -> None:
         self._providers: dict[str, Provider] = {}
         self._models: dict[str, tuple[ModelInfo, Provider]] = {}
+        # The operator's prices (setting model_credit_costs) replace the catalogue's, as the nodes charge them.
+        self._prices = dict(prices or {})
         for provider in providers or []:
             self.add(provider)
 
@@ -28,7 +33,8 @@ class ProviderRegistry:
             return
         self._providers[provider.id] = provider
         for info in provider.models():
-            self._models[info.id] = (info, provider)
+            price = self._prices.get(info.id)
+            self._models[info.id] = (info if price is None else dataclasses.replace(info, cost=price), provider)
 
     def models(self) -> list[ModelInfo]:
         return sorted((info for info, _ in self._models.values()), key=lambda m: (m.generation_type, m.id))
@@ -36,8 +42,22 @@ class ProviderRegistry:
     def model(self, model_id: str) -> ModelInfo:
         found = self._models.get(model_id)
         if found is None:
-            raise PixelmillError(errors.INVALID_INPUT, f"Unknown model {model_id!r}", field="model")
+            configured = sorted(self._models)
+            raise PixelmillError(
+                errors.INVALID_INPUT,
+                f"Unknown or unconfigured model {model_id!r}; configured models: {', '.join(configured)}",
+                field="model",
+                model=model_id,
+                configured=configured,
+            )
         return found[0]
+
+    async def aclose(self) -> None:
+        """Close what providers hold open (an upstream's pooled HTTP client) at shutdown."""
+        for provider in self._providers.values():
+            close = getattr(provider, "aclose", None)
+            if close is not None:
+                await close()
 
     def text_to_image(self, model_id: str) -> TextToImageProvider:
         provider = self._provider_for(model_id)

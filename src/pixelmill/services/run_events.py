@@ -87,6 +87,8 @@ def node_event(workspace_id: str, event: NodeEvent, primary_field: str | None = 
         data["progress"] = event.progress
         if event.message is not None:
             data["message"] = event.message
+        if event.preview is not None:
+            data["preview"] = event.preview
     elif event.kind in ("node_complete", "node_cached"):
         outputs = event.outputs or {}
         output_type = event.output_type or "json"

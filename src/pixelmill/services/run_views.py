@@ -41,6 +41,7 @@ _NODE_ROWS = select(
     _NODES.c.started_at,
     _NODES.c.completed_at,
     _NODES.c.error,
+    _NODES.c.usage,
 ).where(_NODES.c.run_id.in_(bindparam("run_ids", expanding=True)))
 
 
@@ -58,6 +59,9 @@ class RunNodePublic(BaseModel):
     started_at: datetime | None = None
     completed_at: datetime | None = None
     error: dict[str, Any] | None = None
+    usage: dict[str, Any] | None = Field(
+        default=None, description="What an upstream provider reported: tokens, the model it used, revised prompt"
+    )
 
 
 class RunErrorPublic(BaseModel):
@@ -190,6 +194,7 @@ class RunViews:
                         started_at=row.started_at,
                         completed_at=row.completed_at,
                         error=row.error,
+                        usage=row.usage,
                     )
                 )
                 continue

@@ -21,6 +21,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from pixelmill import errors
 from pixelmill.db.base import utcnow
 from pixelmill.db.models import Run, Workspace
+from pixelmill.engine.model_checks import check_models
 from pixelmill.engine.validation import ValidatedGraph, validate_graph
 from pixelmill.errors import PixelmillError
 from pixelmill.ids import new_id
@@ -102,6 +103,7 @@ class RunService:
         cost (402 INSUFFICIENT_CREDITS with balance, available and required). The caller commits."""
         principal.require_scope("runs")
         validated = validate_graph(graph, self.runtime.nodes, self.settings)
+        check_models(validated, self.runtime.providers)
         test_mode = principal.mode == "test"
         if test_mode:
             self._check_sandbox(validated)

@@ -69,6 +69,8 @@ class NodeExecution(Base):
     error: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # What an upstream provider reported (tokens, model used, revised prompt); None for local nodes.
+    usage: Mapped[dict[str, Any] | None] = mapped_column(default=None)
 
 
 class NodeCacheEntry(Base):

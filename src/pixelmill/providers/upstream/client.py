@@ -1,0 +1,166 @@
+"""One pooled HTTP client per upstream, its concurrency limit, and retries on rate limits.
+
+The httpx client is made on first use through :func:`pixelmill.net.upstream_client` (the base URL
+is an operator setting, so it is trusted and may be loopback) and reused by every call, so calls
+share connections. An asyncio client belongs to one event loop: a process that runs nodes on more
+than one loop (a Celery worker's ``asyncio.run`` per task) gets one client per loop.
+
+At most ``concurrency`` calls are in flight per upstream per loop; a burst waits its turn here
+instead of drawing 429s. A 429 or 5xx answer is retried after ``retry-after-ms`` / ``Retry-After``
+(else an exponential back-off) while the waits fit in the retry budget; the slot is released while
+waiting. Anything else that fails goes through the adapter's error reader and :func:`to_error`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from pixelmill import errors
+from pixelmill.errors import PixelmillError
+from pixelmill.net import upstream_client
+from pixelmill.providers.upstream.failures import UpstreamFailure, to_error
+from pixelmill.providers.upstream.retry_after import retry_after_seconds
+
+log = logging.getLogger(__name__)
+
+ErrorReader = Callable[[httpx.Response, bytes], UpstreamFailure]
+Sleep = Callable[[float], Awaitable[None]]
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+BACKOFF_START = 0.5  # seconds before the first retry when the upstream names no wait
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamConfig:
+    """Where an upstream lives and how hard to press it; ``headers`` carry the key."""
+
+    provider: str
+    base_url: str
+    headers: Mapping[str, str]
+    secret: str | None  # cut out of every message kept from the upstream
+    timeout_seconds: float = 180.0
+    connect_timeout_seconds: float = 10.0
+    concurrency: int = 8
+    retry_budget_seconds: float = 60.0
+    max_retries: int = 4
+
+
+@dataclass
+class _LoopState:
+    client: httpx.AsyncClient
+    slots: asyncio.Semaphore
+
+
+@dataclass
+class Call:
+    """One request as the adapter describes it; rebuilt on each attempt (multipart bodies included)."""
+
+    method: str
+    path: str
+    json: Any = None
+    data: Mapping[str, Any] | None = None
+    files: list[tuple[str, tuple[str, bytes, str]]] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class UpstreamClient:
+    """Calls to one upstream; see the module docstring."""
+
+    def __init__(self, config: UpstreamConfig, read_error: ErrorReader, *, sleep: Sleep = asyncio.sleep) -> None:
+        self.config = config
+        self._read_error = read_error
+        self._sleep = sleep
+        self._states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = weakref.WeakKeyDictionary()
+
+    def _state(self) -> _LoopState:
+        loop = asyncio.get_running_loop()
+        state = self._states.get(loop)
+        if state is None or state.client.is_closed:
+            client = upstream_client(self.config.base_url, timeout_seconds=self.config.timeout_seconds)
+            client.timeout = httpx.Timeout(self.config.timeout_seconds, connect=self.config.connect_timeout_seconds)
+            client.headers.update(self.config.headers)
+            state = _LoopState(client, asyncio.Semaphore(self.config.concurrency))
+            self._states[loop] = state
+        return state
+
+    async def request(self, call: Call) -> httpx.Response:
+        """Send ``call`` and return its successful response with the body read."""
+        async with self.stream(call) as response:
+            await response.aread()
+            return response
+
+    @contextlib.asynccontextmanager
+    async def stream(self, call: Call) -> AsyncIterator[httpx.Response]:
+        """Send ``call``; yield its successful response unread (an SSE stream), holding a slot until
+        the caller is done with it."""
+        state = self._state()
+        waited = 0.0
+        attempt = 0
+        while True:
+            await state.slots.acquire()
+            held = True
+            try:
+                response = await self._send(state.client, call)
+                if response.status_code < 400:
+                    try:
+                        yield response
+                    finally:
+                        await response.aclose()
+                    return
+                body = await response.aread()
+                await response.aclose()
+                delay = self._retry_delay(response, attempt, waited)
+                if delay is None:
+                    raise to_error(self.config.provider, self._read_error(response, body), secret=self.config.secret)
+                log.info("%s answered HTTP %s; retrying in %.2f s", self.config.provider, response.status_code, delay)
+                state.slots.release()
+                held = False
+                await self._sleep(delay)
+                waited += delay
+                attempt += 1
+            finally:
+                if held:
+                    state.slots.release()
+
+    def _retry_delay(self, response: httpx.Response, attempt: int, waited: float) -> float | None:
+        if response.status_code not in RETRY_STATUSES or attempt >= self.config.max_retries:
+            return None
+        delay = retry_after_seconds(response.headers)
+        if delay is None:
+            delay = BACKOFF_START * 2**attempt
+        if waited + delay > self.config.retry_budget_seconds:
+            return None
+        return delay
+
+    async def _send(self, client: httpx.AsyncClient, call: Call) -> httpx.Response:
+        request = client.build_request(
+            call.method, call.path, json=call.json, data=call.data, files=call.files, headers=call.headers
+        )
+        try:
+            return await client.send(request, stream=True)
+        except httpx.TimeoutException as exc:
+            raise PixelmillError(
+                errors.UPSTREAM_TIMEOUT,
+                f"{self.config.provider} did not answer in time ({type(exc).__name__})",
+                provider=self.config.provider,
+            ) from None
+        except httpx.HTTPError as exc:
+            raise PixelmillError(
+                errors.UPSTREAM_UNAVAILABLE,
+                f"{self.config.provider} could not be reached ({type(exc).__name__})",
+                provider=self.config.provider,
+            ) from None
+
+    async def aclose(self) -> None:
+        """Close this loop's client (the shutdown of the process that owns it)."""
+        with contextlib.suppress(RuntimeError):
+            state = self._states.pop(asyncio.get_running_loop(), None)
+            if state is not None:
+                await state.client.aclose()

@@ -1,0 +1,213 @@
+"""A fake OpenAI Images API on a loopback port: the documented request and response shapes of
+``/v1/images/generations`` and ``/v1/images/edits`` (JSON and SSE streaming, error bodies), real
+PNG bytes, and a record of every request it received.
+
+Behaviour follows the real API where pixelmill depends on it: ``Authorization: Bearer <key>`` or
+401 ``invalid_api_key``; ``response_format`` sent to a gpt-image model is 400 ``unknown_parameter``;
+a prompt containing ``FORBIDDEN`` is a safety refusal (``moderation_blocked`` for gpt-image,
+``content_policy_violation`` for dall-e). Tests queue answers with :meth:`FakeOpenAI.fail_next`
+(a 429 with ``retry-after-ms``, a 500 …), which are served first, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from PIL import Image
+from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+GPT_IMAGE = ("gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5")
+COLOUR = (30, 144, 255)  # the fake's images are this colour, so a test can tell them apart
+
+
+@dataclass
+class Received:
+    """One request as the fake saw it."""
+
+    path: str
+    headers: dict[str, str]
+    json: dict[str, Any] | None = None
+    form: dict[str, str] = field(default_factory=dict)
+    files: list[tuple[str, bytes]] = field(default_factory=list)  # (field name, bytes), in order
+    at: float = 0.0
+
+
+@dataclass
+class Scripted:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def png(width: int, height: int, colour: tuple[int, int, int] = COLOUR) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def error_body(message: str, type_: str, code: str | None, param: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+class FakeOpenAI:
+    """State and behaviour; served by :func:`serve_fake_openai`."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.received: list[Received] = []
+        self.scripted: list[Scripted] = []
+        self.partial_delay = 0.3  # seconds between streamed frames, longer than the progress throttle
+        self.latency = 0.0  # seconds each answer waits, to see how many calls a client keeps in flight
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.lock = threading.Lock()
+
+    def fail_next(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        with self.lock:
+            self.scripted.append(Scripted(status, body, headers or {}))
+
+    def requests(self, path: str | None = None) -> list[Received]:
+        with self.lock:
+            return [r for r in self.received if path is None or r.path == path]
+
+    async def handle(self, request: Request) -> Response:
+        with self.lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            return await self._answer(request)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    async def _answer(self, request: Request) -> Response:
+        record = Received(path=request.url.path, headers=dict(request.headers), at=time.monotonic())
+        params: dict[str, Any]
+        if request.url.path.endswith("/images/edits"):
+            async with request.form() as form:
+                for name, value in form.multi_items():
+                    if isinstance(value, UploadFile):
+                        record.files.append((name, await value.read()))
+                    else:
+                        record.form[name] = value
+            params = dict(record.form)
+        else:
+            record.json = await request.json()
+            params = dict(record.json or {})
+        with self.lock:
+            self.received.append(record)
+            scripted = self.scripted.pop(0) if self.scripted else None
+        if request.headers.get("authorization") != f"Bearer {self.key}":
+            sent = request.headers.get("authorization", "").removeprefix("Bearer ")
+            masked = f"{sent[:3]}{'*' * max(0, len(sent) - 7)}{sent[-4:]}"
+            return JSONResponse(
+                error_body(f"Incorrect API key provided: {masked}.", "invalid_request_error", "invalid_api_key"), 401
+            )
+        if scripted is not None:
+            return JSONResponse(scripted.body, scripted.status, headers=scripted.headers)
+        model = str(params.get("model", "dall-e-2"))
+        if model in GPT_IMAGE and "response_format" in params:
+            return JSONResponse(
+                error_body(
+                    "Unknown parameter: 'response_format'.",
+                    "invalid_request_error",
+                    "unknown_parameter",
+                    "response_format",
+                ),
+                400,
+            )
+        if "FORBIDDEN" in str(params.get("prompt", "")):
+            if model in GPT_IMAGE:
+                body = error_body(
+                    "Your request was rejected by the safety system. safety_violations=[violence].",
+                    "image_generation_user_error",
+                    "moderation_blocked",
+                    "",
+                )
+            else:
+                body = error_body(
+                    "Your request was rejected as a result of our safety system.",
+                    "invalid_request_error",
+                    "content_policy_violation",
+                )
+            return JSONResponse(body, 400)
+        size = str(params.get("size", "1024x1024"))
+        width, height = (1024, 1024) if size == "auto" else (int(part) for part in size.split("x"))
+        n = int(params.get("n", 1))
+        image = base64.b64encode(png(width, height)).decode()
+        usage = {
+            "input_tokens": 50,
+            "output_tokens": 4160,
+            "total_tokens": 4210,
+            "input_tokens_details": {"text_tokens": 40, "image_tokens": 10},
+        }
+        if str(params.get("stream", "")).lower() == "true":
+            prefix = "image_edit" if request.url.path.endswith("/edits") else "image_generation"
+            partials = int(params.get("partial_images", 0))
+            return StreamingResponse(
+                self._stream(prefix, partials, n, image, usage, size), media_type="text/event-stream"
+            )
+        data = [
+            {"b64_json": image, "revised_prompt": "a revised prompt" if model == "dall-e-3" else None} for _ in range(n)
+        ]
+        return JSONResponse(
+            {"created": int(time.time()), "data": data, "size": size, "output_format": "png", "usage": usage},
+            headers={"x-request-id": "req_fake"},
+        )
+
+    async def _stream(
+        self, prefix: str, partials: int, n: int, image: str, usage: dict[str, Any], size: str
+    ) -> AsyncIterator[bytes]:
+        preview = base64.b64encode(png(32, 32, (10, 10, 10))).decode()
+        common = {"background": "opaque", "output_format": "png", "quality": "auto", "size": size}
+        for _ in range(n):
+            for index in range(partials):
+                event = {
+                    "type": f"{prefix}.partial_image",
+                    "b64_json": preview,
+                    "partial_image_index": index,
+                    "created_at": int(time.time()),
+                    **common,
+                }
+                yield f"event: {prefix}.partial_image\ndata: {json.dumps(event)}\n\n".encode()
+                await asyncio.sleep(self.partial_delay)
+            done = {"type": f"{prefix}.completed", "b64_json": image, "created_at": int(time.time()), "usage": usage}
+            yield f"event: {prefix}.completed\ndata: {json.dumps({**done, **common})}\n\n".encode()
+
+
+@contextmanager
+def serve_fake_openai(key: str) -> Iterator[tuple[FakeOpenAI, str]]:
+    """Serve a FakeOpenAI on 127.0.0.1 (an ephemeral port); yield it and its ``/v1`` base URL."""
+    fake = FakeOpenAI(key)
+    app = Starlette(routes=[Route("/v1/images/{kind}", fake.handle, methods=["POST"])])
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="fake-openai", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the fake OpenAI server did not start")
+        time.sleep(0.01)
+    host, port = server.servers[0].sockets[0].getsockname()[:2]
+    try:
+        yield fake, f"http://{host}:{port}/v1"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
