@@ -138,7 +138,7 @@ def address_refusal(address: IPAddress) -> str | None:
         for form, inner in _embedded_ipv4(address):
             reason = _own_refusal(inner)
             if reason is not None:
-                return f"{form} form of a {reason} address ({inner})"
+                return f"the {form} form of a {reason} address ({inner})"
     reason = _own_refusal(address)
     return None if reason is None else f"a {reason} address ({address})"
 

@@ -41,7 +41,7 @@ def error_response(exc: PixelmillError) -> JSONResponse:
 
 async def send_error(send: Send, exc: PixelmillError) -> None:
     """Answer with ``exc`` from pure ASGI middleware, which runs outside the exception handlers."""
-    body = json.dumps(exc.body()).encode()
+    body = json.dumps(exc.body(), separators=(",", ":")).encode()  # as compact as JSONResponse writes it
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()]
     await send({"type": "http.response.start", "status": exc.status, "headers": headers})
