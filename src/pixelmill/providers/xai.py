@@ -65,14 +65,14 @@ class XAIModel:
 
     name: str
     description: str
-    cost: int  # credits per image shown in the catalogue (the operator may reprice it)
+    cost: int = 5  # credits per image: the image nodes' own price until the operator sets model_credit_costs
 
 
 MODELS: dict[str, XAIModel] = {
     spec.name: spec
     for spec in (
-        XAIModel("grok-imagine-image", "xAI Grok Imagine: text to image and edits with up to 3 input images", 5),
-        XAIModel("grok-imagine-image-quality", "xAI Grok Imagine, quality tier: the same parameters", 10),
+        XAIModel("grok-imagine-image", "xAI Grok Imagine: text to image and edits with up to 3 input images"),
+        XAIModel("grok-imagine-image-quality", "xAI Grok Imagine, quality tier: the same parameters"),
     )
 }
 

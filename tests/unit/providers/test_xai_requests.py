@@ -139,7 +139,8 @@ def test_a_moderated_item_or_a_blocked_request_is_a_safety_refusal() -> None:
 
 
 def test_an_answer_without_images_is_upstream_unavailable() -> None:
-    for payload in ({"data": []}, {"data": [{"url": "https://imgen.example/x.png"}]}, None):
+    payloads: list[object] = [{"data": []}, {"data": [{"url": "https://imgen.example/x.png"}]}, None]
+    for payload in payloads:
         with pytest.raises(PixelmillError) as raised:
             images_of(payload, Usage(model="m"))
         assert raised.value.code == "UPSTREAM_UNAVAILABLE"
