@@ -20,7 +20,7 @@ from pixelmill.config import Settings, default_plans
 from tests.integration.providers.test_openai_images import node_error, output_image, run_to_end, upload
 from tests.support.accounts import SeededAccount
 from tests.support.databases import SqliteTemplate
-from tests.support.fake_xai import COLOUR, COST_TICKS, FakeXAI, serve_fake_xai
+from tests.support.fake_xai import COLOUR, COST_TICKS, FakeXAI, error_body, serve_fake_xai
 from tests.support.runs import grant, node, run_entries
 
 KEY = "xai-fakekey0123456789abcdefSECRETTAIL42"
@@ -255,3 +255,60 @@ def test_xai_models_are_listed_only_with_a_key_and_not_for_test_keys(
     assert refused.status_code == 422
     assert refused.json()["error"]["model"] == "xai/grok-imagine-image"
     assert fake[0].requests() == []
+
+
+def test_inpaint_sends_the_image_and_the_mask_as_data_uris(
+    api: httpx.Client, account: SeededAccount, settings: Settings, fake: tuple[FakeXAI, str]
+) -> None:
+    server, _ = fake
+    grant(settings.resolved_database_url, account.workspace_id, 50)
+    source = upload(api, account, Image.new("RGB", (256, 128), (0, 200, 0)))
+    mask = Image.new("L", (256, 128), 0)
+    mask.paste(255, (0, 0, 128, 128))  # repaint the left half
+    mask_id = upload(api, account, mask)
+    run = run_to_end(
+        api,
+        account,
+        node(
+            "p",
+            "image.inpaint",
+            image={"type": "image", "file_id": source},
+            mask={"type": "image", "file_id": mask_id},
+            prompt="a door",
+            model="xai/grok-imagine-image",
+        ),
+    )
+    assert run["status"] == "completed", run
+    (sent,) = server.requests("/v1/images/edits")
+    assert sent_image(sent.json["image"]["url"]).convert("RGB").getpixel((200, 10)) == (0, 200, 0)
+    sent_mask = sent_image(sent.json["mask"]["url"])
+    assert sent_mask.size == (256, 128)
+    assert (sent_mask.getpixel((10, 10)), sent_mask.getpixel((200, 10))) == (255, 0)
+    assert "aspect_ratio" not in sent.json
+
+
+def test_xais_native_moderation_error_is_safety_refusal_with_its_message(
+    api: httpx.Client, account: SeededAccount, settings: Settings, fake: tuple[FakeXAI, str]
+) -> None:
+    server, _ = fake
+    server.fail_next(400, error_body("Generated image rejected by content moderation"))
+    grant(settings.resolved_database_url, account.workspace_id, 50)
+    run = run_to_end(api, account, node("img", "image.generate", prompt="a cat", model="xai/grok-imagine-image"))
+    assert run["status"] == "failed"
+    error = node_error(run, "img")
+    assert (error["code"], error["upstream_status"]) == ("SAFETY_REFUSAL", 400)
+    assert "content moderation" in error["message"]
+    assert len(server.requests()) == 1
+    assert api.get("/v1/credits/wallet", headers=account.headers).json()["balance"] == 50
+
+
+def test_a_429_in_xais_shape_is_retried_and_then_succeeds(
+    api: httpx.Client, account: SeededAccount, settings: Settings, fake: tuple[FakeXAI, str]
+) -> None:
+    server, _ = fake
+    server.fail_next(429, error_body("Too many requests", "Too many requests"), {"retry-after": "0"})
+    grant(settings.resolved_database_url, account.workspace_id, 50)
+    run = run_to_end(api, account, node("img", "image.generate", prompt="a cat", model="xai/grok-imagine-image"))
+    assert run["status"] == "completed", run
+    assert len(server.requests("/v1/images/generations")) == 2
+    assert run_entries(settings.resolved_database_url, run["run_id"]) == [("hold", 5), ("capture", 5)]
