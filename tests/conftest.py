@@ -34,7 +34,14 @@ def isolated_client_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: py
     monkeypatch.delenv("PIXELMILL_BASE_URL", raising=False)
     # An upstream key in the developer's environment would list real upstream models and make live
     # keys default to them: no test may reach the internet. Tests that want a key set their own.
-    for name in ("OPENAI_API_KEY", "PIXELMILL_OPENAI_API_KEY", "PIXELMILL_OPENAI_BASE_URL"):
+    for name in (
+        "OPENAI_API_KEY",
+        "PIXELMILL_OPENAI_API_KEY",
+        "PIXELMILL_OPENAI_BASE_URL",
+        "XAI_API_KEY",
+        "PIXELMILL_XAI_API_KEY",
+        "PIXELMILL_XAI_BASE_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PIXELMILL_CONFIG_DIR", str(tmp_path_factory.mktemp("client-config")))
 

@@ -432,6 +432,15 @@ class Settings(BaseSettings):
         default="https://api.openai.com/v1",
         description="Base URL of the OpenAI API (trusted: an operator setting, may be a loopback server)",
     )
+    xai_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("xai_api_key", "pixelmill_xai_api_key"),
+        description="xAI API key, also read from `XAI_API_KEY`; with it the `xai/*` image models are listed and usable",
+    )
+    xai_base_url: str = Field(
+        default="https://api.x.ai/v1",
+        description="Base URL of the xAI API (trusted: an operator setting, may be a loopback server)",
+    )
     model_credit_costs: dict[str, int] = Field(
         default_factory=dict,
         description=(

@@ -10,6 +10,7 @@ from pixelmill.providers.openai import OpenAIProvider
 from pixelmill.providers.procedural import ProceduralProvider
 from pixelmill.providers.registry import ProviderRegistry
 from pixelmill.providers.smollm2 import SmolLM2Provider
+from pixelmill.providers.xai import XAIProvider
 
 
 def build_provider_registry(settings: Settings) -> ProviderRegistry:
@@ -24,6 +25,7 @@ def build_provider_registry(settings: Settings) -> ProviderRegistry:
             # Listed only when settings name local weights (diffusers_models).
             DiffusersProvider.from_settings(settings),
             OpenAIProvider.from_settings(settings),
+            XAIProvider.from_settings(settings),
         ],
         prices=settings.model_credit_costs,
     )

@@ -26,6 +26,7 @@ class UpstreamFailure:
     param: str | None = None
     message: str = ""
     safety: bool = False  # the upstream's safety system refused the request
+    auth: bool = False  # the upstream refused the key, whatever its status (xAI answers a bad key with 400)
     request_id: str | None = None
 
 
@@ -51,7 +52,7 @@ def to_error(provider: str, failure: UpstreamFailure, *, secret: str | None = No
     if failure.request_id:
         extra["upstream_request_id"] = failure.request_id
     message = redact(failure.message, secret)
-    if failure.status in (401, 403):
+    if failure.status in (401, 403) or failure.auth:
         return PixelmillError(
             errors.UPSTREAM_AUTH_FAILED,
             f"{provider} refused the configured key (HTTP {failure.status}); the operator must set a valid key",
