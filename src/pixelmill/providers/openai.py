@@ -338,18 +338,7 @@ class OpenAIProvider:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OpenAIProvider:
-        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key is not None else None
-        config = UpstreamConfig(
-            provider=PROVIDER,
-            base_url=settings.openai_base_url.rstrip("/") + "/",
-            headers={"Authorization": f"Bearer {key}"} if key else {},
-            secret=key,
-            timeout_seconds=settings.upstream_timeout_seconds,
-            connect_timeout_seconds=settings.upstream_connect_timeout_seconds,
-            concurrency=settings.upstream_concurrency,
-            retry_budget_seconds=settings.upstream_retry_budget_seconds,
-            max_retries=settings.upstream_max_retries,
-        )
+        config = UpstreamConfig.bearer(PROVIDER, settings.openai_base_url, settings.openai_api_key, settings)
         return cls(config, partial_images=settings.openai_partial_images)
 
     def is_configured(self) -> bool:

@@ -276,18 +276,7 @@ class XAIProvider:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> XAIProvider:
-        key = settings.xai_api_key.get_secret_value() if settings.xai_api_key is not None else None
-        config = UpstreamConfig(
-            provider=PROVIDER,
-            base_url=settings.xai_base_url.rstrip("/") + "/",
-            headers={"Authorization": f"Bearer {key}"} if key else {},
-            secret=key,
-            timeout_seconds=settings.upstream_timeout_seconds,
-            connect_timeout_seconds=settings.upstream_connect_timeout_seconds,
-            concurrency=settings.upstream_concurrency,
-            retry_budget_seconds=settings.upstream_retry_budget_seconds,
-            max_retries=settings.upstream_max_retries,
-        )
+        config = UpstreamConfig.bearer(PROVIDER, settings.xai_base_url, settings.xai_api_key, settings)
         return cls(config)
 
     def is_configured(self) -> bool:

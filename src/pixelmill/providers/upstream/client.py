@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
 from pixelmill import errors
+from pixelmill.config import Settings
 from pixelmill.errors import PixelmillError
 from pixelmill.net import upstream_client
 from pixelmill.providers.upstream.failures import UpstreamFailure, to_error
@@ -50,6 +52,23 @@ class UpstreamConfig:
     concurrency: int = 8
     retry_budget_seconds: float = 60.0
     max_retries: int = 4
+
+    @classmethod
+    def bearer(cls, provider: str, base_url: str, key: SecretStr | None, settings: Settings) -> UpstreamConfig:
+        """An upstream that takes ``Authorization: Bearer <key>``, pressed as the operator's upstream
+        settings say; every bearer-key adapter builds its config here rather than spelling it again."""
+        secret = key.get_secret_value() if key is not None else None
+        return cls(
+            provider=provider,
+            base_url=base_url.rstrip("/") + "/",
+            headers={"Authorization": f"Bearer {secret}"} if secret else {},
+            secret=secret,
+            timeout_seconds=settings.upstream_timeout_seconds,
+            connect_timeout_seconds=settings.upstream_connect_timeout_seconds,
+            concurrency=settings.upstream_concurrency,
+            retry_budget_seconds=settings.upstream_retry_budget_seconds,
+            max_retries=settings.upstream_max_retries,
+        )
 
 
 @dataclass
