@@ -22,13 +22,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from PIL import Image
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.support.loopback import serve_loopback
 
 GPT_IMAGE = ("gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5")
 COLOUR = (30, 144, 255)  # the fake's images are this colour, so a test can tell them apart
@@ -96,6 +97,25 @@ class FakeOpenAI:
             with self.lock:
                 self.in_flight -= 1
 
+    async def list_models(self, request: Request) -> Response:
+        """``GET /v1/models``: what a key check asks; a wrong key is OpenAI's 401, as on every route."""
+        with self.lock:
+            self.received.append(Received(path=request.url.path, headers=dict(request.headers), at=time.monotonic()))
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        names = ("gpt-image-1", "gpt-image-1-mini", "dall-e-3", "dall-e-2")
+        return JSONResponse({"object": "list", "data": [{"id": n, "object": "model", "owned_by": "openai"} for n in names]})
+
+    def _refused(self, request: Request) -> Response | None:
+        if request.headers.get("authorization") == f"Bearer {self.key}":
+            return None
+        sent = request.headers.get("authorization", "").removeprefix("Bearer ")
+        masked = f"{sent[:3]}{'*' * max(0, len(sent) - 7)}{sent[-4:]}"
+        return JSONResponse(
+            error_body(f"Incorrect API key provided: {masked}.", "invalid_request_error", "invalid_api_key"), 401
+        )
+
     async def _answer(self, request: Request) -> Response:
         record = Received(path=request.url.path, headers=dict(request.headers), at=time.monotonic())
         params: dict[str, Any]
@@ -113,12 +133,9 @@ class FakeOpenAI:
         with self.lock:
             self.received.append(record)
             scripted = self.scripted.pop(0) if self.scripted else None
-        if request.headers.get("authorization") != f"Bearer {self.key}":
-            sent = request.headers.get("authorization", "").removeprefix("Bearer ")
-            masked = f"{sent[:3]}{'*' * max(0, len(sent) - 7)}{sent[-4:]}"
-            return JSONResponse(
-                error_body(f"Incorrect API key provided: {masked}.", "invalid_request_error", "invalid_api_key"), 401
-            )
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
         if scripted is not None:
             return JSONResponse(scripted.body, scripted.status, headers=scripted.headers)
         model = str(params.get("model", "dall-e-2"))
@@ -195,19 +212,11 @@ class FakeOpenAI:
 def serve_fake_openai(key: str) -> Iterator[tuple[FakeOpenAI, str]]:
     """Serve a FakeOpenAI on 127.0.0.1 (an ephemeral port); yield it and its ``/v1`` base URL."""
     fake = FakeOpenAI(key)
-    app = Starlette(routes=[Route("/v1/images/{kind}", fake.handle, methods=["POST"])])
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False, lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="fake-openai", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the fake OpenAI server did not start")
-        time.sleep(0.01)
-    host, port = server.servers[0].sockets[0].getsockname()[:2]
-    try:
-        yield fake, f"http://{host}:{port}/v1"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    app = Starlette(
+        routes=[
+            Route("/v1/images/{kind}", fake.handle, methods=["POST"]),
+            Route("/v1/models", fake.list_models, methods=["GET"]),
+        ]
+    )
+    with serve_loopback(app, "fake-openai") as origin:
+        yield fake, f"{origin}/v1"

@@ -22,14 +22,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from PIL import Image
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.support.loopback import serve_loopback
+
 COLOUR = (240, 90, 20)  # the fake's images are this colour, so a test can tell them apart
+MODELS = ("grok-imagine-image", "grok-imagine-image-quality")
 COST_TICKS = 200_000_000  # usage.cost_in_usd_ticks of every image answer
 INVALID_ARGUMENT = "Client specified an invalid argument"
 
@@ -88,18 +90,29 @@ class FakeXAI:
         with self.lock:
             return [r for r in self.received if path is None or r.path == path]
 
+    async def list_models(self, request: Request) -> Response:
+        """``GET /v1/models``: what a key check asks; a wrong key is xAI's 400, as on every route."""
+        with self.lock:
+            self.received.append(Received(request.url.path, dict(request.headers), {}))
+        if request.headers.get("authorization") != f"Bearer {self.key}":
+            return self._bad_key(request)
+        models = [{"id": name, "object": "model", "owned_by": "xai"} for name in MODELS]
+        return JSONResponse({"object": "list", "data": models})
+
+    def _bad_key(self, request: Request) -> Response:
+        sent = request.headers.get("authorization", "").removeprefix("Bearer ")
+        message = (
+            f"Incorrect API key provided: {sent[:2]}***{sent[-2:]}. You can obtain an API key from https://console.x.ai."
+        )
+        return JSONResponse(error_body(message), 400)
+
     async def handle(self, request: Request) -> Response:
         params = await request.json()
         with self.lock:
             self.received.append(Received(request.url.path, dict(request.headers), params))
             scripted = self.scripted.pop(0) if self.scripted else None
         if request.headers.get("authorization") != f"Bearer {self.key}":
-            sent = request.headers.get("authorization", "").removeprefix("Bearer ")
-            message = (
-                f"Incorrect API key provided: {sent[:2]}***{sent[-2:]}. "
-                "You can obtain an API key from https://console.x.ai."
-            )
-            return JSONResponse(error_body(message), 400)
+            return self._bad_key(request)
         if scripted is not None:
             return JSONResponse(scripted.body, scripted.status, headers=scripted.headers)
         if "size" in params:
@@ -133,19 +146,11 @@ class FakeXAI:
 def serve_fake_xai(key: str) -> Iterator[tuple[FakeXAI, str]]:
     """Serve a FakeXAI on 127.0.0.1 (an ephemeral port); yield it and its ``/v1`` base URL."""
     fake = FakeXAI(key)
-    app = Starlette(routes=[Route("/v1/images/{kind}", fake.handle, methods=["POST"])])
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False, lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="fake-xai", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the fake xAI server did not start")
-        time.sleep(0.01)
-    host, port = server.servers[0].sockets[0].getsockname()[:2]
-    try:
-        yield fake, f"http://{host}:{port}/v1"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    app = Starlette(
+        routes=[
+            Route("/v1/images/{kind}", fake.handle, methods=["POST"]),
+            Route("/v1/models", fake.list_models, methods=["GET"]),
+        ]
+    )
+    with serve_loopback(app, "fake-xai") as origin:
+        yield fake, f"{origin}/v1"

@@ -6,9 +6,9 @@ in the ProviderRegistry and call the capability's one async method. Retries live
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, Self, runtime_checkable
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -24,6 +24,10 @@ class ProgressCallback(Protocol):
 
     def __call__(self, fraction: float, message: str | None = None, *, preview: str | None = None) -> None: ...
 
+
+# Whether the node's run was cancelled; a provider that polls a long upstream job asks it between
+# polls and cancels the upstream job, so a cancelled run stops paying for it.
+CancelCheck = Callable[[], bool]
 
 # How a provider hands back what an upstream reported for a call (tokens, model used, revised prompt);
 # the node passes its context's record_usage, which saves it with the node's result.
@@ -55,6 +59,9 @@ class TextToImageRequest:
     reference_images: tuple[Image.Image, ...] = ()
     progress: ProgressCallback | None = None
     usage: UsageCallback | None = None
+    # Model-specific upstream inputs passed as they are (a Replicate or fal model's own input names).
+    options: Mapping[str, Any] = field(default_factory=dict)
+    cancelled: CancelCheck | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,3 +129,76 @@ class TextProvider(Provider, Protocol):
         temperature: float,
         seed: int,
     ) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class VideoRequest:
+    """A clip from ``prompt``, starting from ``image`` when one is given (image to video)."""
+
+    prompt: str
+    image: Image.Image | None = None
+    duration_seconds: float = 5.0
+    width: int = 1280
+    height: int = 720
+    seed: int = 0
+    progress: ProgressCallback | None = None
+    usage: UsageCallback | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+    cancelled: CancelCheck | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaResult:
+    """Encoded media an upstream made (an mp4, an mp3), as bytes to store and the type they are."""
+
+    data: bytes
+    mime: str
+
+
+@runtime_checkable
+class VideoProvider(Provider, Protocol):
+    async def generate_video(self, model: str, request: VideoRequest) -> MediaResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechRequest:
+    """``text`` read aloud by ``voice`` (the provider's own voice names), encoded as ``format``."""
+
+    text: str
+    voice: str
+    format: str = "wav"  # wav, mp3 or opus
+    speed: float = 1.0
+    instructions: str = ""
+    usage: UsageCallback | None = None
+
+
+@runtime_checkable
+class SpeechProvider(Provider, Protocol):
+    async def speech(self, model: str, request: SpeechRequest) -> MediaResult: ...
+
+
+@runtime_checkable
+class UpstreamProvider(Provider, Protocol):
+    """A provider behind an upstream API key. The registry makes a copy per key with ``with_key``
+    (a workspace's own key), and the keys API asks ``check_key`` before it saves one."""
+
+    key_env: str  # the upstream's own environment variable, e.g. "OPENAI_API_KEY"
+
+    def with_key(self, key: str) -> Self:
+        """The same adapter (base URL, limits) calling with ``key`` instead."""
+        ...
+
+    async def check_key(self) -> None:
+        """Ask the upstream whether the key works (a cheap authenticated read); raise
+        UPSTREAM_AUTH_FAILED when it refuses, UPSTREAM_UNAVAILABLE when it cannot be reached."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class OpenCatalogue(Provider, Protocol):
+    """A provider that runs models by name beyond those it lists (Replicate, fal): asked for an id
+    the listed catalogue lacks, it answers the entry for that id, or None when it is not its own."""
+
+    def resolve_model(self, model_id: str) -> ModelInfo | None: ...

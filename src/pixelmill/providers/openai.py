@@ -21,7 +21,7 @@ import io
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import httpx
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -330,6 +330,7 @@ class OpenAIProvider:
     """The ``openai/*`` image models; configured when a key is set."""
 
     id = PROVIDER
+    key_env = "OPENAI_API_KEY"
 
     def __init__(self, config: UpstreamConfig, *, partial_images: int = 0) -> None:
         self._config = config
@@ -343,6 +344,12 @@ class OpenAIProvider:
 
     def is_configured(self) -> bool:
         return bool(self._config.secret)
+
+    def with_key(self, key: str) -> Self:
+        return type(self)(self._config.with_key(key), partial_images=self._partial_images)
+
+    async def check_key(self) -> None:
+        await self.client.request(Call("GET", "models"))
 
     def models(self) -> list[ModelInfo]:
         return [model_info(spec) for spec in MODELS.values()]

@@ -11,9 +11,12 @@ from pixelmill.providers.base import (
     ImageToImageProvider,
     InpaintingProvider,
     ModelInfo,
+    OpenCatalogue,
     Provider,
+    SpeechProvider,
     TextProvider,
     TextToImageProvider,
+    VideoProvider,
 )
 
 
@@ -40,7 +43,7 @@ class ProviderRegistry:
         return sorted((info for info, _ in self._models.values()), key=lambda m: (m.generation_type, m.id))
 
     def model(self, model_id: str) -> ModelInfo:
-        found = self._models.get(model_id)
+        found = self._models.get(model_id) or self._resolved(model_id)
         if found is None:
             configured = sorted(self._models)
             raise PixelmillError(
@@ -51,6 +54,16 @@ class ProviderRegistry:
                 configured=configured,
             )
         return found[0]
+
+    def _resolved(self, model_id: str) -> tuple[ModelInfo, Provider] | None:
+        """An id outside the listed catalogue that an open-catalogue provider runs by name."""
+        for provider in self._providers.values():
+            if isinstance(provider, OpenCatalogue):
+                info = provider.resolve_model(model_id)
+                if info is not None:
+                    price = self._prices.get(info.id)
+                    return (info if price is None else dataclasses.replace(info, cost=price), provider)
+        return None
 
     async def aclose(self) -> None:
         """Close what providers hold open (an upstream's pooled HTTP client) at shutdown."""
@@ -85,6 +98,20 @@ class ProviderRegistry:
             raise PixelmillError(errors.INVALID_INPUT, f"Model {model_id!r} cannot generate text", field="model")
         return provider
 
+    def video(self, model_id: str) -> VideoProvider:
+        provider = self._provider_for(model_id)
+        if not isinstance(provider, VideoProvider):
+            raise PixelmillError(errors.INVALID_INPUT, f"Model {model_id!r} cannot make videos", field="model")
+        return provider
+
+    def speech(self, model_id: str) -> SpeechProvider:
+        provider = self._provider_for(model_id)
+        if not isinstance(provider, SpeechProvider):
+            raise PixelmillError(errors.INVALID_INPUT, f"Model {model_id!r} cannot speak", field="model")
+        return provider
+
     def _provider_for(self, model_id: str) -> Provider:
         self.model(model_id)
-        return self._models[model_id][1]
+        found = self._models.get(model_id) or self._resolved(model_id)
+        assert found is not None  # model() raised otherwise
+        return found[1]

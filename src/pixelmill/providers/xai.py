@@ -24,7 +24,7 @@ import json
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import httpx
 from PIL import Image, UnidentifiedImageError
@@ -269,6 +269,7 @@ class XAIProvider:
     """The ``xai/*`` image models; configured when a key is set."""
 
     id = PROVIDER
+    key_env = "XAI_API_KEY"
 
     def __init__(self, config: UpstreamConfig) -> None:
         self._config = config
@@ -281,6 +282,12 @@ class XAIProvider:
 
     def is_configured(self) -> bool:
         return bool(self._config.secret)
+
+    def with_key(self, key: str) -> Self:
+        return type(self)(self._config.with_key(key))
+
+    async def check_key(self) -> None:
+        await self.client.request(Call("GET", "models"))
 
     def models(self) -> list[ModelInfo]:
         return [model_info(spec) for spec in MODELS.values()]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -52,6 +53,15 @@ class UpstreamConfig:
     concurrency: int = 8
     retry_budget_seconds: float = 60.0
     max_retries: int = 4
+    # How the key is sent: header name and value template ("Bearer {key}", "Key {key}", "{key}").
+    auth_header: str = "Authorization"
+    auth_template: str = "Bearer {key}"
+
+    def with_key(self, key: str) -> UpstreamConfig:
+        """This upstream, calling with ``key`` (a workspace's own) instead of the operator's."""
+        headers = {name: value for name, value in self.headers.items() if name.lower() != self.auth_header.lower()}
+        headers[self.auth_header] = self.auth_template.format(key=key)
+        return dataclasses.replace(self, headers=headers, secret=key)
 
     @classmethod
     def bearer(cls, provider: str, base_url: str, key: SecretStr | None, settings: Settings) -> UpstreamConfig:
