@@ -105,7 +105,9 @@ class FakeOpenAI:
         if refused is not None:
             return refused
         names = ("gpt-image-1", "gpt-image-1-mini", "dall-e-3", "dall-e-2")
-        return JSONResponse({"object": "list", "data": [{"id": n, "object": "model", "owned_by": "openai"} for n in names]})
+        return JSONResponse(
+            {"object": "list", "data": [{"id": n, "object": "model", "owned_by": "openai"} for n in names]}
+        )
 
     def _refused(self, request: Request) -> Response | None:
         if request.headers.get("authorization") == f"Bearer {self.key}":
