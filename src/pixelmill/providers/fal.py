@@ -30,8 +30,8 @@ from pixelmill import errors
 from pixelmill.engine.cancellation import RunCancelled
 from pixelmill.errors import PixelmillError
 from pixelmill.providers.base import (
-    Capability,
     CancelCheck,
+    Capability,
     ImageToImageRequest,
     MediaResult,
     ModelInfo,
