@@ -49,7 +49,7 @@ class HostedModel:
 def model_info(provider: str, spec: HostedModel) -> ModelInfo:
     limits: dict[str, Any] = {"options": True, "aspect_ratios": list(ASPECT_RATIOS)}
     if spec.generation_type == "image":
-        limits["max_images"] = limits_count(spec)
+        limits["max_images"] = 4 if spec.counts else 1
         limits["max_reference_images"] = 0 if spec.image_field is None else 1
     limits.update(spec.limits)
     return ModelInfo(
@@ -62,10 +62,6 @@ def model_info(provider: str, spec: HostedModel) -> ModelInfo:
         sandbox=False,
         limits=limits,
     )
-
-
-def limits_count(spec: HostedModel) -> int:
-    return 4 if spec.counts else 1
 
 
 def nearest_aspect_ratio(width: int, height: int) -> str:
