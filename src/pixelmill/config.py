@@ -441,6 +441,47 @@ class Settings(BaseSettings):
         default="https://api.x.ai/v1",
         description="Base URL of the xAI API (trusted: an operator setting, may be a loopback server)",
     )
+    replicate_api_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("replicate_api_token", "pixelmill_replicate_api_token"),
+        description=(
+            "Replicate API token, also read from `REPLICATE_API_TOKEN`; with it `replicate/<owner>/<name>` models "
+            "run by name"
+        ),
+    )
+    replicate_base_url: str = Field(
+        default="https://api.replicate.com/v1",
+        description="Base URL of the Replicate API (trusted: an operator setting, may be a loopback server)",
+    )
+    replicate_wait_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=60,
+        description="How long Replicate holds a new prediction open (`Prefer: wait=N`) before pixelmill polls it",
+    )
+    replicate_poll_seconds: float = Field(
+        default=1.0, gt=0, description="Interval between polls of a Replicate prediction that is not finished"
+    )
+    fal_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("fal_key", "pixelmill_fal_key"),
+        description="fal API key, also read from `FAL_KEY`; with it `fal/<owner>/<app>` models run by name",
+    )
+    fal_base_url: str = Field(
+        default="https://queue.fal.run",
+        description="Base URL of fal's queue API (trusted: an operator setting, may be a loopback server)",
+    )
+    fal_poll_seconds: float = Field(
+        default=1.0, gt=0, description="Interval between status polls of a queued fal request"
+    )
+    upstream_job_timeout_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        description=(
+            "How long a queued upstream job (a Replicate prediction, a fal request) may run before it is "
+            "cancelled upstream and the node fails UPSTREAM_TIMEOUT"
+        ),
+    )
     model_credit_costs: dict[str, int] = Field(
         default_factory=dict,
         description=(

@@ -14,6 +14,7 @@ from pixelmill.engine.context import NodeContext
 from pixelmill.engine.node import BaseNode, node
 from pixelmill.engine.values import ImageRef
 from pixelmill.errors import PixelmillError
+from pixelmill.json_bounds import FreeJsonObject
 from pixelmill.nodes.image_common import Seed, check_size
 from pixelmill.nodes.image_memory import BYTES_PER_PIXEL, IMAGE_BASE_MEMORY
 from pixelmill.providers.base import ModelInfo, TextToImageRequest
@@ -64,6 +65,10 @@ class ImageGenerate(BaseNode):
     seed: Seed = 0
     n: int = Field(default=1, ge=1, le=8, description="How many images")
     reference_images: list[ImageRef] = Field(default_factory=list, max_length=8, description="Images to take cues from")
+    options: FreeJsonObject | None = Field(
+        default=None,
+        description="Model-specific inputs passed to the upstream as they are; Replicate and fal models",
+    )
 
     @classmethod
     def cost(cls, inputs: Mapping[str, Any]) -> int:
@@ -103,6 +108,8 @@ class ImageGenerate(BaseNode):
             reference_images=references,
             progress=ctx.report_progress,
             usage=ctx.record_usage,
+            options=self.options or {},
+            cancelled=lambda: ctx.cancelled,
         )
         ctx.raise_if_cancelled()
         pictures = await provider.text_to_image(self.model, request)
@@ -127,3 +134,5 @@ class ImageGenerate(BaseNode):
     def check_model(cls, inputs: Mapping[str, Any], info: ModelInfo) -> None:
         """What the model cannot take, refused before the run is queued (and again at run time)."""
         check_model_inputs(inputs, info, capability="text-to-image")
+        if inputs.get("options") and not info.limits.get("options"):
+            raise PixelmillError(errors.INVALID_INPUT, f"{info.id} takes no options", field="options", model=info.id)

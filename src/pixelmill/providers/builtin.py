@@ -5,10 +5,12 @@ from __future__ import annotations
 from pixelmill.config import Settings
 from pixelmill.providers.cv import CvProvider
 from pixelmill.providers.diffusers_provider import DiffusersProvider
+from pixelmill.providers.fal import FalProvider
 from pixelmill.providers.local_media import LocalMediaProvider
 from pixelmill.providers.openai import OpenAIProvider
 from pixelmill.providers.procedural import ProceduralProvider
 from pixelmill.providers.registry import ProviderRegistry
+from pixelmill.providers.replicate import ReplicateProvider
 from pixelmill.providers.smollm2 import SmolLM2Provider
 from pixelmill.providers.xai import XAIProvider
 
@@ -26,6 +28,8 @@ def build_provider_registry(settings: Settings) -> ProviderRegistry:
             DiffusersProvider.from_settings(settings),
             OpenAIProvider.from_settings(settings),
             XAIProvider.from_settings(settings),
+            ReplicateProvider.from_settings(settings),
+            FalProvider.from_settings(settings),
         ],
         prices=settings.model_credit_costs,
     )

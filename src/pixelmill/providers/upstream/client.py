@@ -172,6 +172,9 @@ class UpstreamClient:
         request = client.build_request(
             call.method, call.path, json=call.json, data=call.data, files=call.files, headers=call.headers
         )
+        if request.url.netloc != client.base_url.netloc or request.url.scheme != client.base_url.scheme:
+            # An absolute URL the upstream handed us (an output on its CDN): the key stays with the upstream.
+            request.headers.pop(self.config.auth_header, None)
         try:
             return await client.send(request, stream=True)
         except httpx.TimeoutException as exc:
