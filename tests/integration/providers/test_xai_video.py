@@ -89,7 +89,7 @@ async def test_text_to_video_starts_polls_and_downloads_a_real_mp4(fake: tuple[F
     polls = server.requests(f"/v1/videos/{request_id}")
     assert len(polls) == 4  # pending three times, then done
     assert all(poll.headers["authorization"] == f"Bearer {key}" for poll in polls)
-    assert min(b.at - a.at for a, b in itertools.pairwise(polls)) >= 0.04  # the poll interval
+    assert min(b.at - a.at for a, b in itertools.pairwise(polls)) >= 0.03  # the poll interval, less jitter
     (download,) = [r for r in server.requests() if r.path.startswith("/bucket/")]
     assert "authorization" not in download.headers  # the bucket is another origin: the key stays home
     assert result.mime == "video/mp4"
@@ -235,4 +235,4 @@ async def test_video_starts_are_paced_one_a_second(fake: tuple[FakeXAI, str], ke
     finally:
         await provider.aclose()
     first, second = server.requests("/v1/videos/generations")
-    assert second.at - first.at >= 0.95
+    assert second.at - first.at >= 0.85  # one a second, less the jitter of a loopback hop
