@@ -452,7 +452,8 @@ class Settings(BaseSettings):
         default_factory=dict,
         description=(
             "Credits per output of a model id, replacing its catalogue price for the model nodes "
-            '(image.generate, image.edit, image.inpaint), e.g. `{"openai/gpt-image-1" = 20}`'
+            "(image.generate, image.edit, image.inpaint; for a video model, per second of video.generate), "
+            'e.g. `{"openai/gpt-image-1" = 20}`'
         ),
     )
     openai_partial_images: int = Field(
