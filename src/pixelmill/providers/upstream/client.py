@@ -191,9 +191,11 @@ class UpstreamClient:
                     state.slots.release()
 
     async def _pace(self, call: Call) -> None:
-        rate = self.config.rates.get(call.rate_class) if call.rate_class else None
-        if rate is not None and call.rate_class is not None:
-            await pacer_for(self.config.provider, self.config.secret, call.rate_class, rate).wait(self._sleep)
+        """Wait for the call's turn under its rate class, when the config gives that class a rate."""
+        if call.rate_class is None or call.rate_class not in self.config.rates:
+            return
+        rate = self.config.rates[call.rate_class]
+        await pacer_for(self.config.provider, self.config.secret, call.rate_class, rate).wait(self._sleep)
 
     def _retry_delay(self, response: httpx.Response, attempt: int, waited: float) -> float | None:
         if response.status_code not in RETRY_STATUSES or attempt >= self.config.max_retries:
