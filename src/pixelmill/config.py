@@ -9,6 +9,7 @@ field descriptions here (``pixelmill config --markdown``) and a test keeps the t
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -482,11 +483,18 @@ class Settings(BaseSettings):
             "cancelled upstream and the node fails UPSTREAM_TIMEOUT"
         ),
     )
+    xai_video_poll_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="How often an xAI video job is asked whether it is done"
+    )
+    xai_video_timeout_seconds: float = Field(
+        default=600.0, gt=0, description="How long an xAI video job may take before the node fails UPSTREAM_TIMEOUT"
+    )
     model_credit_costs: dict[str, int] = Field(
         default_factory=dict,
         description=(
             "Credits per output of a model id, replacing its catalogue price for the model nodes "
-            '(image.generate, image.edit, image.inpaint), e.g. `{"openai/gpt-image-1" = 20}`'
+            "(image.generate, image.edit, image.inpaint; for a video model, per second of video.generate), "
+            'e.g. `{"openai/gpt-image-1" = 20}`'
         ),
     )
     openai_partial_images: int = Field(
@@ -512,6 +520,13 @@ class Settings(BaseSettings):
     upstream_max_retries: int = Field(
         default=4, ge=0, description="Most retries of one upstream call after a 429 or a 5xx answer"
     )
+    upstream_rate_limits: dict[str, float] = Field(
+        default_factory=dict,
+        description=(
+            "Requests per second by `provider:class`, over the adapters' defaults (xAI: `xai:image` 5, "
+            '`xai:video` 1); a burst queues instead of drawing 429s. 0 lifts a limit, e.g. `{"xai:image" = 2}`'
+        ),
+    )
 
     # Operations
     log_level: str = Field(default="INFO", description="Log level")
@@ -528,6 +543,17 @@ class Settings(BaseSettings):
         if negative:
             raise ValueError(f"model_credit_costs must not be negative: {', '.join(negative)}")
         return prices
+
+    @field_validator("upstream_rate_limits")
+    @classmethod
+    def _rates_are_named_and_not_negative(cls, rates: dict[str, float]) -> dict[str, float]:
+        unnamed = sorted(name for name in rates if not re.fullmatch(r"[a-z0-9_-]+:[a-z0-9_-]+", name))
+        if unnamed:
+            raise ValueError(f"upstream_rate_limits keys are provider:class, e.g. xai:video; got {', '.join(unnamed)}")
+        negative = sorted(name for name, rate in rates.items() if not rate >= 0)
+        if negative:
+            raise ValueError(f"upstream_rate_limits must not be negative: {', '.join(negative)}")
+        return rates
 
     @classmethod
     def settings_customise_sources(

@@ -11,3 +11,4 @@ from pixelmill.nodes import image_io as image_io
 from pixelmill.nodes import infographic as infographic
 from pixelmill.nodes import text as text
 from pixelmill.nodes import video as video
+from pixelmill.nodes import video_generate as video_generate

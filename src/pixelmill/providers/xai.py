@@ -11,12 +11,14 @@ image has to be fetched from a temporary URL.
 Refusals come in three shapes: an item with ``respect_moderation: false``, an empty ``data`` with a
 ``block_reason``, and an HTTP 400 whose message names content moderation; all are SAFETY_REFUSAL.
 xAI's own error body is ``{"code": "...", "error": "..."}`` and a bad key is an HTTP 400 ("Incorrect
-API key provided"), which is UPSTREAM_AUTH_FAILED; the OpenAI-shaped body is read too. Video is
-not built yet.
+API key provided"), which is UPSTREAM_AUTH_FAILED; the OpenAI-shaped body is read too. Video
+(``xai/grok-imagine-video``) is in :mod:`pixelmill.providers.xai_video`. Image calls are paced at
+xAI's documented 5 a second, video starts at 1 a second (setting ``upstream_rate_limits``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import io
@@ -31,12 +33,15 @@ from PIL import Image, UnidentifiedImageError
 
 from pixelmill import errors
 from pixelmill.errors import PixelmillError
+from pixelmill.providers import xai_video
 from pixelmill.providers.base import (
     ImageToImageRequest,
     InpaintRequest,
+    MediaResult,
     ModelInfo,
     TextToImageRequest,
     UsageCallback,
+    VideoRequest,
 )
 from pixelmill.providers.openai import png_bytes
 from pixelmill.providers.upstream.client import Call, UpstreamClient, UpstreamConfig
@@ -56,6 +61,8 @@ PIXELS_2K = 2048 * 2048
 MAX_IMAGES = 10
 MAX_INPUT_IMAGES = 3  # third-party docs: about three images per edit
 AUTH_MARKERS = ("incorrect api key", "invalid api key", "no api key")
+# xAI's documented per-second limits for every tier; the operator may change them (upstream_rate_limits).
+RATES = {"image": 5.0, "video": 1.0}
 SAFETY_MARKERS = ("moderation", "content policy", "safety")
 
 
@@ -271,26 +278,33 @@ class XAIProvider:
     id = PROVIDER
     key_env = "XAI_API_KEY"
 
-    def __init__(self, config: UpstreamConfig) -> None:
+    def __init__(self, config: UpstreamConfig, *, video_timing: xai_video.VideoTiming | None = None) -> None:
         self._config = config
         self.client = UpstreamClient(config, read_error)
+        self._video_timing = video_timing or xai_video.VideoTiming(poll_seconds=5.0, timeout_seconds=600.0)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> XAIProvider:
-        config = UpstreamConfig.bearer(PROVIDER, settings.xai_base_url, settings.xai_api_key, settings)
-        return cls(config)
+        config = UpstreamConfig.bearer(PROVIDER, settings.xai_base_url, settings.xai_api_key, settings, rates=RATES)
+        timing = xai_video.VideoTiming(settings.xai_video_poll_seconds, settings.xai_video_timeout_seconds)
+        return cls(config, video_timing=timing)
 
     def is_configured(self) -> bool:
         return bool(self._config.secret)
 
     def with_key(self, key: str) -> Self:
-        return type(self)(self._config.with_key(key))
+        return type(self)(self._config.with_key(key), video_timing=self._video_timing)
 
     async def check_key(self) -> None:
         await self.client.request(Call("GET", "models"))
 
     def models(self) -> list[ModelInfo]:
-        return [model_info(spec) for spec in MODELS.values()]
+        return [*(model_info(spec) for spec in MODELS.values()), xai_video.video_model_info()]
+
+    async def generate_video(self, model: str, request: VideoRequest) -> MediaResult:
+        if model != f"{PROVIDER}/{xai_video.VIDEO_MODEL}":
+            raise PixelmillError(errors.INVALID_INPUT, f"Unknown video model {model!r}", field="model", model=model)
+        return await xai_video.generate_video(self.client, request, self._video_timing, sleep=asyncio.sleep)
 
     async def text_to_image(self, model: str, request: TextToImageRequest) -> list[Image.Image]:
         spec = model_spec(model)
@@ -298,14 +312,14 @@ class XAIProvider:
             images = [png_bytes(image) for image in request.reference_images]
             size = (request.width, request.height)
             body = edit_body(spec, request.prompt, images, request.n, size=size, keep_ratio=False)
-            return await self._call(spec, Call("POST", "images/edits", json=body), request.usage)
+            return await self._call(spec, Call("POST", "images/edits", json=body, rate_class="image"), request.usage)
         body = generation_body(spec, request.prompt, request.width, request.height, request.n)
-        return await self._call(spec, Call("POST", "images/generations", json=body), request.usage)
+        return await self._call(spec, Call("POST", "images/generations", json=body, rate_class="image"), request.usage)
 
     async def image_to_image(self, model: str, request: ImageToImageRequest) -> list[Image.Image]:
         spec = model_spec(model)
         body = edit_body(spec, request.prompt, [png_bytes(request.image)], 1, size=request.image.size, keep_ratio=True)
-        return await self._call(spec, Call("POST", "images/edits", json=body), request.usage)
+        return await self._call(spec, Call("POST", "images/edits", json=body, rate_class="image"), request.usage)
 
     async def inpaint(self, model: str, request: InpaintRequest) -> list[Image.Image]:
         """The mask goes as it is (white where the image is repainted); xAI's mask format is not documented."""
@@ -322,7 +336,7 @@ class XAIProvider:
             keep_ratio=True,
             mask=png_bytes(mask),
         )
-        return await self._call(spec, Call("POST", "images/edits", json=body), request.usage)
+        return await self._call(spec, Call("POST", "images/edits", json=body, rate_class="image"), request.usage)
 
     async def _call(self, spec: XAIModel, call: Call, report: UsageCallback | None) -> list[Image.Image]:
         usage = Usage(model=spec.name)

@@ -10,7 +10,9 @@ image          ``image.generate`` (prompt -> image)                    first tex
 image + src    ``image.<mode>`` on the source; ``image.edit`` for      ``local/cv``; the named
                ``mode=edit`` with a prompt-guided model                prompt-guided model
 video          ``image.generate`` -> ``video.from_image``; with a      ``local/ken-burns``
-               source image only ``video.from_image``
+               source image only ``video.from_image``. An upstream
+               video model (``xai/grok-imagine-video``) runs
+               ``video.generate``, given the source image if any
 voice          ``audio.speech`` reading the prompt                     ``local/espeak``
 music          ``audio.music``, mood and instrument taken from the     ``local/algorithmic-music``
                prompt's words unless settings name them
@@ -63,13 +65,15 @@ CPU_MODE_NODES: dict[str, str] = {
     "replace_background": "image.replace_background",
     "variations": "image.variations",
 }
-# Generation types whose node types implement exactly one built-in model.
+# Generation types whose node types implement exactly one built-in model, unless the type has a
+# generic node (GENERIC_NODES) that runs any other model of it through its provider.
 FIXED_MODELS: dict[str, str] = {
     "video": local_media.KEN_BURNS,
     "voice": local_media.ESPEAK,
     "music": local_media.ALGORITHMIC_MUSIC,
     "infographic": local_media.CHARTS,
 }
+GENERIC_NODES: dict[str, str] = {"video": "video.generate"}
 SETTING_ALIASES: dict[str, str] = {
     "duration": "duration_seconds",
     "tempo": "tempo_bpm",
@@ -249,7 +253,7 @@ def _model(
     if capability not in info.capabilities:
         raise _invalid(f"Model {info.id} cannot do {capability}", "model_name", model=info.id)
     fixed = FIXED_MODELS.get(gtype)
-    if fixed is not None and info.id != fixed:
+    if fixed is not None and info.id != fixed and gtype not in GENERIC_NODES:
         raise _invalid(f"No node type runs {gtype} model {info.id} yet; use {fixed}", "model_name", model=info.id)
     return info
 
@@ -335,6 +339,14 @@ def _video(
     request: GenerationRequest, models: Sequence[ModelInfo], graph: _Graph, source: _Source, test_mode: bool
 ) -> _Built:
     info = _model(request, models, "video", test_mode=test_mode)
+    if info.id != FIXED_MODELS["video"]:
+        graph.add("video", GENERIC_NODES["video"])
+        graph.set("video", "prompt", _require_prompt(request, "what the video shows"), "prompt")
+        graph.set("video", "model", info.id, "model_name")
+        if source is not None:
+            graph.set("video", "image", source, request.source_fields()[0])
+        graph.apply_settings(request.settings, ["video"], frozenset({"prompt", "model", "image"}))
+        return info.id, None, "video"
     graph.add("video", "video.from_image")
     if source is not None:
         graph.set("video", "image", source, request.source_fields()[0])

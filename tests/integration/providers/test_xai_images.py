@@ -230,7 +230,8 @@ def test_xai_models_are_listed_only_with_a_key_and_not_for_test_keys(
 
     listed = api.get("/v1/models", headers=account.headers).json()["data"]
     xai = {m["id"]: m for m in listed if m["provider"] == "xai"}
-    assert set(xai) == {"xai/grok-imagine-image", "xai/grok-imagine-image-quality"}
+    assert set(xai) == {"xai/grok-imagine-image", "xai/grok-imagine-image-quality", "xai/grok-imagine-video"}
+    assert (xai["xai/grok-imagine-video"]["generation_type"], xai["xai/grok-imagine-video"]["cost"]) == ("video", 3)
     assert not any(m["sandbox"] for m in xai.values())
     assert xai["xai/grok-imagine-image"]["limits"]["resolutions"] == ["1k", "2k"]
     tester = seed_account(settings.resolved_database_url, mode="test")

@@ -16,6 +16,7 @@ from pixelmill.providers.cv import CvProvider
 from pixelmill.providers.local_media import LocalMediaProvider
 from pixelmill.providers.procedural import ProceduralProvider
 from pixelmill.providers.smollm2 import SmolLM2Provider
+from pixelmill.providers.xai_video import video_model_info
 from pixelmill.services.generation_graphs import GenerationPlan, GenerationRequest, default_model, plan_generation
 from pixelmill.services.prompt_cues import MOOD_WORDS, STYLE_WORDS, cue
 
@@ -193,3 +194,63 @@ def test_cues_match_at_word_starts_only() -> None:
     assert cue(MOOD_WORDS, "A rainy evening") == "melancholic"
     assert cue(MOOD_WORDS, "a train journey") is None
     assert cue(STYLE_WORDS, "Pixel-art castle") == "pixel_art"
+
+
+XAI_VIDEO = video_model_info()
+
+
+def test_an_upstream_video_model_runs_video_generate_from_the_prompt() -> None:
+    made = plan(
+        [*BUILTIN, XAI_VIDEO],
+        generation_type="video",
+        prompt="waves at sunset",
+        model_name="xai/grok-imagine-video",
+        settings={"duration": 6, "aspect_ratio": "9:16", "resolution": "480p"},
+    )
+    assert (made.model_name, made.main_node) == ("xai/grok-imagine-video", "video")
+    assert nodes(made) == {
+        "video": (
+            "video.generate",
+            {
+                "prompt": "waves at sunset",
+                "model": "xai/grok-imagine-video",
+                "duration_seconds": 6,
+                "aspect_ratio": "9:16",
+                "resolution": "480p",
+            },
+        )
+    }
+    assert made.graph["edges"] == []
+    assert made.request_field("video", "duration_seconds") == "settings.duration"
+
+
+def test_an_upstream_video_model_with_a_source_image_animates_it() -> None:
+    made = plan(
+        [*BUILTIN, XAI_VIDEO],
+        generation_type="video",
+        prompt="she turns",
+        model_name="xai/grok-imagine-video",
+        file_id="f",
+        source="f",
+    )
+    assert nodes(made) == {
+        "video": (
+            "video.generate",
+            {"prompt": "she turns", "model": "xai/grok-imagine-video", "image": {"file_id": "f"}},
+        )
+    }
+
+
+def test_an_upstream_video_needs_a_prompt_and_takes_only_its_nodes_settings() -> None:
+    models = [*BUILTIN, XAI_VIDEO]
+    with pytest.raises(PixelmillError) as no_prompt:
+        plan(models, generation_type="video", model_name="xai/grok-imagine-video", file_id="f", source="f")
+    assert no_prompt.value.extra["field"] == "prompt"
+    with pytest.raises(PixelmillError) as unknown:
+        plan(models, generation_type="video", prompt="p", model_name="xai/grok-imagine-video", settings={"motion": "x"})
+    assert unknown.value.extra["field"] == "settings.motion"
+
+
+def test_the_default_video_model_stays_the_local_one_when_an_upstream_one_is_configured() -> None:
+    made = plan([*BUILTIN, XAI_VIDEO], generation_type="video", prompt="waves")
+    assert (made.model_name, nodes(made)["video"][0]) == ("local/ken-burns", "video.from_image")

@@ -9,6 +9,12 @@ At most ``concurrency`` calls are in flight per upstream per loop; a burst waits
 instead of drawing 429s. A 429 or 5xx answer is retried after ``retry-after-ms`` / ``Retry-After``
 (else an exponential back-off) while the waits fit in the retry budget; the slot is released while
 waiting. Anything else that fails goes through the adapter's error reader and :func:`to_error`.
+
+A call may name a rate class (``"image"``, ``"video"``): the config's per-second rate for that class
+paces its sends (:mod:`~pixelmill.providers.upstream.pacing`) before it takes a concurrency slot, so a
+call waiting for its second holds no slot; retries are paced too. Calls without a class (a poll, a
+download) are not paced. A call to an absolute URL on another origin (a result the upstream hosts
+elsewhere) is sent without the key.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from pixelmill.config import Settings
 from pixelmill.errors import PixelmillError
 from pixelmill.net import upstream_client
 from pixelmill.providers.upstream.failures import UpstreamFailure, to_error
+from pixelmill.providers.upstream.pacing import pacer_for
 from pixelmill.providers.upstream.retry_after import retry_after_seconds
 
 log = logging.getLogger(__name__)
@@ -56,6 +63,8 @@ class UpstreamConfig:
     # How the key is sent: header name and value template ("Bearer {key}", "Key {key}", "{key}").
     auth_header: str = "Authorization"
     auth_template: str = "Bearer {key}"
+    # Requests per second by rate class (a Call's ``rate_class``); a class not named is not paced.
+    rates: Mapping[str, float] = field(default_factory=dict)
 
     def with_key(self, key: str) -> UpstreamConfig:
         """This upstream, calling with ``key`` (a workspace's own) instead of the operator's."""
@@ -63,10 +72,30 @@ class UpstreamConfig:
         headers[self.auth_header] = self.auth_template.format(key=key)
         return dataclasses.replace(self, headers=headers, secret=key)
 
+    @staticmethod
+    def rates_from(provider: str, defaults: Mapping[str, float], settings: Settings) -> dict[str, float]:
+        """The adapter's default rates with the operator's ``upstream_rate_limits`` entries for
+        ``provider`` (``"xai:video"``) over them; a rate of 0 lifts that class's limit."""
+        rates = dict(defaults)
+        for name, rate in settings.upstream_rate_limits.items():
+            upstream, _, rate_class = name.partition(":")
+            if upstream == provider:
+                rates[rate_class] = rate
+        return {rate_class: rate for rate_class, rate in rates.items() if rate > 0}
+
     @classmethod
-    def bearer(cls, provider: str, base_url: str, key: SecretStr | None, settings: Settings) -> UpstreamConfig:
+    def bearer(
+        cls,
+        provider: str,
+        base_url: str,
+        key: SecretStr | None,
+        settings: Settings,
+        *,
+        rates: Mapping[str, float] | None = None,
+    ) -> UpstreamConfig:
         """An upstream that takes ``Authorization: Bearer <key>``, pressed as the operator's upstream
-        settings say; every bearer-key adapter builds its config here rather than spelling it again."""
+        settings say; every bearer-key adapter builds its config here rather than spelling it again.
+        ``rates`` are the upstream's documented per-second limits, which the operator may change."""
         secret = key.get_secret_value() if key is not None else None
         return cls(
             provider=provider,
@@ -78,6 +107,7 @@ class UpstreamConfig:
             concurrency=settings.upstream_concurrency,
             retry_budget_seconds=settings.upstream_retry_budget_seconds,
             max_retries=settings.upstream_max_retries,
+            rates=cls.rates_from(provider, rates or {}, settings),
         )
 
 
@@ -97,6 +127,7 @@ class Call:
     data: Mapping[str, Any] | None = None
     files: list[tuple[str, tuple[str, bytes, str]]] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    rate_class: str | None = None  # paced by the config's rate for this class, if it has one
 
 
 class UpstreamClient:
@@ -133,6 +164,7 @@ class UpstreamClient:
         waited = 0.0
         attempt = 0
         while True:
+            await self._pace(call)
             await state.slots.acquire()
             held = True
             try:
@@ -158,6 +190,13 @@ class UpstreamClient:
                 if held:
                     state.slots.release()
 
+    async def _pace(self, call: Call) -> None:
+        """Wait for the call's turn under its rate class, when the config gives that class a rate."""
+        if call.rate_class is None or call.rate_class not in self.config.rates:
+            return
+        rate = self.config.rates[call.rate_class]
+        await pacer_for(self.config.provider, self.config.secret, call.rate_class, rate).wait(self._sleep)
+
     def _retry_delay(self, response: httpx.Response, attempt: int, waited: float) -> float | None:
         if response.status_code not in RETRY_STATUSES or attempt >= self.config.max_retries:
             return None
@@ -172,8 +211,8 @@ class UpstreamClient:
         request = client.build_request(
             call.method, call.path, json=call.json, data=call.data, files=call.files, headers=call.headers
         )
-        if request.url.netloc != client.base_url.netloc or request.url.scheme != client.base_url.scheme:
-            # An absolute URL the upstream handed us (an output on its CDN): the key stays with the upstream.
+        # An absolute URL the upstream handed us (an output on its CDN): the key stays with the upstream.
+        if _origin(request.url) != _origin(client.base_url):
             request.headers.pop(self.config.auth_header, None)
         try:
             return await client.send(request, stream=True)
@@ -196,3 +235,7 @@ class UpstreamClient:
             state = self._states.pop(asyncio.get_running_loop(), None)
             if state is not None:
                 await state.client.aclose()
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port
