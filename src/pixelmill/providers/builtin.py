@@ -5,11 +5,13 @@ from __future__ import annotations
 from pixelmill.config import Settings
 from pixelmill.providers.cv import CvProvider
 from pixelmill.providers.diffusers_provider import DiffusersProvider
+from pixelmill.providers.gemini import GeminiProvider
 from pixelmill.providers.local_media import LocalMediaProvider
 from pixelmill.providers.openai import OpenAIProvider
 from pixelmill.providers.procedural import ProceduralProvider
 from pixelmill.providers.registry import ProviderRegistry
 from pixelmill.providers.smollm2 import SmolLM2Provider
+from pixelmill.providers.vertex import VertexProvider
 from pixelmill.providers.xai import XAIProvider
 
 
@@ -26,6 +28,8 @@ def build_provider_registry(settings: Settings) -> ProviderRegistry:
             DiffusersProvider.from_settings(settings),
             OpenAIProvider.from_settings(settings),
             XAIProvider.from_settings(settings),
+            GeminiProvider.from_settings(settings),
+            VertexProvider.from_settings(settings),
         ],
         prices=settings.model_credit_costs,
     )
