@@ -148,8 +148,9 @@ def aspect_ratio(width: int, height: int) -> str:
 
 
 def image_size(spec: GeminiModel, width: int, height: int) -> str | None:
-    """The ``imageSize`` of the model's nearest ``width * height`` in log pixel count (2048x1152 is 2K,
-    1824x1024 stays 1K); None for a model that takes no ``imageSize``."""
+    """The model's ``imageSize`` nearest ``width * height`` in log pixel count: the line between two
+    sizes is the geometric mean of theirs (2048x1152 is 2K, 1824x1024 stays 1K, 3840x2160 is just
+    under the 2K/4K line). None for a model that takes no ``imageSize``."""
     if not spec.image_sizes:
         return None
     wanted = math.log(width * height)
