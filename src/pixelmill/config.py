@@ -489,6 +489,40 @@ class Settings(BaseSettings):
     xai_video_timeout_seconds: float = Field(
         default=600.0, gt=0, description="How long an xAI video job may take before the node fails UPSTREAM_TIMEOUT"
     )
+    gemini_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("gemini_api_key", "pixelmill_gemini_api_key"),
+        description=(
+            "Gemini API key, also read from `GEMINI_API_KEY`; with it the `gemini/*` image models are listed and usable"
+        ),
+    )
+    gemini_base_url: str = Field(
+        default="https://generativelanguage.googleapis.com/v1beta",
+        description="Base URL of the Gemini API (trusted: an operator setting, may be a loopback server)",
+    )
+    vertex_service_account_json: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("vertex_service_account_json", "pixelmill_vertex_service_account_json"),
+        description=(
+            "Google Cloud service-account key for Vertex AI, also read from `VERTEX_SERVICE_ACCOUNT_JSON`: "
+            "a path to the JSON file or the JSON itself; with it the `vertex/*` image models are listed and usable"
+        ),
+    )
+    vertex_project: str | None = Field(
+        default=None, description="Vertex AI project id; default the service-account JSON's project_id"
+    )
+    vertex_location: str = Field(
+        default="global",
+        pattern=r"^[a-z0-9-]+$",
+        description="Vertex AI location: global (host aiplatform.googleapis.com) or a region such as us-central1",
+    )
+    vertex_base_url: str | None = Field(
+        default=None,
+        description=(
+            "Base URL of the Vertex AI API, replacing the one made from vertex_location "
+            "(`https://{location}-aiplatform.googleapis.com/v1`; trusted: an operator setting)"
+        ),
+    )
     model_credit_costs: dict[str, int] = Field(
         default_factory=dict,
         description=(

@@ -6,12 +6,14 @@ from pixelmill.config import Settings
 from pixelmill.providers.cv import CvProvider
 from pixelmill.providers.diffusers_provider import DiffusersProvider
 from pixelmill.providers.fal import FalProvider
+from pixelmill.providers.gemini import GeminiProvider
 from pixelmill.providers.local_media import LocalMediaProvider
 from pixelmill.providers.openai import OpenAIProvider
 from pixelmill.providers.procedural import ProceduralProvider
 from pixelmill.providers.registry import ProviderRegistry
 from pixelmill.providers.replicate import ReplicateProvider
 from pixelmill.providers.smollm2 import SmolLM2Provider
+from pixelmill.providers.vertex import VertexProvider
 from pixelmill.providers.xai import XAIProvider
 
 
@@ -30,6 +32,8 @@ def build_provider_registry(settings: Settings) -> ProviderRegistry:
             XAIProvider.from_settings(settings),
             ReplicateProvider.from_settings(settings),
             FalProvider.from_settings(settings),
+            GeminiProvider.from_settings(settings),
+            VertexProvider.from_settings(settings),
         ],
         prices=settings.model_credit_costs,
     )

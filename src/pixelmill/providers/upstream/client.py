@@ -7,8 +7,9 @@ than one loop (a Celery worker's ``asyncio.run`` per task) gets one client per l
 
 At most ``concurrency`` calls are in flight per upstream per loop; a burst waits its turn here
 instead of drawing 429s. A 429 or 5xx answer is retried after ``retry-after-ms`` / ``Retry-After``
-(else an exponential back-off) while the waits fit in the retry budget; the slot is released while
-waiting. Anything else that fails goes through the adapter's error reader and :func:`to_error`.
+(else the wait the error body names, such as Google's RetryInfo, else an exponential back-off) while
+the waits fit in the retry budget; the slot is released while waiting. Anything else that fails
+goes through the adapter's error reader and :func:`to_error`.
 
 A call may name a rate class (``"image"``, ``"video"``): the config's per-second rate for that class
 paces its sends (:mod:`~pixelmill.providers.upstream.pacing`) before it takes a concurrency slot, so a
@@ -177,9 +178,10 @@ class UpstreamClient:
                     return
                 body = await response.aread()
                 await response.aclose()
-                delay = self._retry_delay(response, attempt, waited)
+                failure = self._read_error(response, body)
+                delay = self._retry_delay(response, failure, attempt, waited)
                 if delay is None:
-                    raise to_error(self.config.provider, self._read_error(response, body), secret=self.config.secret)
+                    raise to_error(self.config.provider, failure, secret=self.config.secret)
                 log.info("%s answered HTTP %s; retrying in %.2f s", self.config.provider, response.status_code, delay)
                 state.slots.release()
                 held = False
@@ -197,10 +199,14 @@ class UpstreamClient:
         rate = self.config.rates[call.rate_class]
         await pacer_for(self.config.provider, self.config.secret, call.rate_class, rate).wait(self._sleep)
 
-    def _retry_delay(self, response: httpx.Response, attempt: int, waited: float) -> float | None:
+    def _retry_delay(
+        self, response: httpx.Response, failure: UpstreamFailure, attempt: int, waited: float
+    ) -> float | None:
         if response.status_code not in RETRY_STATUSES or attempt >= self.config.max_retries:
             return None
         delay = retry_after_seconds(response.headers)
+        if delay is None:
+            delay = failure.retry_after
         if delay is None:
             delay = BACKOFF_START * 2**attempt
         if waited + delay > self.config.retry_budget_seconds:

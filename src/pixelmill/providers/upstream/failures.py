@@ -28,6 +28,7 @@ class UpstreamFailure:
     safety: bool = False  # the upstream's safety system refused the request
     auth: bool = False  # the upstream refused the key, whatever its status (xAI answers a bad key with 400)
     request_id: str | None = None
+    retry_after: float | None = None  # a wait the body asks for (Google's RetryInfo) when no header names one
 
 
 def redact(text: str, secret: str | None) -> str:
