@@ -7,6 +7,7 @@ from pixelmill.providers.cv import CvProvider
 from pixelmill.providers.diffusers_provider import DiffusersProvider
 from pixelmill.providers.local_media import LocalMediaProvider
 from pixelmill.providers.openai import OpenAIProvider
+from pixelmill.providers.openai_compatible import OpenAICompatibleProvider
 from pixelmill.providers.procedural import ProceduralProvider
 from pixelmill.providers.registry import ProviderRegistry
 from pixelmill.providers.smollm2 import SmolLM2Provider
@@ -26,6 +27,7 @@ def build_provider_registry(settings: Settings) -> ProviderRegistry:
             DiffusersProvider.from_settings(settings),
             OpenAIProvider.from_settings(settings),
             XAIProvider.from_settings(settings),
+            OpenAICompatibleProvider.from_settings(settings),
         ],
         prices=settings.model_credit_costs,
     )

@@ -11,7 +11,8 @@ image + src    ``image.<mode>`` on the source; ``image.edit`` for      ``local/c
                ``mode=edit`` with a prompt-guided model                prompt-guided model
 video          ``image.generate`` -> ``video.from_image``; with a      ``local/ken-burns``
                source image only ``video.from_image``
-voice          ``audio.speech`` reading the prompt                     ``local/espeak``
+voice          ``audio.speech`` reading the prompt                     ``local/espeak``; a named
+                                                                       speech model
 music          ``audio.music``, mood and instrument taken from the     ``local/algorithmic-music``
                prompt's words unless settings name them
 infographic    ``infographic.card`` (first prompt line the title,      ``local/charts``
@@ -63,13 +64,15 @@ CPU_MODE_NODES: dict[str, str] = {
     "replace_background": "image.replace_background",
     "variations": "image.variations",
 }
-# Generation types whose node types implement exactly one built-in model.
+# Generation types whose default is one built-in model; those in NAMED_MODEL_TYPES also run another
+# model the request names (their node takes a ``model`` input), the others only this one.
 FIXED_MODELS: dict[str, str] = {
     "video": local_media.KEN_BURNS,
     "voice": local_media.ESPEAK,
     "music": local_media.ALGORITHMIC_MUSIC,
     "infographic": local_media.CHARTS,
 }
+NAMED_MODEL_TYPES = frozenset({"voice"})
 SETTING_ALIASES: dict[str, str] = {
     "duration": "duration_seconds",
     "tempo": "tempo_bpm",
@@ -249,7 +252,7 @@ def _model(
     if capability not in info.capabilities:
         raise _invalid(f"Model {info.id} cannot do {capability}", "model_name", model=info.id)
     fixed = FIXED_MODELS.get(gtype)
-    if fixed is not None and info.id != fixed:
+    if fixed is not None and info.id != fixed and gtype not in NAMED_MODEL_TYPES:
         raise _invalid(f"No node type runs {gtype} model {info.id} yet; use {fixed}", "model_name", model=info.id)
     return info
 
@@ -360,7 +363,9 @@ def _voice(
     info = _model(request, models, "speech", test_mode=test_mode)
     graph.add("voice", "audio.speech")
     graph.set("voice", "text", _require_prompt(request, "the words to say"), "prompt")
-    graph.apply_settings(request.settings, ["voice"], frozenset({"text"}))
+    if request.model_name is not None:
+        graph.set("voice", "model", info.id, "model_name")
+    graph.apply_settings(request.settings, ["voice"], frozenset({"text", "model"}))
     return info.id, None, "voice"
 
 

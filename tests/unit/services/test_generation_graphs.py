@@ -193,3 +193,24 @@ def test_cues_match_at_word_starts_only() -> None:
     assert cue(MOOD_WORDS, "A rainy evening") == "melancholic"
     assert cue(MOOD_WORDS, "a train journey") is None
     assert cue(STYLE_WORDS, "Pixel-art castle") == "pixel_art"
+
+
+TTS = ModelInfo(
+    id="openai/tts-1",
+    provider="openai",
+    generation_type="voice",
+    capabilities=("speech",),
+    cost=3,
+    description="an upstream speech model",
+    limits={"voices": ["alloy", "nova"]},
+)
+
+
+def test_voice_stays_on_espeak_by_default_and_takes_a_named_speech_model() -> None:
+    default = plan([*BUILTIN, TTS], generation_type="voice", prompt="Hello")
+    assert (default.model_name, nodes(default)) == ("local/espeak", {"voice": ("audio.speech", {"text": "Hello"})})
+    named = plan([*BUILTIN, TTS], generation_type="voice", prompt="Hello", model_name="openai/tts-1")
+    assert named.model_name == "openai/tts-1"
+    assert nodes(named) == {"voice": ("audio.speech", {"text": "Hello", "model": "openai/tts-1"})}
+    assert named.request_field("voice", "model") == "model_name"
+    assert problem(generation_type="voice", prompt="Hi", settings={"model": "x"})["field"] == "settings.model"
