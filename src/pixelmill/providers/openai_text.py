@@ -55,7 +55,6 @@ OPENAI_CHAT_MODELS: dict[str, ChatModel] = {
         ChatModel("gpt-4o", "OpenAI GPT-4o: chat completions", 16384),
         ChatModel("gpt-4.1-mini", "OpenAI GPT-4.1 mini: chat completions with a long context", 32768),
         ChatModel("gpt-4.1-nano", "OpenAI GPT-4.1 nano: the fastest, cheapest GPT-4.1", 32768),
-        ChatModel("gpt-4.1", "OpenAI GPT-4.1: chat completions with a long context", 32768),
     )
 }
 
