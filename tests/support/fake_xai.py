@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import io
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -101,9 +100,7 @@ class FakeXAI:
 
     def _bad_key(self, request: Request) -> Response:
         sent = request.headers.get("authorization", "").removeprefix("Bearer ")
-        message = (
-            f"Incorrect API key provided: {sent[:2]}***{sent[-2:]}. You can obtain an API key from https://console.x.ai."
-        )
+        message = f"Incorrect API key provided: {sent[:2]}***{sent[-2:]}. You can obtain an API key from https://console.x.ai."
         return JSONResponse(error_body(message), 400)
 
     async def handle(self, request: Request) -> Response:

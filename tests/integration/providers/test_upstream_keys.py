@@ -47,7 +47,9 @@ def test_a_good_key_passes_and_a_copy_with_another_key_is_refused(name: str, ser
 
         error = asyncio.run(check())
     assert error.code == errors.UPSTREAM_AUTH_FAILED.code
-    assert WRONG not in str(error) and WRONG not in repr(error.extra)
+    assert WRONG not in str(error)
+    assert WRONG not in repr(error.extra)
     sent = [received.headers["authorization"] for received in fake.requests("/v1/models")]
     assert sent == [f"Bearer {GOOD}", f"Bearer {WRONG}"]
-    assert workspace.is_configured() and workspace.id == operator.id == name
+    assert workspace.is_configured()
+    assert workspace.id == operator.id == name
