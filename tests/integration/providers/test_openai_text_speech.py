@@ -18,7 +18,7 @@ from tests.integration.providers.test_openai_images import KEY, node_error, open
 from tests.support.accounts import SeededAccount
 from tests.support.databases import SqliteTemplate
 from tests.support.fake_openai import FakeOpenAI, error_body, serve_fake_openai
-from tests.support.runs import grant, node, run_entries
+from tests.support.runs import edge, grant, node, run_entries, wait_for
 from tests.support.server import start_server
 from tests.support.sse import parse_frames
 
@@ -275,3 +275,29 @@ def test_a_test_key_cannot_use_openai_text_or_speech_and_nothing_is_sent(
         assert response.status_code == 403, response.text
         assert response.json()["error"]["code"] == "SANDBOX_ONLY"
     assert fake[0].requests() == []
+
+
+def test_a_graph_writes_a_line_with_gpt_4o_mini_and_reads_it_aloud_with_tts_1(
+    api: httpx.Client, account: SeededAccount, settings: Settings, fake: tuple[FakeOpenAI, str]
+) -> None:
+    server, _ = fake
+    grant(settings.resolved_database_url, account.workspace_id, 10)
+    graph = {
+        "nodes": [
+            node("t", "text.generate", prompt="Greet the listener", model="openai/gpt-4o-mini", max_tokens=20),
+            node("s", "audio.speech", model="openai/tts-1", voice="onyx", format="wav"),
+        ],
+        "edges": [edge("t", "s", field="text", source_field="text")],
+    }
+    headers = {**account.headers, "Prefer": "wait=20"}
+    response = api.post("/v1/runs", json={"graph": graph}, headers=headers)
+    assert response.status_code == 201, response.text
+    run = wait_for(api, account.headers, response.json()["run_id"], until={"completed", "failed"}, timeout=30)
+    assert run["status"] == "completed", run
+    (spoken,) = server.requests("/v1/audio/speech")
+    assert spoken.json is not None
+    assert spoken.json["input"] == "You said: Greet the listener"
+    with wave.open(io.BytesIO(audio_bytes(api, run, "s"))) as reader:
+        assert reader.getnframes() / reader.getframerate() == pytest.approx(0.06 * len(spoken.json["input"]), abs=0.01)
+    assert {n["node_id"]: n["usage"]["model"] for n in run["nodes"]} == {"t": "gpt-4o-mini-2024-07-18", "s": "tts-1"}
+    assert api.get("/v1/credits/wallet", headers=account.headers).json()["balance"] == 10 - 2 - 3
