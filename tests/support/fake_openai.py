@@ -78,6 +78,7 @@ class FakeOpenAI:
         self.models = models  # what GET /v1/models lists
         self.snapshot = "-2024-07-18"  # chat answers name the dated model that served them, as OpenAI's do
         self.token_delay = 0.05  # seconds between streamed chat chunks
+        self.ignore_stream = False  # answer one chat.completion even when asked to stream (some servers do)
         self.received: list[Received] = []
         self.scripted: list[Scripted] = []
         self.partial_delay = 0.3  # seconds between streamed frames, longer than the progress throttle
@@ -256,7 +257,7 @@ class FakeOpenAI:
             "total_tokens": prompt_tokens + len(tokens),
         }
         model = f"{params['model']}{self.snapshot}"
-        if params.get("stream") is True:
+        if params.get("stream") is True and not self.ignore_stream:
             with_usage = (params.get("stream_options") or {}).get("include_usage") is True
             chunks = self._chat_chunks(model, tokens, finish, usage if with_usage else None)
             return StreamingResponse(chunks, media_type="text/event-stream")

@@ -7,6 +7,7 @@ and :class:`ChatStream` folds the streamed chunks into the text, the finish reas
 progress as tokens arrive: the fraction of ``max_tokens`` used so far, the text so far as the
 message, at most every :data:`PROGRESS_INTERVAL` seconds so a fast stream does not flood the run.
 
+A server that ignores ``stream`` and answers one ``chat.completion`` JSON is read as that.
 A ``content_filter`` finish, or a refusal in place of content, is SAFETY_REFUSAL with the upstream's
 reason kept as ``upstream_code``; an ``error`` object inside the stream goes through the adapter's
 usual error mapping.
@@ -142,6 +143,20 @@ class ChatStream:
             self.text_parts.append(added)
         return added
 
+    def add_completion(self, payload: Any) -> None:
+        """Fold in a whole ``chat.completion``: what a server that ignores ``stream`` answers."""
+        if not isinstance(payload, dict):
+            raise PixelmillError(
+                errors.UPSTREAM_UNAVAILABLE, f"{self.provider} answered without a completion", provider=self.provider
+            )
+        choices = payload.get("choices")
+        deltas = [
+            {"index": item.get("index", 0), "delta": item.get("message"), "finish_reason": item.get("finish_reason")}
+            for item in (choices if isinstance(choices, list) else [])
+            if isinstance(item, dict)
+        ]
+        self.add({"model": payload.get("model"), "usage": payload.get("usage"), "choices": deltas})
+
     def check(self) -> None:
         """SAFETY_REFUSAL when the upstream filtered or refused the answer."""
         if self.finish_reason == SAFETY_FINISH or (self.refusal_parts and not self.text.strip()):
@@ -200,12 +215,20 @@ async def stream_chat(
     stream = ChatStream(provider=provider)
     throttle = ProgressThrottle(progress, int(body.get("max_tokens") or body.get("max_completion_tokens") or 1))
     async with client.stream(Call("POST", "chat/completions", json=body)) as response:
-        async for chunk in json_events(response):
-            error = chunk.get("error")
-            if isinstance(error, dict):
-                raise to_error(provider, read_failure(error, 502), secret=client.config.secret)
-            if stream.add(chunk):
-                throttle.tokens(stream)
+        if response.headers.get("content-type", "").startswith("application/json"):
+            await response.aread()
+            try:
+                payload = response.json()
+            except ValueError:
+                payload = None
+            stream.add_completion(payload)
+        else:
+            async for chunk in json_events(response):
+                error = chunk.get("error")
+                if isinstance(error, dict):
+                    raise to_error(provider, read_failure(error, 502), secret=client.config.secret)
+                if stream.add(chunk):
+                    throttle.tokens(stream)
     stream.check()
     if usage is not None:
         usage(stream.public_usage(str(body["model"])))

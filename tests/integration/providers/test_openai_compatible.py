@@ -121,6 +121,29 @@ def test_text_generate_runs_on_the_server_without_a_key(
     assert run_entries(settings.resolved_database_url, run["run_id"]) == [("hold", 2), ("capture", 2)]
 
 
+def test_a_server_that_ignores_stream_and_answers_one_completion_is_read_whole(
+    api: httpx.Client, account: SeededAccount, settings: Settings, ollama: tuple[FakeOpenAI, str]
+) -> None:
+    server, _ = ollama
+    server.ignore_stream = True
+    grant(settings.resolved_database_url, account.workspace_id, 10)
+    run = run_to_end(
+        api, account, node("t", "text.generate", prompt="Hi there", model="openai-compatible/qwen2.5:0.5b")
+    )
+    assert run["status"] == "completed", run
+    assert run["outputs"]["t"]["value"] == "You said: Hi there"
+    (sent,) = server.requests("/v1/chat/completions")
+    assert sent.json is not None
+    assert sent.json["stream"] is True
+    assert run["nodes"][0]["usage"] == {
+        "provider": "openai-compatible",
+        "model": "qwen2.5:0.5b",
+        "prompt_tokens": 2,
+        "completion_tokens": 4,
+        "total_tokens": 6,
+    }
+
+
 def test_a_marked_image_model_draws_through_images_generations(
     api: httpx.Client, account: SeededAccount, settings: Settings, ollama: tuple[FakeOpenAI, str]
 ) -> None:

@@ -84,6 +84,30 @@ def test_a_refusal_instead_of_content_is_safety_refusal_with_its_words() -> None
     assert "I can't help with that." in refused.value.message
 
 
+def test_a_whole_completion_folds_in_like_its_chunks() -> None:
+    stream = ChatStream(provider="openai-compatible")
+    stream.add_completion(
+        {
+            "object": "chat.completion",
+            "model": "llama3",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11},
+        }
+    )
+    stream.check()
+    assert (stream.text, stream.finish_reason) == ("hi", "stop")
+    assert stream.public_usage("x") == {
+        "provider": "openai-compatible",
+        "model": "llama3",
+        "prompt_tokens": 9,
+        "completion_tokens": 2,
+        "total_tokens": 11,
+    }
+    with pytest.raises(PixelmillError) as broken:
+        ChatStream(provider="openai-compatible").add_completion(None)
+    assert broken.value.code == errors.UPSTREAM_UNAVAILABLE.code
+
+
 def test_usage_without_a_model_in_the_chunks_names_the_requested_one() -> None:
     stream = ChatStream(provider="openai-compatible")
     stream.add({"choices": [{"index": 0, "delta": {"content": "x"}}]})
