@@ -121,9 +121,9 @@ class AudioSpeech(BaseNode):
             if inputs.get("instructions"):
                 raise _refused(f"{info.id} takes no instructions", "instructions", info)
             return
-        voices = limits.get("voices") or []
+        voices = limits.get("voices")  # a model that publishes no voice list takes any name
         voice = inputs.get("voice")
-        if isinstance(voice, str) and voice not in voices:
+        if isinstance(voice, str) and isinstance(voices, list) and voice not in voices:
             raise _refused(f"{info.id} has no voice {voice!r}; its voices: {', '.join(voices)}", "voice", info)
         for name, default in (("variant", None), ("pitch", espeak.DEFAULT_PITCH)):
             if inputs.get(name, default) != default:
