@@ -426,7 +426,8 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("openai_api_key", "pixelmill_openai_api_key"),
         description=(
-            "OpenAI API key, also read from `OPENAI_API_KEY`; with it the `openai/*` image models are listed and usable"
+            "OpenAI API key, also read from `OPENAI_API_KEY`; with it the `openai/*` image, text and speech models "
+            "are listed and usable"
         ),
     )
     openai_base_url: str = Field(
@@ -523,11 +524,33 @@ class Settings(BaseSettings):
             "(`https://{location}-aiplatform.googleapis.com/v1`; trusted: an operator setting)"
         ),
     )
+    openai_compatible_url: str | None = Field(
+        default=None,
+        description=(
+            "Base URL of an OpenAI-compatible server (Ollama `http://127.0.0.1:11434/v1`, vLLM, LM Studio); "
+            "with it the `openai-compatible/*` models are listed and usable (trusted: an operator setting)"
+        ),
+    )
+    openai_compatible_api_key: SecretStr | None = Field(
+        default=None, description="Key for the OpenAI-compatible server, sent as a bearer token; most need none"
+    )
+    openai_compatible_models: list[str] = Field(
+        default_factory=list,
+        description=(
+            'Text models of the OpenAI-compatible server, e.g. `["llama3.2"]`; empty: those its '
+            "`GET /models` lists when the server starts"
+        ),
+    )
+    openai_compatible_image_models: list[str] = Field(
+        default_factory=list,
+        description="Models of the OpenAI-compatible server that draw images through `/images/generations`",
+    )
     model_credit_costs: dict[str, int] = Field(
         default_factory=dict,
         description=(
             "Credits per output of a model id, replacing its catalogue price for the model nodes "
-            "(image.generate, image.edit, image.inpaint; for a video model, per second of video.generate), "
+            "(image.generate, image.edit, image.inpaint, text.generate, text.enhance_prompt, audio.speech; "
+            "for a video model, per second of video.generate), "
             'e.g. `{"openai/gpt-image-1" = 20}`'
         ),
     )

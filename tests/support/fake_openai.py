@@ -1,12 +1,14 @@
-"""A fake OpenAI Images API on a loopback port: the documented request and response shapes of
-``/v1/images/generations`` and ``/v1/images/edits`` (JSON and SSE streaming, error bodies), real
-PNG bytes, and a record of every request it received.
+"""A fake OpenAI API on a loopback port: the documented request and response shapes of
+``/v1/images/generations`` and ``/v1/images/edits`` (JSON and SSE streaming, error bodies),
+``/v1/chat/completions`` (JSON, and SSE chunks with the ``include_usage`` chunk and ``[DONE]``) and
+``/v1/audio/speech`` (raw audio bytes), real PNG and audio bytes, and a record of every request.
 
 Behaviour follows the real API where pixelmill depends on it: ``Authorization: Bearer <key>`` or
-401 ``invalid_api_key``; ``response_format`` sent to a gpt-image model is 400 ``unknown_parameter``;
-a prompt containing ``FORBIDDEN`` is a safety refusal (``moderation_blocked`` for gpt-image,
-``content_policy_violation`` for dall-e). Tests queue answers with :meth:`FakeOpenAI.fail_next`
-(a 429 with ``retry-after-ms``, a 500 …), which are served first, in order.
+401 ``invalid_api_key`` (a fake made with ``key=None`` checks no key, like Ollama or LM Studio);
+``response_format`` sent to a gpt-image model is 400 ``unknown_parameter``; a prompt containing
+``FORBIDDEN`` is a safety refusal (``moderation_blocked`` for gpt-image, ``content_policy_violation``
+for dall-e, ``finish_reason: content_filter`` for chat). Tests queue answers with
+:meth:`FakeOpenAI.fail_next` (a 429 with ``retry-after-ms``, a 500 …), which are served first, in order.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ import io
 import json
 import threading
 import time
+import wave
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from PIL import Image
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
@@ -29,9 +33,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from pixelmill.providers.audio_encode import Pcm, encode_audio
 from tests.support.loopback import serve_loopback
 
 GPT_IMAGE = ("gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5")
+OPENAI_MODELS = ("gpt-image-1", "gpt-image-1-mini", "dall-e-3", "dall-e-2", "gpt-4o-mini", "tts-1")
 COLOUR = (30, 144, 255)  # the fake's images are this colour, so a test can tell them apart
 
 
@@ -67,8 +73,12 @@ def error_body(message: str, type_: str, code: str | None, param: str | None = N
 class FakeOpenAI:
     """State and behaviour; served by :func:`serve_fake_openai`."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str | None, models: tuple[str, ...] = OPENAI_MODELS) -> None:
         self.key = key
+        self.models = models  # what GET /v1/models lists
+        self.snapshot = "-2024-07-18"  # chat answers name the dated model that served them, as OpenAI's do
+        self.token_delay = 0.05  # seconds between streamed chat chunks
+        self.ignore_stream = False  # answer one chat.completion even when asked to stream (some servers do)
         self.received: list[Received] = []
         self.scripted: list[Scripted] = []
         self.partial_delay = 0.3  # seconds between streamed frames, longer than the progress throttle
@@ -104,13 +114,11 @@ class FakeOpenAI:
         refused = self._refused(request)
         if refused is not None:
             return refused
-        names = ("gpt-image-1", "gpt-image-1-mini", "dall-e-3", "dall-e-2")
-        return JSONResponse(
-            {"object": "list", "data": [{"id": n, "object": "model", "owned_by": "openai"} for n in names]}
-        )
+        data = [{"id": n, "object": "model", "created": 1700000000, "owned_by": "openai"} for n in self.models]
+        return JSONResponse({"object": "list", "data": data})
 
     def _refused(self, request: Request) -> Response | None:
-        if request.headers.get("authorization") == f"Bearer {self.key}":
+        if self.key is None or request.headers.get("authorization") == f"Bearer {self.key}":
             return None
         sent = request.headers.get("authorization", "").removeprefix("Bearer ")
         masked = f"{sent[:3]}{'*' * max(0, len(sent) - 7)}{sent[-4:]}"
@@ -119,6 +127,10 @@ class FakeOpenAI:
         )
 
     async def _answer(self, request: Request) -> Response:
+        if request.url.path.endswith("/chat/completions"):
+            return await self._chat(request)
+        if request.url.path.endswith("/audio/speech"):
+            return await self._speech(request)
         record = Received(path=request.url.path, headers=dict(request.headers), at=time.monotonic())
         params: dict[str, Any]
         if request.url.path.endswith("/images/edits"):
@@ -209,14 +221,130 @@ class FakeOpenAI:
             done = {"type": f"{prefix}.completed", "b64_json": image, "created_at": int(time.time()), "usage": usage}
             yield f"event: {prefix}.completed\ndata: {json.dumps({**done, **common})}\n\n".encode()
 
+    async def _received_json(self, request: Request) -> tuple[dict[str, Any], Scripted | None]:
+        record = Received(path=request.url.path, headers=dict(request.headers), at=time.monotonic())
+        record.json = await request.json()
+        with self.lock:
+            self.received.append(record)
+            scripted = self.scripted.pop(0) if self.scripted else None
+        return dict(record.json or {}), scripted
+
+    async def _chat(self, request: Request) -> Response:
+        """``POST /v1/chat/completions``: the reply is "You said: <the user's words>", cut at the
+        token limit (a word a token); streamed as chunks when asked, with the usage chunk when asked."""
+        params, scripted = await self._received_json(request)
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        if scripted is not None:
+            return JSONResponse(scripted.body, scripted.status, headers=scripted.headers)
+        messages = params.get("messages") or []
+        if not isinstance(params.get("model"), str) or not messages:
+            return JSONResponse(
+                error_body("you must provide a model and messages", "invalid_request_error", None, "messages"), 400
+            )
+        asked = " ".join(str(m.get("content", "")) for m in messages if m.get("role") == "user")
+        words = f"You said: {asked}".split()
+        limit = params.get("max_completion_tokens") or params.get("max_tokens") or len(words)
+        tokens = [word if index == 0 else f" {word}" for index, word in enumerate(words[: int(limit)])]
+        finish = "length" if len(words) > int(limit) else "stop"
+        if "FORBIDDEN" in asked:
+            tokens, finish = tokens[:2], "content_filter"
+        prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": len(tokens),
+            "total_tokens": prompt_tokens + len(tokens),
+        }
+        model = f"{params['model']}{self.snapshot}"
+        if params.get("stream") is True and not self.ignore_stream:
+            with_usage = (params.get("stream_options") or {}).get("include_usage") is True
+            chunks = self._chat_chunks(model, tokens, finish, usage if with_usage else None)
+            return StreamingResponse(chunks, media_type="text/event-stream")
+        message = {"role": "assistant", "content": "".join(tokens), "refusal": None, "tool_calls": None}
+        return JSONResponse(
+            {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+                "usage": usage,
+                "system_fingerprint": None,
+            }
+        )
+
+    async def _chat_chunks(
+        self, model: str, tokens: list[str], finish: str, usage: dict[str, int] | None
+    ) -> AsyncIterator[bytes]:
+        def chunk(choices: list[dict[str, Any]], **extra: Any) -> bytes:
+            body = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1700000000, "model": model}
+            return f"data: {json.dumps({**body, 'choices': choices, **extra})}\n\n".encode()
+
+        yield chunk([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
+        for token in tokens:
+            await asyncio.sleep(self.token_delay)
+            yield chunk([{"index": 0, "delta": {"content": token}, "finish_reason": None}])
+        yield chunk([{"index": 0, "delta": {}, "finish_reason": finish}])
+        if usage is not None:
+            yield chunk([], usage=usage)
+        yield b"data: [DONE]\n\n"
+
+    async def _speech(self, request: Request) -> Response:
+        """``POST /v1/audio/speech``: a tone as long as the text takes to say, in the asked format."""
+        params, scripted = await self._received_json(request)
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        if scripted is not None:
+            return JSONResponse(scripted.body, scripted.status, headers=scripted.headers)
+        text, voice, fmt = str(params.get("input", "")), params.get("voice"), str(params.get("response_format", "mp3"))
+        problem = None
+        if not text or len(text) > 4096:
+            problem = ("input must be 1 to 4096 characters", "input")
+        elif voice not in SPEECH_VOICES:
+            problem = (f"Invalid value: '{voice}'.", "voice")
+        elif fmt not in SPEECH_FORMATS:
+            problem = (f"Invalid value: '{fmt}'.", "response_format")
+        elif "instructions" in params and str(params.get("model", "")).startswith("tts-1"):
+            problem = ("instructions are not supported for this model", "instructions")
+        if problem is not None:
+            return JSONResponse(error_body(problem[0], "invalid_request_error", "invalid_value", problem[1]), 400)
+        seconds = min(10.0, 0.06 * len(text)) / float(params.get("speed", 1.0))
+        return Response(speech_audio(seconds, fmt), media_type=SPEECH_FORMATS[fmt])
+
+
+SPEECH_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse")
+SPEECH_FORMATS = {"wav": "audio/wav", "mp3": "audio/mpeg", "opus": "audio/opus"}
+SPEECH_RATE = 24_000  # OpenAI's speech is 24 kHz mono
+
+
+def speech_audio(seconds: float, fmt: str) -> bytes:
+    """Real audio of ``seconds``: a 16-bit mono WAV written with the wave module, or that tone
+    encoded as MP3 or Ogg Opus by PyAV."""
+    frames = max(1, int(seconds * SPEECH_RATE))
+    tone = (8000 * np.sin(2 * np.pi * 220 * np.arange(frames) / SPEECH_RATE)).astype("<i2")
+    if fmt != "wav":
+        return encode_audio(Pcm(tone.reshape(-1, 1), SPEECH_RATE), "mp3" if fmt == "mp3" else "opus")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SPEECH_RATE)
+        out.writeframes(tone.tobytes())
+    return buffer.getvalue()
+
 
 @contextmanager
-def serve_fake_openai(key: str) -> Iterator[tuple[FakeOpenAI, str]]:
-    """Serve a FakeOpenAI on 127.0.0.1 (an ephemeral port); yield it and its ``/v1`` base URL."""
-    fake = FakeOpenAI(key)
+def serve_fake_openai(key: str | None, models: tuple[str, ...] = OPENAI_MODELS) -> Iterator[tuple[FakeOpenAI, str]]:
+    """Serve a FakeOpenAI on 127.0.0.1 (an ephemeral port); yield it and its ``/v1`` base URL. With
+    ``key=None`` it checks no key (an Ollama or LM Studio); ``models`` is what ``GET /v1/models`` lists."""
+    fake = FakeOpenAI(key, models)
     app = Starlette(
         routes=[
             Route("/v1/images/{kind}", fake.handle, methods=["POST"]),
+            Route("/v1/chat/completions", fake.handle, methods=["POST"]),
+            Route("/v1/audio/speech", fake.handle, methods=["POST"]),
             Route("/v1/models", fake.list_models, methods=["GET"]),
         ]
     )

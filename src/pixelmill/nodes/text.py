@@ -7,20 +7,23 @@ deterministic: the same inputs, seed included, give the same text, so the execut
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from pixelmill import errors
 from pixelmill.engine.context import NodeContext
 from pixelmill.engine.node import BaseNode, node
 from pixelmill.errors import PixelmillError
-from pixelmill.providers.base import TextProvider
+from pixelmill.providers.base import ModelInfo, TextProvider
+from pixelmill.providers.model_limits import check_model_inputs
 from pixelmill.providers.smollm2 import MAX_NEW_TOKENS
 from pixelmill.providers.smollm2 import MODEL_ID as DEFAULT_TEXT_MODEL
 
 MAX_PROMPT_CHARS = 8000
 MAX_SEED = 2**32 - 1
+MAX_OUTPUT_TOKENS = 32768  # the most any listed model writes; each model's own limit is checked too
 
 ENHANCE_SYSTEM_PROMPT = (
     "You write prompts for an image generator. Given a short idea, reply with one detailed description "
@@ -44,7 +47,12 @@ class TextGenerate(BaseNode):
     prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS, description="What to write about or answer")
     system: str = Field(default="", max_length=MAX_PROMPT_CHARS, description="Instructions that steer the model")
     model: str = Field(default=DEFAULT_TEXT_MODEL, description="Text model id from GET /v1/models")
-    max_tokens: int = Field(default=256, ge=1, le=MAX_NEW_TOKENS, description="Most tokens to generate")
+    max_tokens: int = Field(
+        default=256,
+        ge=1,
+        le=MAX_OUTPUT_TOKENS,
+        description=f"Most tokens to generate (local/smollm2: at most {MAX_NEW_TOKENS}; GET /v1/models says per model)",
+    )
     temperature: float = Field(
         default=0.7, ge=0, le=2, description="Sampling temperature; 0 always picks the likeliest"
     )
@@ -52,11 +60,35 @@ class TextGenerate(BaseNode):
 
     base_cost: ClassVar[int] = 2
 
+    @field_validator("max_tokens")
+    @classmethod
+    def _within_the_default_model(cls, value: int, info: ValidationInfo) -> int:
+        # Other models' limits are checked by check_model, which needs the model named in the graph.
+        if info.data.get("model", DEFAULT_TEXT_MODEL) == DEFAULT_TEXT_MODEL and value > MAX_NEW_TOKENS:
+            raise ValueError(f"{DEFAULT_TEXT_MODEL} writes at most {MAX_NEW_TOKENS} tokens")
+        return value
+
+    @classmethod
+    def priced_cost(cls, inputs: Mapping[str, Any], prices: Mapping[str, int]) -> int:
+        return model_price(cls, inputs, prices)
+
+    @classmethod
+    def check_model(cls, inputs: Mapping[str, Any], info: ModelInfo) -> None:
+        check_text_model(inputs, info)
+
     async def run(self, ctx: NodeContext) -> TextOutput:
         provider = text_provider(ctx, self.model)
+        self.check_model(self.model_dump(), ctx.providers.model(self.model))
         ctx.report_progress(0.0, "generating")
         text = await provider.generate(
-            self.model, self.prompt, self.system, self.max_tokens, self.temperature, self.seed
+            self.model,
+            self.prompt,
+            self.system,
+            self.max_tokens,
+            self.temperature,
+            self.seed,
+            progress=ctx.report_progress,
+            usage=ctx.record_usage,
         )
         if not text:
             raise PixelmillError(errors.PROVIDER_ERROR, f"Model {self.model!r} returned no text", node_id=ctx.node_id)
@@ -77,6 +109,14 @@ class TextEnhancePrompt(BaseNode):
 
     base_cost: ClassVar[int] = 2
 
+    @classmethod
+    def priced_cost(cls, inputs: Mapping[str, Any], prices: Mapping[str, int]) -> int:
+        return model_price(cls, inputs, prices)
+
+    @classmethod
+    def check_model(cls, inputs: Mapping[str, Any], info: ModelInfo) -> None:
+        check_text_model(inputs, info)
+
     async def run(self, ctx: NodeContext) -> EnhancedPromptOutput:
         idea = " ".join(self.idea.split())
         if not idea:
@@ -84,9 +124,17 @@ class TextEnhancePrompt(BaseNode):
         style = " ".join(self.style.split())
         request = f"Idea: {idea}" + (f"\nStyle: {style}" if style else "")
         provider = text_provider(ctx, self.model)
+        self.check_model(self.model_dump(), ctx.providers.model(self.model))
         ctx.report_progress(0.0, "enhancing")
         raw = await provider.generate(
-            self.model, request, ENHANCE_SYSTEM_PROMPT, self.max_tokens, self.temperature, self.seed
+            self.model,
+            request,
+            ENHANCE_SYSTEM_PROMPT,
+            self.max_tokens,
+            self.temperature,
+            self.seed,
+            progress=ctx.report_progress,
+            usage=ctx.record_usage,
         )
         description = clean_description(raw)
         if not description:
@@ -105,6 +153,23 @@ def text_provider(ctx: NodeContext, model: str) -> TextProvider:
             node_id=ctx.node_id,
         )
     return ctx.providers.text(model)
+
+
+def model_price(cls: type[BaseNode], inputs: Mapping[str, Any], prices: Mapping[str, int]) -> int:
+    """The operator's price for the node's model (setting ``model_credit_costs``), else the node's."""
+    price = prices.get(str(inputs.get("model", cls.model_fields["model"].default)))
+    return cls.cost(inputs) if price is None else price
+
+
+def check_text_model(inputs: Mapping[str, Any], info: ModelInfo) -> None:
+    """A model that writes no text, or fewer tokens than asked: 422 before the run, nothing sent."""
+    check_model_inputs(inputs, info, capability="text")
+    limit = info.limits.get("max_tokens")
+    asked = inputs.get("max_tokens")
+    if isinstance(limit, int) and isinstance(asked, int) and asked > limit:
+        raise PixelmillError(
+            errors.INVALID_INPUT, f"{info.id} writes at most {limit} tokens", field="max_tokens", model=info.id
+        )
 
 
 _PREAMBLE = re.compile(r"^(sure|certainly|of course|here(?:'s|’s| is)|okay|ok)\b[^:\n]{0,80}:\s*", re.IGNORECASE)

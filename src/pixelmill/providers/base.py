@@ -118,7 +118,9 @@ class InpaintingProvider(Provider, Protocol):
 
 @runtime_checkable
 class TextProvider(Provider, Protocol):
-    """Text generation: at most ``max_tokens`` new tokens; the same seed gives the same text."""
+    """Text generation: at most ``max_tokens`` new tokens; the same seed gives the same text (an
+    upstream model only tries to). ``progress`` hears of tokens as they arrive, ``usage`` what an
+    upstream reported for the call (tokens, model used)."""
 
     async def generate(
         self,
@@ -128,6 +130,9 @@ class TextProvider(Provider, Protocol):
         max_tokens: int,
         temperature: float,
         seed: int,
+        *,
+        progress: ProgressCallback | None = None,
+        usage: UsageCallback | None = None,
     ) -> str: ...
 
 

@@ -9,6 +9,7 @@ from pixelmill.providers.fal import FalProvider
 from pixelmill.providers.gemini import GeminiProvider
 from pixelmill.providers.local_media import LocalMediaProvider
 from pixelmill.providers.openai import OpenAIProvider
+from pixelmill.providers.openai_compatible import OpenAICompatibleProvider
 from pixelmill.providers.procedural import ProceduralProvider
 from pixelmill.providers.registry import ProviderRegistry
 from pixelmill.providers.replicate import ReplicateProvider
@@ -34,6 +35,7 @@ def build_provider_registry(settings: Settings) -> ProviderRegistry:
             FalProvider.from_settings(settings),
             GeminiProvider.from_settings(settings),
             VertexProvider.from_settings(settings),
+            OpenAICompatibleProvider.from_settings(settings),
         ],
         prices=settings.model_credit_costs,
     )

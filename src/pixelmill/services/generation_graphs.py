@@ -13,7 +13,8 @@ video          ``image.generate`` -> ``video.from_image``; with a      ``local/k
                source image only ``video.from_image``. An upstream
                video model (``xai/grok-imagine-video``) runs
                ``video.generate``, given the source image if any
-voice          ``audio.speech`` reading the prompt                     ``local/espeak``
+voice          ``audio.speech`` reading the prompt                     ``local/espeak``; a named
+                                                                       speech model
 music          ``audio.music``, mood and instrument taken from the     ``local/algorithmic-music``
                prompt's words unless settings name them
 infographic    ``infographic.card`` (first prompt line the title,      ``local/charts``
@@ -65,8 +66,9 @@ CPU_MODE_NODES: dict[str, str] = {
     "replace_background": "image.replace_background",
     "variations": "image.variations",
 }
-# Generation types whose node types implement exactly one built-in model, unless the type has a
-# generic node (GENERIC_NODES) that runs any other model of it through its provider.
+# Generation types whose default is one built-in model. A type in GENERIC_NODES runs any other model
+# of it through that generic node; a type in NAMED_MODEL_TYPES runs another model the request names
+# through its own node (which takes a ``model`` input); the others run only this one.
 FIXED_MODELS: dict[str, str] = {
     "video": local_media.KEN_BURNS,
     "voice": local_media.ESPEAK,
@@ -74,6 +76,7 @@ FIXED_MODELS: dict[str, str] = {
     "infographic": local_media.CHARTS,
 }
 GENERIC_NODES: dict[str, str] = {"video": "video.generate"}
+NAMED_MODEL_TYPES = frozenset({"voice"})
 SETTING_ALIASES: dict[str, str] = {
     "duration": "duration_seconds",
     "tempo": "tempo_bpm",
@@ -253,7 +256,7 @@ def _model(
     if capability not in info.capabilities:
         raise _invalid(f"Model {info.id} cannot do {capability}", "model_name", model=info.id)
     fixed = FIXED_MODELS.get(gtype)
-    if fixed is not None and info.id != fixed and gtype not in GENERIC_NODES:
+    if fixed is not None and info.id != fixed and gtype not in GENERIC_NODES and gtype not in NAMED_MODEL_TYPES:
         raise _invalid(f"No node type runs {gtype} model {info.id} yet; use {fixed}", "model_name", model=info.id)
     return info
 
@@ -372,7 +375,9 @@ def _voice(
     info = _model(request, models, "speech", test_mode=test_mode)
     graph.add("voice", "audio.speech")
     graph.set("voice", "text", _require_prompt(request, "the words to say"), "prompt")
-    graph.apply_settings(request.settings, ["voice"], frozenset({"text"}))
+    if request.model_name is not None:
+        graph.set("voice", "model", info.id, "model_name")
+    graph.apply_settings(request.settings, ["voice"], frozenset({"text", "model"}))
     return info.id, None, "voice"
 
 

@@ -264,7 +264,7 @@ def test_openai_models_are_listed_only_with_a_key(
     api: httpx.Client, account: SeededAccount, tmp_path: Path, database_url: str
 ) -> None:
     listed = api.get("/v1/models", headers=account.headers).json()["data"]
-    openai = {m["id"]: m for m in listed if m["provider"] == "openai"}
+    openai = {m["id"]: m for m in listed if m["provider"] == "openai" and m["generation_type"] == "image"}
     assert set(openai) == {"openai/gpt-image-1", "openai/gpt-image-1-mini", "openai/dall-e-3", "openai/dall-e-2"}
     assert openai["openai/dall-e-3"]["limits"]["max_images"] == 1
     assert openai["openai/dall-e-2"]["limits"]["sizes"] == ["256x256", "512x512", "1024x1024"]

@@ -254,3 +254,24 @@ def test_an_upstream_video_needs_a_prompt_and_takes_only_its_nodes_settings() ->
 def test_the_default_video_model_stays_the_local_one_when_an_upstream_one_is_configured() -> None:
     made = plan([*BUILTIN, XAI_VIDEO], generation_type="video", prompt="waves")
     assert (made.model_name, nodes(made)["video"][0]) == ("local/ken-burns", "video.from_image")
+
+
+TTS = ModelInfo(
+    id="openai/tts-1",
+    provider="openai",
+    generation_type="voice",
+    capabilities=("speech",),
+    cost=3,
+    description="an upstream speech model",
+    limits={"voices": ["alloy", "nova"]},
+)
+
+
+def test_voice_stays_on_espeak_by_default_and_takes_a_named_speech_model() -> None:
+    default = plan([*BUILTIN, TTS], generation_type="voice", prompt="Hello")
+    assert (default.model_name, nodes(default)) == ("local/espeak", {"voice": ("audio.speech", {"text": "Hello"})})
+    named = plan([*BUILTIN, TTS], generation_type="voice", prompt="Hello", model_name="openai/tts-1")
+    assert named.model_name == "openai/tts-1"
+    assert nodes(named) == {"voice": ("audio.speech", {"text": "Hello", "model": "openai/tts-1"})}
+    assert named.request_field("voice", "model") == "model_name"
+    assert problem(generation_type="voice", prompt="Hi", settings={"model": "x"})["field"] == "settings.model"
