@@ -29,7 +29,7 @@ from pixelmill.providers.upstream.client import Call, UpstreamClient
 # The aspect ratios image models on both upstreams commonly take, as written on the wire.
 ASPECT_RATIOS = ("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "4:5", "5:4", "21:9", "9:21")
 IMAGE_PRICE = 5  # the image nodes' own price per output, what is charged until model_credit_costs says otherwise
-VIDEO_PRICE = 50
+VIDEO_PRICE = 3  # credits per second of video: what video.generate charges until model_credit_costs says otherwise
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +51,9 @@ def model_info(provider: str, spec: HostedModel) -> ModelInfo:
     if spec.generation_type == "image":
         limits["max_images"] = 4 if spec.counts else 1
         limits["max_reference_images"] = 0 if spec.image_field is None else 1
+    else:
+        limits["cost_per"] = "second"  # video.generate charges the price per second of video
+        limits["image_to_video"] = spec.image_field is not None
     limits.update(spec.limits)
     return ModelInfo(
         id=f"{provider}/{spec.path}",

@@ -15,6 +15,7 @@ import pytest
 
 from pixelmill.config import Settings
 from tests.integration.providers.test_openai_images import node_error, output_image, run_to_end, start
+from tests.integration.providers.test_xai_video_runs import frames_of, video_bytes
 from tests.support.accounts import SeededAccount
 from tests.support.databases import SqliteTemplate
 from tests.support.fake_replicate import COLOUR, PREDICT_TIME, VERSION, FakeReplicate, serve_fake_replicate
@@ -201,3 +202,30 @@ def test_a_bad_token_is_upstream_auth_failed_and_the_token_appears_nowhere(
     seen = json.dumps(run) + stream + caplog.text
     for piece in (wrong, wrong[:8], wrong[-8:], "LEAKED"):
         assert piece not in seen
+
+
+def test_video_generate_runs_a_replicate_video_model_and_charges_per_second(
+    api: httpx.Client, account: SeededAccount, settings: Settings, fake: tuple[FakeReplicate, str]
+) -> None:
+    server, _ = fake
+    grant(settings.resolved_database_url, account.workspace_id, 50)
+    run = run_to_end(
+        api,
+        account,
+        node(
+            "clip",
+            "video.generate",
+            prompt="waves at dusk",
+            model="replicate/minimax/video-01",
+            duration_seconds=6,
+            aspect_ratio="16:9",
+        ),
+    )
+    assert run["status"] == "completed", run
+    frames = frames_of(video_bytes(api, run, "clip"))
+    assert len(frames) > 1
+    create = server.requests("POST")[0]
+    assert create.path == "/v1/models/minimax/video-01/predictions"
+    assert create.json is not None
+    assert create.json["input"]["prompt"] == "waves at dusk"
+    assert run_entries(settings.resolved_database_url, run["run_id"]) == [("hold", 18), ("capture", 18)]

@@ -121,7 +121,7 @@ def test_listed_and_resolved_entries_carry_capabilities_cost_and_limits() -> Non
     assert schnell.limits["max_reference_images"] == 0
     assert schnell.limits["options"] is True
     video = model_info("replicate", replicate.LISTED["minimax/video-01"])
-    assert (video.generation_type, video.capabilities, video.cost) == ("video", ("video",), 50)
+    assert (video.generation_type, video.capabilities, video.cost) == ("video", ("video",), 3)
 
 
 def test_resolve_model_answers_well_formed_ids_of_its_own_provider_only() -> None:
