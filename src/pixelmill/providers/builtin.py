@@ -28,4 +28,5 @@ def build_provider_registry(settings: Settings) -> ProviderRegistry:
             XAIProvider.from_settings(settings),
         ],
         prices=settings.model_credit_costs,
+        aliases=settings.model_aliases,
     )

@@ -23,11 +23,19 @@ from pixelmill.providers.base import (
 class ProviderRegistry:
     """Configured providers, and each model id mapped to the provider that serves it."""
 
-    def __init__(self, providers: list[Provider] | None = None, *, prices: Mapping[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        providers: list[Provider] | None = None,
+        *,
+        prices: Mapping[str, int] | None = None,
+        aliases: Mapping[str, str] | None = None,
+    ) -> None:
         self._providers: dict[str, Provider] = {}
         self._models: dict[str, tuple[ModelInfo, Provider]] = {}
         # The operator's prices (setting model_credit_costs) replace the catalogue's, as the nodes charge them.
         self._prices = dict(prices or {})
+        # The operator's names for models (setting model_aliases): alias -> provider/model id.
+        self.aliases: dict[str, str] = dict(aliases or {})
         for provider in providers or []:
             self.add(provider)
 
@@ -54,6 +62,31 @@ class ProviderRegistry:
                 configured=configured,
             )
         return found[0]
+
+    def canonical(self, model_id: str) -> str:
+        """The id ``model_id`` stands for: an alias's target, any other id as it is. An alias whose
+        target this server does not serve is INVALID_INPUT naming both, so that a run never stores
+        (nor a node sends upstream) a name no provider knows."""
+        target = self.aliases.get(model_id)
+        if target is None or model_id in self._models:
+            return model_id
+        if target not in self._models and self._resolved(target) is None:
+            configured = sorted(self._models)
+            raise PixelmillError(
+                errors.INVALID_INPUT,
+                f"Model alias {model_id!r} names {target!r}, which is not configured; "
+                f"configured models: {', '.join(configured)}",
+                field="model",
+                model=model_id,
+                alias=model_id,
+                target=target,
+                configured=configured,
+            )
+        return target
+
+    def aliases_of(self, model_id: str) -> list[str]:
+        """The operator's aliases that name ``model_id``."""
+        return sorted(alias for alias, target in self.aliases.items() if target == model_id)
 
     def _resolved(self, model_id: str) -> tuple[ModelInfo, Provider] | None:
         """An id outside the listed catalogue that an open-catalogue provider runs by name."""
