@@ -150,6 +150,7 @@ class Model(ApiModel):
     description: str = ""
     sandbox: bool = False
     limits: dict[str, Any] = Field(default_factory=dict)
+    remote: bool = False
     aliases: list[str] = Field(default_factory=list)
 
 

@@ -16,6 +16,7 @@ from pixelmill.providers.base import (
     SpeechProvider,
     TextProvider,
     TextToImageProvider,
+    UpstreamProvider,
     VideoProvider,
 )
 
@@ -44,8 +45,15 @@ class ProviderRegistry:
             return
         self._providers[provider.id] = provider
         for info in provider.models():
-            price = self._prices.get(info.id)
-            self._models[info.id] = (info if price is None else dataclasses.replace(info, cost=price), provider)
+            self._models[info.id] = (self._entry(info, provider), provider)
+
+    def _entry(self, info: ModelInfo, provider: Provider) -> ModelInfo:
+        """``info`` at the operator's price, marked ``remote`` when an upstream API serves it."""
+        price = self._prices.get(info.id)
+        remote = info.remote or isinstance(provider, UpstreamProvider)
+        if price is None and remote == info.remote:
+            return info
+        return dataclasses.replace(info, cost=info.cost if price is None else price, remote=remote)
 
     def models(self) -> list[ModelInfo]:
         return sorted((info for info, _ in self._models.values()), key=lambda m: (m.generation_type, m.id))
@@ -94,8 +102,7 @@ class ProviderRegistry:
             if isinstance(provider, OpenCatalogue):
                 info = provider.resolve_model(model_id)
                 if info is not None:
-                    price = self._prices.get(info.id)
-                    return (info if price is None else dataclasses.replace(info, cost=price), provider)
+                    return (self._entry(info, provider), provider)
         return None
 
     async def aclose(self) -> None:

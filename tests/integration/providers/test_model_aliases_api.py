@@ -81,6 +81,7 @@ def test_the_catalogue_lists_aliases_on_their_targets_and_answers_an_alias_with_
     assert listed["openai/gpt-image-1"]["aliases"] == ["image-default"]
     assert listed["local/procedural"]["aliases"] == ["sketch"]
     assert listed["openai/dall-e-3"]["aliases"] == []
+    assert (listed["openai/gpt-image-1"]["remote"], listed["local/procedural"]["remote"]) == (True, False)
     assert "image-default" not in listed  # one entry per real model
     one = api.get("/v1/models/image-default", headers=account.headers)
     assert one.status_code == 200, one.text

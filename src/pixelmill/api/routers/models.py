@@ -28,6 +28,9 @@ class ModelPublic(BaseModel):
     description: str
     sandbox: bool
     limits: dict[str, Any]
+    remote: bool = Field(
+        default=False, description="Served by an upstream API; on a fleet, its runs go to the remote queue"
+    )
     aliases: list[str] = Field(
         default_factory=list, description="The operator's names for this model (setting model_aliases)"
     )
@@ -48,6 +51,7 @@ def _public(info: ModelInfo, providers: ProviderRegistry) -> ModelPublic:
         description=info.description,
         sandbox=info.sandbox,
         limits=dict(info.limits),
+        remote=info.remote,
         aliases=providers.aliases_of(info.id),
     )
 
