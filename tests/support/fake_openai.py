@@ -45,6 +45,8 @@ class Received:
     form: dict[str, str] = field(default_factory=dict)
     files: list[tuple[str, bytes]] = field(default_factory=list)  # (field name, bytes), in order
     at: float = 0.0
+    http_version: str = ""  # as the server saw it: "1.1", or "2" over TLS with ALPN h2
+    peer: str = ""  # the client's address and port: one per connection
 
 
 @dataclass
@@ -105,7 +107,8 @@ class FakeOpenAI:
         if refused is not None:
             return refused
         names = ("gpt-image-1", "gpt-image-1-mini", "dall-e-3", "dall-e-2")
-        return JSONResponse({"object": "list", "data": [{"id": n, "object": "model", "owned_by": "openai"} for n in names]})
+        data = [{"id": name, "object": "model", "owned_by": "openai"} for name in names]
+        return JSONResponse({"object": "list", "data": data})
 
     def _refused(self, request: Request) -> Response | None:
         if request.headers.get("authorization") == f"Bearer {self.key}":
@@ -117,7 +120,13 @@ class FakeOpenAI:
         )
 
     async def _answer(self, request: Request) -> Response:
-        record = Received(path=request.url.path, headers=dict(request.headers), at=time.monotonic())
+        record = Received(
+            path=request.url.path,
+            headers=dict(request.headers),
+            at=time.monotonic(),
+            http_version=str(request.scope.get("http_version", "")),
+            peer=":".join(str(part) for part in request.scope.get("client") or ()),
+        )
         params: dict[str, Any]
         if request.url.path.endswith("/images/edits"):
             async with request.form() as form:
@@ -208,15 +217,19 @@ class FakeOpenAI:
             yield f"event: {prefix}.completed\ndata: {json.dumps({**done, **common})}\n\n".encode()
 
 
-@contextmanager
-def serve_fake_openai(key: str) -> Iterator[tuple[FakeOpenAI, str]]:
-    """Serve a FakeOpenAI on 127.0.0.1 (an ephemeral port); yield it and its ``/v1`` base URL."""
-    fake = FakeOpenAI(key)
-    app = Starlette(
+def fake_openai_app(fake: FakeOpenAI) -> Starlette:
+    """The fake's routes as an ASGI app, for any server (plain HTTP here, TLS with HTTP/2 elsewhere)."""
+    return Starlette(
         routes=[
             Route("/v1/images/{kind}", fake.handle, methods=["POST"]),
             Route("/v1/models", fake.list_models, methods=["GET"]),
         ]
     )
-    with serve_loopback(app, "fake-openai") as origin:
+
+
+@contextmanager
+def serve_fake_openai(key: str) -> Iterator[tuple[FakeOpenAI, str]]:
+    """Serve a FakeOpenAI on 127.0.0.1 (an ephemeral port); yield it and its ``/v1`` base URL."""
+    fake = FakeOpenAI(key)
+    with serve_loopback(fake_openai_app(fake), "fake-openai") as origin:
         yield fake, f"{origin}/v1"
