@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import io
 import json
 import threading
@@ -56,7 +57,10 @@ class Scripted:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@functools.lru_cache(maxsize=32)
 def png(width: int, height: int, colour: tuple[int, int, int] = COLOUR) -> bytes:
+    """A solid PNG, made once per size: encoding is the fake's cost, not the API's, and would
+    serialise on the fake's event loop under a benchmark's burst."""
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), colour).save(buffer, format="PNG")
     return buffer.getvalue()
@@ -77,6 +81,10 @@ class FakeOpenAI:
         self.latency = 0.0  # seconds each answer waits, to see how many calls a client keeps in flight
         self.in_flight = 0
         self.most_in_flight = 0
+        # Image requests beyond this many in flight are answered 429 rate_limit_exceeded, as OpenAI
+        # answers a burst over an account's limit; ``rate_limited`` counts them.
+        self.max_in_flight: int | None = None
+        self.rate_limited = 0
         self.lock = threading.Lock()
 
     def fail_next(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
@@ -91,7 +99,11 @@ class FakeOpenAI:
         with self.lock:
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            over = self.max_in_flight is not None and self.in_flight > self.max_in_flight
+            self.rate_limited += over
         try:
+            if over:
+                return self._rate_limited()
             if self.latency:
                 await asyncio.sleep(self.latency)
             return await self._answer(request)
@@ -109,6 +121,20 @@ class FakeOpenAI:
         names = ("gpt-image-1", "gpt-image-1-mini", "dall-e-3", "dall-e-2")
         data = [{"id": name, "object": "model", "owned_by": "openai"} for name in names]
         return JSONResponse({"object": "list", "data": data})
+
+    def _rate_limited(self) -> Response:
+        body = error_body(
+            f"Rate limit reached for requests: limit {self.max_in_flight} in flight. Please try again shortly.",
+            "requests",
+            "rate_limit_exceeded",
+        )
+        headers = {
+            "retry-after-ms": "500",
+            "x-ratelimit-limit-requests": str(self.max_in_flight),
+            "x-ratelimit-remaining-requests": "0",
+            "x-ratelimit-reset-requests": "500ms",
+        }
+        return JSONResponse(body, 429, headers=headers)
 
     def _refused(self, request: Request) -> Response | None:
         if request.headers.get("authorization") == f"Bearer {self.key}":
