@@ -3,11 +3,12 @@ that the upstream limiter keeps under the upstream's own rate limit.
 
     .venv/bin/python benchmarks/providers.py [--calls 200] [--runs 200] [--latency 1.0]
                                              [--model openai/dall-e-2] [--size 256x256]
+                                             [--postgres postgresql+psycopg://user@host:5432/postgres]
 
 The upstream is the fake OpenAI Images API (tests/support/fake_openai.py) on loopback, in this
 process; pixelmill is ``pixelmill serve`` in a subprocess (embedded SQLite in a temporary data
-directory, the in-process dispatcher) with ``OPENAI_API_KEY`` and ``PIXELMILL_OPENAI_BASE_URL``
-pointing at the fake. Every run is one ``image.generate`` node with a prompt of its own (so no run
+directory, or a scratch PostgreSQL database with ``--postgres``; the in-process dispatcher) with
+``OPENAI_API_KEY`` and ``PIXELMILL_OPENAI_BASE_URL`` pointing at the fake. Every run is one ``image.generate`` node with a prompt of its own (so no run
 is a cache hit) created with ``Prefer: wait``, whose answer is the finished run.
 
 (a) Added latency: ``--calls`` pairs, one after another, of a bare httpx POST to the fake's
@@ -51,6 +52,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.run_throughput import PostgresDatabase
 from tests.support.fake_openai import serve_fake_openai
 
 from pixelmill.config import default_plans
@@ -141,7 +143,7 @@ def operator_key(database_url: str, credits: int) -> str:
     return asyncio.run(bootstrap())
 
 
-def start_server(data_dir: Path, fake_url: str, limits: Limits) -> Server:
+def start_server(data_dir: Path, fake_url: str, limits: Limits, database_url: str | None = None) -> Server:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIXELMILL_", "OPENAI_"))}
     env.update(
@@ -155,6 +157,8 @@ def start_server(data_dir: Path, fake_url: str, limits: Limits) -> Server:
         PYTHONUNBUFFERED="1",
         **limits.env(),
     )
+    if database_url is not None:
+        env["PIXELMILL_DATABASE_URL"] = database_url
     command = [sys.executable, "-c", "from pixelmill.cli.main import run; run()", "serve"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -262,6 +266,7 @@ def main() -> None:
     parser.add_argument("--upstream-concurrency", type=int, default=100, help="(b) pixelmill's upstream limiter")
     parser.add_argument("--model", default="openai/dall-e-2", help="an openai/* image model")
     parser.add_argument("--size", default="256x256", help="a size the model makes")
+    parser.add_argument("--postgres", metavar="URL", help="PostgreSQL server to create a scratch database on")
     args = parser.parse_args()
     if args.upstream_concurrency > args.upstream_limit:
         parser.error("--upstream-concurrency must not exceed --upstream-limit: the limiter is set under it")
@@ -269,11 +274,13 @@ def main() -> None:
     shape = Shape(args.model, args.size)
     slots = max(args.runs, 1)
     limits = Limits(args.upstream_concurrency, slots, slots, args.upstream_limit)
+    postgres = PostgresDatabase(args.postgres) if args.postgres else None
     with tempfile.TemporaryDirectory(prefix="pixelmill-bench-") as scratch, serve_fake_openai(KEY) as (fake, url):
         data_dir = Path(scratch) / "data"
+        database_url = postgres.url if postgres else f"sqlite+aiosqlite:///{data_dir / 'pixelmill.db'}"
         runs_in_all = WARM_UP + args.calls + 3 + args.runs
-        key = operator_key(f"sqlite+aiosqlite:///{data_dir / 'pixelmill.db'}", credits=1000 * runs_in_all)
-        server = start_server(data_dir, url, limits)
+        key = operator_key(database_url, credits=1000 * runs_in_all)
+        server = start_server(data_dir, url, limits, postgres.url if postgres else None)
         pid = server.process.pid
         try:
             before = cpu_seconds(pid)
@@ -290,12 +297,15 @@ def main() -> None:
             bare_429s = asyncio.run(burst_of_bare_calls(url, shape, args.runs))
         finally:
             server.stop()
+            if postgres is not None:
+                postgres.drop()
 
     added = [run - call for run, call in zip(runs, bare, strict=True)]
     single = statistics.median(singles)
     ratio = burst / single
     print(f"providers: {shape.model} {shape.size} against the fake OpenAI Images API on loopback;")
-    print("  pixelmill serve, embedded (SQLite, in-process dispatcher)")
+    backend = "PostgreSQL" if postgres else "embedded SQLite"
+    print(f"  pixelmill serve, {backend}, in-process dispatcher")
     print(f"(a) added latency per upstream call, {len(runs)} sequential pairs (after {WARM_UP} warm-up pairs)")
     print(f"  bare httpx call to the fake          {milliseconds(bare)}")
     print(f"  one-node run, Prefer: wait           {milliseconds(runs)}")
