@@ -8,8 +8,9 @@ that the upstream limiter keeps under the upstream's own rate limit.
 The upstream is the fake OpenAI Images API (tests/support/fake_openai.py) on loopback, in this
 process; pixelmill is ``pixelmill serve`` in a subprocess (embedded SQLite in a temporary data
 directory, or a scratch PostgreSQL database with ``--postgres``; the in-process dispatcher) with
-``OPENAI_API_KEY`` and ``PIXELMILL_OPENAI_BASE_URL`` pointing at the fake. Every run is one ``image.generate`` node with a prompt of its own (so no run
-is a cache hit) created with ``Prefer: wait``, whose answer is the finished run.
+``OPENAI_API_KEY`` and ``PIXELMILL_OPENAI_BASE_URL`` pointing at the fake. Every run is one
+``image.generate`` node with a prompt of its own (so no run is a cache hit) created with
+``Prefer: wait``, whose answer is the finished run.
 
 (a) Added latency: ``--calls`` pairs, one after another, of a bare httpx POST to the fake's
     ``/v1/images/generations`` (the body pixelmill sends for the model) and a one-node run over
