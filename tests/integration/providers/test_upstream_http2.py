@@ -1,6 +1,7 @@
 """The upstream client offers HTTP/2: against an upstream that speaks it over TLS (the fake OpenAI
 Images API served by hypercorn with a certificate for 127.0.0.1), concurrent image calls travel as
-HTTP/2 streams of one connection; against a plain-http loopback server they stay HTTP/1.1.
+HTTP/2 streams of one connection; against a plain-http loopback server they stay HTTP/1.1, with a
+connection pool as large as the upstream's concurrency limit.
 
 The throwaway CA that signed the certificate is added to the process's one upstream TLS context
 (a real verifying context, so a wrong certificate would still fail), rather than turning
@@ -18,7 +19,8 @@ from pydantic import SecretStr
 from pixelmill import net
 from pixelmill.config import Settings
 from pixelmill.providers.base import TextToImageRequest
-from pixelmill.providers.openai import OpenAIProvider
+from pixelmill.providers.openai import OpenAIProvider, read_error
+from pixelmill.providers.upstream.client import Call, UpstreamClient, UpstreamConfig
 from tests.support.fake_openai import FakeOpenAI, fake_openai_app, serve_fake_openai
 from tests.support.tls_loopback import make_certificate, serve_loopback_tls
 
@@ -62,3 +64,24 @@ def test_a_plain_http_loopback_upstream_is_called_over_http_1_1() -> None:
         asyncio.run(generate(base_url, 2))
         received = fake.requests("/v1/images/generations")
     assert [item.http_version for item in received] == ["1.1", "1.1"]
+
+
+async def burst(base_url: str, calls: int) -> None:
+    """``calls`` calls at once through one client whose upstream limit is ``calls``."""
+    config = UpstreamConfig.bearer("openai", base_url, SecretStr(KEY), Settings(upstream_concurrency=calls))
+    client = UpstreamClient(config, read_error)
+    body = {"model": "dall-e-2", "prompt": "p", "n": 1, "size": "256x256", "response_format": "b64_json"}
+    try:
+        await asyncio.gather(*(client.request(Call("POST", "images/generations", json=body)) for _ in range(calls)))
+    finally:
+        await client.aclose()
+
+
+def test_a_concurrency_limit_above_httpxs_default_pool_is_reached() -> None:
+    """httpx's default pool (100 connections) would hold 120 calls at 100 in flight, under the
+    operator's limit and unseen; the pool is sized to the upstream's limit instead."""
+    with serve_fake_openai(KEY) as (fake, base_url):
+        fake.latency = 0.5
+        asyncio.run(burst(base_url, 120))
+    assert len(fake.requests("/v1/images/generations")) == 120
+    assert fake.most_in_flight == 120
