@@ -26,6 +26,10 @@ from pydantic_settings import (
 
 ExportSize = Literal["base", "2k", "4k", "8k"]
 
+# An operator's model alias is a plain name; its target a real ``provider/model`` id (never another alias).
+_ALIAS = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")
+_MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/\S+")
+
 EXPORT_SIZE_MAX_SIDE: dict[str, int] = {"base": 1024, "2k": 2048, "4k": 4096, "8k": 8192}
 
 
@@ -554,6 +558,15 @@ class Settings(BaseSettings):
             'e.g. `{"openai/gpt-image-1" = 20}`'
         ),
     )
+    model_aliases: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            'Operator names for models, e.g. `{"image-default" = "openai/gpt-image-1"}`: a run or generation '
+            "naming the alias runs its target and is stored and shown with the target's id; `GET /v1/models` "
+            "lists each alias on its target. An alias is a plain name (no `/`, so it never shadows a model id); "
+            "a target that is not configured when a run names the alias is 422"
+        ),
+    )
     openai_partial_images: int = Field(
         default=0,
         ge=0,
@@ -611,6 +624,19 @@ class Settings(BaseSettings):
         if negative:
             raise ValueError(f"upstream_rate_limits must not be negative: {', '.join(negative)}")
         return rates
+
+    @field_validator("model_aliases")
+    @classmethod
+    def _aliases_are_names_for_model_ids(cls, aliases: dict[str, str]) -> dict[str, str]:
+        for alias, target in aliases.items():
+            if not _ALIAS.fullmatch(alias):
+                raise ValueError(
+                    f"model alias {alias!r} must be a plain name (letters, digits, '.', '_', ':', '-'; no '/'), "
+                    "so that it never looks like or shadows a provider/model id"
+                )
+            if not _MODEL_ID.fullmatch(target):
+                raise ValueError(f"the target of model alias {alias!r} must be a provider/model id, not {target!r}")
+        return aliases
 
     @classmethod
     def settings_customise_sources(

@@ -159,8 +159,24 @@ async def fetch_bytes(url: str, settings: Settings) -> FetchResult:
     return result
 
 
-def upstream_client(base_url: str, *, timeout_seconds: float) -> httpx.AsyncClient:
+def upstream_client(base_url: str, *, timeout_seconds: float, max_connections: int | None = None) -> httpx.AsyncClient:
     """A client for an upstream the operator configured (a provider's base URL from settings, such
     as an Ollama on localhost). Trusted: no outbound-URL check, any address, redirects as httpx
-    does them. Only settings may supply ``base_url``; a URL from a request goes through :func:`send`."""
-    return httpx.AsyncClient(base_url=base_url, timeout=timeout_seconds, trust_env=False, verify=_tls_context())
+    does them. Only settings may supply ``base_url``; a URL from a request goes through :func:`send`.
+
+    HTTP/2 is offered in the TLS handshake (ALPN), so an upstream that speaks it multiplexes every
+    concurrent call over one connection; plain ``http://`` (a local server) stays HTTP/1.1, since
+    httpx never tries h2c unannounced.
+
+    ``max_connections`` sizes the pool, and the connections it keeps alive, to the caller's own
+    concurrency limit: httpx's default pool (100 connections, 20 kept alive) would cap a larger
+    limit unseen, and open new connections (TLS handshakes included) after each burst over HTTP/1.1."""
+    limits = httpx.Limits(max_connections=max_connections or 100, max_keepalive_connections=max_connections or 20)
+    return httpx.AsyncClient(
+        base_url=base_url,
+        timeout=timeout_seconds,
+        trust_env=False,
+        verify=_tls_context(),
+        http2=True,
+        limits=limits,
+    )

@@ -95,7 +95,7 @@ class Runtime:
         if self.settings.dispatch == "celery":
             from pixelmill.dispatch.celery_app import CeleryPublisher, create_celery
 
-            self.publisher = CeleryPublisher(create_celery(self.settings), self.nodes)
+            self.publisher = CeleryPublisher(create_celery(self.settings), self.nodes, self.providers)
             self.run_signals.on_queued(self.publisher.publish)
             return
         if self.dispatcher is not None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import io
 import json
 import threading
@@ -51,6 +52,8 @@ class Received:
     form: dict[str, str] = field(default_factory=dict)
     files: list[tuple[str, bytes]] = field(default_factory=list)  # (field name, bytes), in order
     at: float = 0.0
+    http_version: str = ""  # as the server saw it: "1.1", or "2" over TLS with ALPN h2
+    peer: str = ""  # the client's address and port: one per connection
 
 
 @dataclass
@@ -60,7 +63,10 @@ class Scripted:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@functools.lru_cache(maxsize=32)
 def png(width: int, height: int, colour: tuple[int, int, int] = COLOUR) -> bytes:
+    """A solid PNG, made once per size: encoding is the fake's cost, not the API's, and would
+    serialise on the fake's event loop under a benchmark's burst."""
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), colour).save(buffer, format="PNG")
     return buffer.getvalue()
@@ -85,6 +91,10 @@ class FakeOpenAI:
         self.latency = 0.0  # seconds each answer waits, to see how many calls a client keeps in flight
         self.in_flight = 0
         self.most_in_flight = 0
+        # Image requests beyond this many in flight are answered 429 rate_limit_exceeded, as OpenAI
+        # answers a burst over an account's limit; ``rate_limited`` counts them.
+        self.max_in_flight: int | None = None
+        self.rate_limited = 0
         self.lock = threading.Lock()
 
     def fail_next(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
@@ -99,7 +109,11 @@ class FakeOpenAI:
         with self.lock:
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            over = self.max_in_flight is not None and self.in_flight > self.max_in_flight
+            self.rate_limited += over
         try:
+            if over:
+                return self._rate_limited()
             if self.latency:
                 await asyncio.sleep(self.latency)
             return await self._answer(request)
@@ -117,6 +131,20 @@ class FakeOpenAI:
         data = [{"id": n, "object": "model", "created": 1700000000, "owned_by": "openai"} for n in self.models]
         return JSONResponse({"object": "list", "data": data})
 
+    def _rate_limited(self) -> Response:
+        body = error_body(
+            f"Rate limit reached for requests: limit {self.max_in_flight} in flight. Please try again shortly.",
+            "requests",
+            "rate_limit_exceeded",
+        )
+        headers = {
+            "retry-after-ms": "500",
+            "x-ratelimit-limit-requests": str(self.max_in_flight),
+            "x-ratelimit-remaining-requests": "0",
+            "x-ratelimit-reset-requests": "500ms",
+        }
+        return JSONResponse(body, 429, headers=headers)
+
     def _refused(self, request: Request) -> Response | None:
         if self.key is None or request.headers.get("authorization") == f"Bearer {self.key}":
             return None
@@ -131,7 +159,13 @@ class FakeOpenAI:
             return await self._chat(request)
         if request.url.path.endswith("/audio/speech"):
             return await self._speech(request)
-        record = Received(path=request.url.path, headers=dict(request.headers), at=time.monotonic())
+        record = Received(
+            path=request.url.path,
+            headers=dict(request.headers),
+            at=time.monotonic(),
+            http_version=str(request.scope.get("http_version", "")),
+            peer=":".join(str(part) for part in request.scope.get("client") or ()),
+        )
         params: dict[str, Any]
         if request.url.path.endswith("/images/edits"):
             async with request.form() as form:
@@ -335,12 +369,9 @@ def speech_audio(seconds: float, fmt: str) -> bytes:
     return buffer.getvalue()
 
 
-@contextmanager
-def serve_fake_openai(key: str | None, models: tuple[str, ...] = OPENAI_MODELS) -> Iterator[tuple[FakeOpenAI, str]]:
-    """Serve a FakeOpenAI on 127.0.0.1 (an ephemeral port); yield it and its ``/v1`` base URL. With
-    ``key=None`` it checks no key (an Ollama or LM Studio); ``models`` is what ``GET /v1/models`` lists."""
-    fake = FakeOpenAI(key, models)
-    app = Starlette(
+def fake_openai_app(fake: FakeOpenAI) -> Starlette:
+    """The fake's routes as an ASGI app, for any server (plain HTTP here, TLS with HTTP/2 elsewhere)."""
+    return Starlette(
         routes=[
             Route("/v1/images/{kind}", fake.handle, methods=["POST"]),
             Route("/v1/chat/completions", fake.handle, methods=["POST"]),
@@ -348,5 +379,12 @@ def serve_fake_openai(key: str | None, models: tuple[str, ...] = OPENAI_MODELS) 
             Route("/v1/models", fake.list_models, methods=["GET"]),
         ]
     )
-    with serve_loopback(app, "fake-openai") as origin:
+
+
+@contextmanager
+def serve_fake_openai(key: str | None, models: tuple[str, ...] = OPENAI_MODELS) -> Iterator[tuple[FakeOpenAI, str]]:
+    """Serve a FakeOpenAI on 127.0.0.1 (an ephemeral port); yield it and its ``/v1`` base URL. With
+    ``key=None`` it checks no key (an Ollama or LM Studio); ``models`` is what ``GET /v1/models`` lists."""
+    fake = FakeOpenAI(key, models)
+    with serve_loopback(fake_openai_app(fake), "fake-openai") as origin:
         yield fake, f"{origin}/v1"

@@ -48,6 +48,7 @@ class RunNode(ApiModel):
     started_at: datetime | None = None
     completed_at: datetime | None = None
     error: dict[str, Any] | None = None
+    model: str | None = None
 
 
 class RunOutput(ApiModel):
@@ -149,6 +150,8 @@ class Model(ApiModel):
     description: str = ""
     sandbox: bool = False
     limits: dict[str, Any] = Field(default_factory=dict)
+    remote: bool = False
+    aliases: list[str] = Field(default_factory=list)
 
 
 class GenerationModels(ApiModel):

@@ -33,7 +33,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pixelmill.config import Settings
-from pixelmill.engine.node import NodeRegistry
+from pixelmill.engine.node import BaseNode, NodeRegistry
+from pixelmill.errors import PixelmillError
+from pixelmill.providers.registry import ProviderRegistry
 from pixelmill.services.run_signals import QueuedRun
 
 EXECUTE_RUN = "pixelmill.execute_run"
@@ -47,13 +49,34 @@ def queue_name(capability: str) -> str:
     return f"pixelmill.{capability}"
 
 
-def run_capability(graph: dict[str, Any], registry: NodeRegistry) -> str:
+def node_capability(cls: type[BaseNode], inputs: dict[str, Any], providers: ProviderRegistry | None) -> str:
+    """Where one node can run: ``remote`` when it calls a model an upstream API serves (its literal
+    ``model`` input, else the field's default, names a model the registry marks ``remote``), else
+    its type's own capability. A model fed by an edge is not known before the run: the type's own."""
+    field = cls.model_fields.get("model")
+    if field is not None and providers is not None:
+        model = inputs.get("model", field.default)
+        if isinstance(model, str):
+            try:
+                if providers.model(model).remote:
+                    return "remote"
+            except PixelmillError:
+                pass  # an unknown model: the node will fail wherever it runs
+    return cls.capability
+
+
+def run_capability(graph: dict[str, Any], registry: NodeRegistry, providers: ProviderRegistry | None = None) -> str:
     """The queue a graph belongs on: ``gpu`` if any node needs a GPU, else ``cpu`` if any computes
-    locally, else ``remote`` (only upstream calls: any host can wait on those)."""
+    locally, else ``remote`` (every model-bearing node calls an upstream, so any host can wait on
+    them). Trivial nodes (arithmetic, constants, templates) run anywhere and do not count; the run
+    is the unit of dispatch, so a run mixing upstream calls with local work stays on ``cpu``."""
     found: set[str] = set()
     for item in graph.get("nodes", []):
         cls = registry.get(str(item.get("type")))
-        found.add(cls.capability if cls is not None else "cpu")
+        if cls is None:
+            found.add("cpu")
+        elif not cls.trivial:
+            found.add(node_capability(cls, dict(item.get("inputs") or {}), providers))
     for capability in CAPABILITIES:
         if capability in found:
             return capability
@@ -103,9 +126,10 @@ def create_celery(settings: Settings) -> Any:
 class CeleryPublisher:
     """Publishes committed runs to their capability's queue at their priority."""
 
-    def __init__(self, app: Any, registry: NodeRegistry) -> None:
+    def __init__(self, app: Any, registry: NodeRegistry, providers: ProviderRegistry | None = None) -> None:
         self.app = app
         self.registry = registry
+        self.providers = providers
         self._inverted = str(app.conf.broker_url or "").startswith(("redis://", "rediss://"))
         # One thread, so messages leave in commit order; started on the first publish.
         self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pixelmill-publish")
@@ -119,8 +143,12 @@ class CeleryPublisher:
         message that cannot be sent is logged; the sweeper publishes the run once it has been queued
         for ``republish_after_seconds``.
         """
-        capability = run_capability(run.graph, self.registry)
+        capability = self.capability(run.graph)
         self._sender.submit(self._send, run.id, run.priority, capability)
+
+    def capability(self, graph: dict[str, Any]) -> str:
+        """The queue of a run with this graph (see :func:`run_capability`)."""
+        return run_capability(graph, self.registry, self.providers)
 
     def _send(self, run_id: str, priority: int, capability: str) -> None:
         try:

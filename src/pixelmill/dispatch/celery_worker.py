@@ -30,7 +30,7 @@ from sqlalchemy import select
 from pixelmill.config import Settings
 from pixelmill.db.base import utcnow
 from pixelmill.db.models import Run
-from pixelmill.dispatch.celery_app import EXECUTE_RUN, CeleryPublisher, create_celery, run_capability
+from pixelmill.dispatch.celery_app import EXECUTE_RUN, CeleryPublisher, create_celery
 from pixelmill.dispatch.claims import ClaimDeferred
 from pixelmill.dispatch.local import LocalDispatcher, default_owner
 from pixelmill.dispatch.recovery import requeue_abandoned
@@ -81,7 +81,7 @@ class WorkerProcess:
 
     async def _start(self) -> None:
         self.runtime = Runtime.create(self.settings)
-        self.publisher = CeleryPublisher(self.app, self.runtime.nodes)
+        self.publisher = CeleryPublisher(self.app, self.runtime.nodes, self.runtime.providers)
         self.dispatcher = LocalDispatcher(self.runtime, owner=self.owner)
         await self.dispatcher.start(claim_queued=False)
         self._sweeper = asyncio.create_task(self._sweep_loop(), name="pixelmill-sweeper")
@@ -178,7 +178,7 @@ class WorkerProcess:
     def _publish(self, runs: Sequence[tuple[str, int, dict[str, Any]]]) -> None:
         assert self.publisher is not None
         for run_id, priority, graph in runs:
-            capability = run_capability(graph, self.publisher.registry)
+            capability = self.publisher.capability(graph)
             self.publisher.publish_id(run_id, priority=priority, capability=capability)
         if runs:
             log.info("the sweeper published %d queued run(s)", len(runs))

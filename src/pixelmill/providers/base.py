@@ -46,6 +46,9 @@ class ModelInfo:
     description: str
     sandbox: bool = False  # usable with pm_test_ keys, which never spend credits
     limits: dict[str, Any] = field(default_factory=dict)  # max_width, max_height, max_images, …
+    # Served by an upstream API rather than computed here: a run whose model calls are all remote goes
+    # to the fleet's ``remote`` queue. The registry sets it for every UpstreamProvider's models.
+    remote: bool = False
 
 
 @dataclass(frozen=True, slots=True)

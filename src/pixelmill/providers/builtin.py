@@ -38,4 +38,5 @@ def build_provider_registry(settings: Settings) -> ProviderRegistry:
             OpenAICompatibleProvider.from_settings(settings),
         ],
         prices=settings.model_credit_costs,
+        aliases=settings.model_aliases,
     )

@@ -16,6 +16,7 @@ from pixelmill.providers.base import (
     SpeechProvider,
     TextProvider,
     TextToImageProvider,
+    UpstreamProvider,
     VideoProvider,
 )
 
@@ -23,11 +24,19 @@ from pixelmill.providers.base import (
 class ProviderRegistry:
     """Configured providers, and each model id mapped to the provider that serves it."""
 
-    def __init__(self, providers: list[Provider] | None = None, *, prices: Mapping[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        providers: list[Provider] | None = None,
+        *,
+        prices: Mapping[str, int] | None = None,
+        aliases: Mapping[str, str] | None = None,
+    ) -> None:
         self._providers: dict[str, Provider] = {}
         self._models: dict[str, tuple[ModelInfo, Provider]] = {}
         # The operator's prices (setting model_credit_costs) replace the catalogue's, as the nodes charge them.
         self._prices = dict(prices or {})
+        # The operator's names for models (setting model_aliases): alias -> provider/model id.
+        self.aliases: dict[str, str] = dict(aliases or {})
         for provider in providers or []:
             self.add(provider)
 
@@ -36,8 +45,15 @@ class ProviderRegistry:
             return
         self._providers[provider.id] = provider
         for info in provider.models():
-            price = self._prices.get(info.id)
-            self._models[info.id] = (info if price is None else dataclasses.replace(info, cost=price), provider)
+            self._models[info.id] = (self._entry(info, provider), provider)
+
+    def _entry(self, info: ModelInfo, provider: Provider) -> ModelInfo:
+        """``info`` at the operator's price, marked ``remote`` when an upstream API serves it."""
+        price = self._prices.get(info.id)
+        remote = info.remote or isinstance(provider, UpstreamProvider)
+        if price is None and remote == info.remote:
+            return info
+        return dataclasses.replace(info, cost=info.cost if price is None else price, remote=remote)
 
     def models(self) -> list[ModelInfo]:
         return sorted((info for info, _ in self._models.values()), key=lambda m: (m.generation_type, m.id))
@@ -55,14 +71,38 @@ class ProviderRegistry:
             )
         return found[0]
 
+    def canonical(self, model_id: str) -> str:
+        """The id ``model_id`` stands for: an alias's target, any other id as it is. An alias whose
+        target this server does not serve is INVALID_INPUT naming both, so that a run never stores
+        (nor a node sends upstream) a name no provider knows."""
+        target = self.aliases.get(model_id)
+        if target is None or model_id in self._models:
+            return model_id
+        if target not in self._models and self._resolved(target) is None:
+            configured = sorted(self._models)
+            raise PixelmillError(
+                errors.INVALID_INPUT,
+                f"Model alias {model_id!r} names {target!r}, which is not configured; "
+                f"configured models: {', '.join(configured)}",
+                field="model",
+                model=model_id,
+                alias=model_id,
+                target=target,
+                configured=configured,
+            )
+        return target
+
+    def aliases_of(self, model_id: str) -> list[str]:
+        """The operator's aliases that name ``model_id``."""
+        return sorted(alias for alias, target in self.aliases.items() if target == model_id)
+
     def _resolved(self, model_id: str) -> tuple[ModelInfo, Provider] | None:
         """An id outside the listed catalogue that an open-catalogue provider runs by name."""
         for provider in self._providers.values():
             if isinstance(provider, OpenCatalogue):
                 info = provider.resolve_model(model_id)
                 if info is not None:
-                    price = self._prices.get(info.id)
-                    return (info if price is None else dataclasses.replace(info, cost=price), provider)
+                    return (self._entry(info, provider), provider)
         return None
 
     async def aclose(self) -> None:

@@ -130,6 +130,7 @@ class GenerationService:
     async def create(self, principal: Principal, request: GenerationRequest) -> Run:
         """Queue the generation's run (credits held as for any run); 422 names the request field."""
         principal.require_scope("runs")
+        request = self._unaliased(request)
         source_file_id = await self._source(principal, request)
         plan = plan_generation(
             request,
@@ -151,6 +152,17 @@ class GenerationService:
             return await self.runs.create(principal, plan.graph, kind="generation", metadata=metadata)
         except PixelmillError as exc:
             raise _remap(exc, plan) from None
+
+    def _unaliased(self, request: GenerationRequest) -> GenerationRequest:
+        """The request naming the model an operator alias stands for, so the generation shows it."""
+        if request.model_name is None:
+            return request
+        try:
+            model = self.runtime.providers.canonical(request.model_name)
+        except PixelmillError as exc:
+            exc.extra["field"] = "model_name"
+            raise
+        return request if model == request.model_name else request.model_copy(update={"model_name": model})
 
     async def get(self, principal: Principal, generation_id: str) -> Run:
         """The generation's run; one 404 for unknown ids, deleted and other workspaces' runs, and runs

@@ -62,6 +62,10 @@ class RunNodePublic(BaseModel):
     usage: dict[str, Any] | None = Field(
         default=None, description="What an upstream provider reported: tokens, the model it used, revised prompt"
     )
+    model: str | None = Field(
+        default=None,
+        description="The model the node calls, as a literal input named it; an operator alias shows as its target",
+    )
 
 
 class RunErrorPublic(BaseModel):
@@ -183,6 +187,8 @@ class RunViews:
             node_id = str(node.get("id"))
             row = executions.get(node_id)
             started = active.get(node_id)
+            model = (node.get("inputs") or {}).get("model")
+            model = model if isinstance(model, str) else None
             if row is not None and not (started is not None and row.status != "completed"):
                 nodes.append(
                     RunNodePublic(
@@ -195,9 +201,14 @@ class RunViews:
                         completed_at=row.completed_at,
                         error=row.error,
                         usage=row.usage,
+                        model=model,
                     )
                 )
                 continue
             status: NodeStatus = "skipped" if terminal else ("running" if started is not None else "pending")
-            nodes.append(RunNodePublic(node_id=node_id, type=str(node.get("type")), status=status, started_at=started))
+            nodes.append(
+                RunNodePublic(
+                    node_id=node_id, type=str(node.get("type")), status=status, started_at=started, model=model
+                )
+            )
         return nodes

@@ -21,8 +21,8 @@ from sqlalchemy.orm import make_transient_to_detached
 from pixelmill import errors
 from pixelmill.db.base import utcnow
 from pixelmill.db.models import Run, Workspace
-from pixelmill.engine.model_checks import check_models
-from pixelmill.engine.validation import ValidatedGraph, validate_graph
+from pixelmill.engine.model_checks import check_models, resolve_model_aliases
+from pixelmill.engine.validation import ValidatedGraph, parse_graph, validate_graph
 from pixelmill.errors import PixelmillError
 from pixelmill.ids import new_id
 from pixelmill.outbound_urls import UrlPolicy, check_outbound_url
@@ -102,7 +102,8 @@ class RunService:
         SANDBOX_ONLY), queue the run under the plan's cap (429 TOO_MANY_JOBS) and hold its estimated
         cost (402 INSUFFICIENT_CREDITS with balance, available and required). The caller commits."""
         principal.require_scope("runs")
-        validated = validate_graph(graph, self.runtime.nodes, self.settings)
+        aliased = resolve_model_aliases(parse_graph(graph), self.runtime.nodes, self.runtime.providers)
+        validated = validate_graph(aliased, self.runtime.nodes, self.settings)
         check_models(validated, self.runtime.providers)
         test_mode = principal.mode == "test"
         if test_mode:

@@ -118,6 +118,8 @@ async def list_generation_models(principal: PrincipalDep, runtime: RuntimeDep) -
                 description=m.description,
                 sandbox=m.sandbox,
                 limits=dict(m.limits),
+                remote=m.remote,
+                aliases=runtime.providers.aliases_of(m.id),
             )
             for m in models
         ],

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from pixelmill import errors
 from pixelmill.api.deps import PrincipalDep, RuntimeDep
 from pixelmill.errors import PixelmillError
 from pixelmill.providers.base import ModelInfo
+from pixelmill.providers.registry import ProviderRegistry
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
@@ -27,6 +28,12 @@ class ModelPublic(BaseModel):
     description: str
     sandbox: bool
     limits: dict[str, Any]
+    remote: bool = Field(
+        default=False, description="Served by an upstream API; on a fleet, its runs go to the remote queue"
+    )
+    aliases: list[str] = Field(
+        default_factory=list, description="The operator's names for this model (setting model_aliases)"
+    )
 
 
 class ModelList(BaseModel):
@@ -34,7 +41,7 @@ class ModelList(BaseModel):
     data: list[ModelPublic]
 
 
-def _public(info: ModelInfo) -> ModelPublic:
+def _public(info: ModelInfo, providers: ProviderRegistry) -> ModelPublic:
     return ModelPublic(
         id=info.id,
         provider=info.provider,
@@ -44,6 +51,8 @@ def _public(info: ModelInfo) -> ModelPublic:
         description=info.description,
         sandbox=info.sandbox,
         limits=dict(info.limits),
+        remote=info.remote,
+        aliases=providers.aliases_of(info.id),
     )
 
 
@@ -54,9 +63,11 @@ async def list_models(
     generation_type: str | None = Query(default=None, description="Only models of this generation type"),
     sandbox: bool | None = Query(default=None, description="Only models usable (or not) with test keys"),
 ) -> ModelList:
-    """Models of every configured provider, ordered by generation type and id."""
+    """Models of every configured provider, ordered by generation type and id; an operator's
+    aliases are listed on the model they name (``aliases``), not as entries of their own, so each
+    model appears once with the id run reads show."""
     models = [
-        _public(info)
+        _public(info, runtime.providers)
         for info in runtime.providers.models()
         if (generation_type is None or info.generation_type == generation_type)
         and (sandbox is None or info.sandbox == sandbox)
@@ -66,8 +77,10 @@ async def list_models(
 
 @router.get("/{model_id:path}", operation_id="getModel")
 async def get_model(model_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> ModelPublic:
-    """One model by id (ids contain a slash: ``local/procedural``)."""
+    """One model by id (ids contain a slash: ``local/procedural``), or by an operator's alias,
+    which answers the entry of the model it names (a 422 when that model is not configured)."""
+    model_id = runtime.providers.canonical(model_id)
     for info in runtime.providers.models():
         if info.id == model_id:
-            return _public(info)
+            return _public(info, runtime.providers)
     raise PixelmillError(errors.NOT_FOUND, f"Unknown model {model_id!r}", model=model_id)

@@ -144,7 +144,11 @@ class UpstreamClient:
         loop = asyncio.get_running_loop()
         state = self._states.get(loop)
         if state is None or state.client.is_closed:
-            client = upstream_client(self.config.base_url, timeout_seconds=self.config.timeout_seconds)
+            client = upstream_client(
+                self.config.base_url,
+                timeout_seconds=self.config.timeout_seconds,
+                max_connections=self.config.concurrency,
+            )
             client.timeout = httpx.Timeout(self.config.timeout_seconds, connect=self.config.connect_timeout_seconds)
             client.headers.update(self.config.headers)
             state = _LoopState(client, asyncio.Semaphore(self.config.concurrency))
