@@ -25,6 +25,7 @@ from pixelmill import errors
 from pixelmill.db.models import Run
 from pixelmill.errors import PixelmillError
 from pixelmill.json_bounds import scrub_json
+from pixelmill.services.default_models import DefaultModelService, with_default
 from pixelmill.services.files import FileService
 from pixelmill.services.generation_graphs import GenerationPlan, GenerationRequest, plan_generation
 from pixelmill.services.principal import Principal
@@ -131,12 +132,17 @@ class GenerationService:
         """Queue the generation's run (credits held as for any run); 422 names the request field."""
         principal.require_scope("runs")
         source_file_id = await self._source(principal, request)
+        test_mode = principal.mode == "test"
+        providers = await self.runtime.workspace_providers.registry(self.session, principal.workspace_id)
+        models = providers.models()
+        defaults = await DefaultModelService(self.session, self.runtime).get(principal.workspace_id)
+        request = with_default(request, defaults, models, test_mode=test_mode)
         plan = plan_generation(
             request,
-            self.runtime.providers.models(),
+            models,
             self.runtime.nodes,
             source_file_id=source_file_id,
-            test_mode=principal.mode == "test",
+            test_mode=test_mode,
         )
         metadata = {
             "generation_type": request.generation_type,

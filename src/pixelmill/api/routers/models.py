@@ -54,10 +54,12 @@ async def list_models(
     generation_type: str | None = Query(default=None, description="Only models of this generation type"),
     sandbox: bool | None = Query(default=None, description="Only models usable (or not) with test keys"),
 ) -> ModelList:
-    """Models of every configured provider, ordered by generation type and id."""
+    """Models the caller's workspace can use (an upstream's once it has a key: the operator's or the
+    workspace's own), ordered by generation type and id."""
+    providers = await runtime.workspace_providers.registry_in(runtime.db, principal.workspace_id)
     models = [
         _public(info)
-        for info in runtime.providers.models()
+        for info in providers.models()
         if (generation_type is None or info.generation_type == generation_type)
         and (sandbox is None or info.sandbox == sandbox)
     ]
@@ -67,7 +69,8 @@ async def list_models(
 @router.get("/{model_id:path}", operation_id="getModel")
 async def get_model(model_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> ModelPublic:
     """One model by id (ids contain a slash: ``local/procedural``)."""
-    for info in runtime.providers.models():
+    providers = await runtime.workspace_providers.registry_in(runtime.db, principal.workspace_id)
+    for info in providers.models():
         if info.id == model_id:
             return _public(info)
     raise PixelmillError(errors.NOT_FOUND, f"Unknown model {model_id!r}", model=model_id)
