@@ -5,6 +5,7 @@ keys cannot be removed; the operator's saved key serves everybody; the key shows
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,9 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from pixelmill.cli.main import app
 from pixelmill.config import Settings
 from pixelmill.db.models import ProviderKey
 from pixelmill.db.session import Database
@@ -25,7 +28,7 @@ from tests.integration.providers.test_openai_images import openai_settings
 from tests.support.accounts import SeededAccount, seed_account
 from tests.support.fake_openai import FakeOpenAI, serve_fake_openai
 from tests.support.runs import grant, node, wait_for, with_db
-from tests.support.server import start_server
+from tests.support.server import LiveServer, start_server
 
 KEY = "sk-proj-fakekey-0123456789abcdefSECRET3456"
 WRONG = "sk-proj-wrongkey-0123456789abcdefWRONG9876"
@@ -319,3 +322,27 @@ def test_an_env_key_cannot_be_removed_or_replaced_through_the_api(
             assert fake[0].requests("/v1/models") == []  # refused before anything was sent upstream
     finally:
         server.stop()
+
+
+def test_the_cli_sets_lists_and_removes_a_key_read_from_standard_input(
+    api: httpx.Client, account: SeededAccount, live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PIXELMILL_BASE_URL", live_server.url)
+    monkeypatch.setenv("PIXELMILL_API_KEY", account.key)
+    cli = CliRunner()
+    saved = cli.invoke(app, ["providers", "set-key", "openai"], input=f"{KEY}\n")
+    assert saved.exit_code == 0, saved.output
+    assert saved.output.strip() == f"openai: {MASKED} (workspace), 4 models"
+    listed = cli.invoke(app, ["providers", "ls", "--json"])
+    assert listed.exit_code == 0, listed.output
+    (openai,) = [item for item in json.loads(listed.output) if item["id"] == "openai"]
+    assert (openai["source"], openai["masked_key"]) == ("workspace", MASKED)
+    rejected = cli.invoke(app, ["providers", "set-key", "openai"], input=f"{WRONG}\n")
+    assert rejected.exit_code != 0
+    assert "PROVIDER_KEY_REJECTED" in rejected.output or "refused the key" in rejected.output
+    assert WRONG not in rejected.output
+    removed = cli.invoke(app, ["providers", "remove-key", "openai"])
+    assert removed.exit_code == 0, removed.output
+    assert openai_of(api, account)["configured"] is False
+    for result in (saved, listed, rejected, removed):
+        assert KEY not in result.output
