@@ -21,8 +21,14 @@ from pixelmill.wire import RequestModel
 router = APIRouter(prefix="/v1/providers", tags=["providers"])
 
 # What changing a key can answer besides the errors every authenticated route has.
-_CHANGE = error_responses(
-    errors.INSUFFICIENT_SCOPE, errors.INSUFFICIENT_ROLE, errors.FORBIDDEN, errors.ENV_KEY_IMMUTABLE
+_CHANGE = (errors.INSUFFICIENT_SCOPE, errors.INSUFFICIENT_ROLE, errors.FORBIDDEN, errors.ENV_KEY_IMMUTABLE)
+_SET = (
+    *_CHANGE,
+    errors.PROVIDER_KEY_REJECTED,
+    errors.INVALID_INPUT,
+    errors.UPSTREAM_UNAVAILABLE,
+    errors.UPSTREAM_TIMEOUT,
+    errors.UPSTREAM_RATE_LIMITED,
 )
 SCOPE_DESCRIPTION = (
     "Whose key: `workspace` (the caller's workspace, for its admins) or `operator` (serves every workspace "
@@ -77,10 +83,7 @@ async def list_providers(principal: PrincipalDep, runtime: RuntimeDep) -> Provid
 @router.put(
     "/{provider_id}/key",
     operation_id="set_provider_key",
-    responses={
-        **_CHANGE,
-        **error_responses(errors.PROVIDER_KEY_REJECTED, errors.UPSTREAM_UNAVAILABLE, errors.UPSTREAM_TIMEOUT),
-    },
+    responses=error_responses(*_SET),
 )
 async def set_provider_key(
     provider_id: str, body: ProviderKeySet, principal: PrincipalDep, runtime: RuntimeDep
@@ -91,7 +94,10 @@ async def set_provider_key(
 
 
 @router.delete(
-    "/{provider_id}/key", operation_id="remove_provider_key", status_code=status.HTTP_204_NO_CONTENT, responses=_CHANGE
+    "/{provider_id}/key",
+    operation_id="remove_provider_key",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(*_CHANGE),
 )
 async def remove_provider_key(
     provider_id: str,
