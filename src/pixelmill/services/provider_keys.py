@@ -47,6 +47,19 @@ class ProviderStatus:
     models: list[str]
 
 
+def key_text_problem(key: str) -> str | None:
+    """Why ``key`` cannot be a key, or None: a key is one token of printable ASCII (it goes into a
+    header as it is), or a JSON document (a service account), where whitespace is allowed."""
+    if not key:
+        return "The key is empty"
+    if not key.isascii():
+        return "A key is ASCII text"
+    spaces = " \t\r\n" if key.startswith("{") else ""
+    if all((char.isprintable() and not char.isspace()) or char in spaces for char in key):
+        return None
+    return "A key has no spaces or control characters (a JSON document may span lines)"
+
+
 class ProviderKeyService:
     """List upstreams with their keys, save and remove keys (see the module docstring)."""
 
@@ -119,8 +132,9 @@ class ProviderKeyService:
         if owner == OPERATOR_OWNER and self.resolver.base.is_configured(provider_id):
             raise self._env_immutable(provider_id, upstream)
         key = key.strip()
-        if not key:
-            raise PixelmillError(errors.INVALID_INPUT, "The key is empty", field="key", provider=provider_id)
+        problem = key_text_problem(key)
+        if problem is not None:
+            raise PixelmillError(errors.INVALID_INPUT, problem, field="key", provider=provider_id)
         await self._check(provider_id, upstream, key)
         now = utcnow()
         async with self.runtime.db.session() as session:
@@ -150,7 +164,15 @@ class ProviderKeyService:
     async def _check(self, provider_id: str, upstream: UpstreamProvider, key: str) -> None:
         """PROVIDER_KEY_REJECTED when the upstream refuses ``key``; an upstream that cannot be
         reached answers its own error (the key may be fine: nothing is saved either way)."""
-        candidate = upstream.with_key(key)
+        try:
+            candidate = upstream.with_key(key)
+        except ValueError:  # an adapter that reads the key (a service-account document) found it unusable
+            raise PixelmillError(
+                errors.PROVIDER_KEY_REJECTED,
+                f"{provider_id} cannot use this key; it was not saved",
+                field="key",
+                provider=provider_id,
+            ) from None
         try:
             await candidate.check_key()
         except PixelmillError as exc:

@@ -187,6 +187,18 @@ def test_a_key_the_upstream_refuses_is_not_saved(
     assert openai_of(api, account)["configured"] is False
 
 
+def test_a_key_that_cannot_go_into_a_header_is_refused_before_anything_is_sent(
+    api: httpx.Client, account: SeededAccount, settings: Settings, fake: tuple[FakeOpenAI, str]
+) -> None:
+    for key in ("sk-caf\u00e9-0123456789", "sk-line\nbreak-0123456789"):
+        response = api.put("/v1/providers/openai/key", json={"key": key}, headers=account.headers)
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert (error["code"], error["field"], error["provider"]) == ("INVALID_INPUT", "key", "openai")
+    assert fake[0].requests("/v1/models") == []
+    assert saved_rows(settings.resolved_database_url) == []
+
+
 def test_an_unknown_provider_and_a_missing_key_are_404(api: httpx.Client, account: SeededAccount) -> None:
     unknown = api.put("/v1/providers/nope/key", json={"key": KEY}, headers=account.headers)
     assert unknown.status_code == 404, unknown.text
