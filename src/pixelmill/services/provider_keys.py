@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from pixelmill import errors
 from pixelmill.db.base import utcnow
@@ -136,6 +137,21 @@ class ProviderKeyService:
         if problem is not None:
             raise PixelmillError(errors.INVALID_INPUT, problem, field="key", provider=provider_id)
         await self._check(provider_id, upstream, key)
+        sealed, masked = self.resolver.vault.seal(key), mask_key(key)
+        for attempt in (1, 2):
+            try:
+                await self._save(owner, provider_id, sealed, masked, principal.user_id)
+                break
+            except IntegrityError:  # a concurrent PUT inserted the row first: update it instead
+                if attempt == 2:
+                    raise
+        log.info(
+            "upstream key saved",
+            extra={"provider": provider_id, "owner": owner, "user_id": principal.user_id, "masked_key": masked},
+        )
+        return await self.status(principal, provider_id)
+
+    async def _save(self, owner: str, provider_id: str, sealed: str, masked: str, user_id: str | None) -> None:
         now = utcnow()
         async with self.runtime.db.session() as session:
             row = await session.scalar(
@@ -149,17 +165,12 @@ class ProviderKeyService:
                     provider=provider_id,
                 )
                 session.add(row)
-            row.ciphertext = self.resolver.vault.seal(key)
-            row.masked = mask_key(key)
-            row.set_by = principal.user_id
+            row.ciphertext = sealed
+            row.masked = masked
+            row.set_by = user_id
             row.set_at = now
             row.checked_at = now
             row.valid = True
-        log.info(
-            "upstream key saved",
-            extra={"provider": provider_id, "owner": owner, "user_id": principal.user_id, "masked_key": row.masked},
-        )
-        return await self.status(principal, provider_id)
 
     async def _check(self, provider_id: str, upstream: UpstreamProvider, key: str) -> None:
         """PROVIDER_KEY_REJECTED when the upstream refuses ``key``; an upstream that cannot be
