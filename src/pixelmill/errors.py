@@ -115,6 +115,11 @@ UPSTREAM_BAD_REQUEST = _spec("UPSTREAM_BAD_REQUEST", 422, "The upstream provider
 SAFETY_REFUSAL = _spec("SAFETY_REFUSAL", 422, "The upstream provider's safety system refused the request")
 UPSTREAM_TIMEOUT = _spec("UPSTREAM_TIMEOUT", 504, "The upstream provider did not answer in time")
 UPSTREAM_UNAVAILABLE = _spec("UPSTREAM_UNAVAILABLE", 502, "The upstream provider failed or could not be reached")
+# Upstream keys set through the API (each names the provider)
+PROVIDER_KEY_REJECTED = _spec("PROVIDER_KEY_REJECTED", 422, "The upstream provider refused the key; it was not saved")
+ENV_KEY_IMMUTABLE = _spec(
+    "ENV_KEY_IMMUTABLE", 409, "This provider's key comes from the server's environment and cannot be changed here"
+)
 DEPENDENCY_MISSING = _spec("DEPENDENCY_MISSING", 503, "A required program or package is not installed")
 SERVICE_UNAVAILABLE = _spec("SERVICE_UNAVAILABLE", 503, "The service is not ready")
 SSE_CAPACITY = _spec("SSE_CAPACITY", 503, "Too many event streams are open; retry later")

@@ -26,6 +26,7 @@ from pixelmill.services.run_events import RunEventWriter
 from pixelmill.services.run_events import install as install_run_events
 from pixelmill.services.run_lifecycle import RunHook
 from pixelmill.services.run_signals import RunSignals
+from pixelmill.services.workspace_providers import WorkspaceProviders
 from pixelmill.storage.base import BlobStore
 from pixelmill.storage.local import open_blob_store
 from pixelmill.webhooks.outbox import WebhookOutbox
@@ -64,6 +65,11 @@ class Runtime:
     webhook_deliverer: WebhookDeliverer | None = None
     plan_credit_task: asyncio.Task[None] | None = None
     retention_task: asyncio.Task[None] | None = None
+    # The providers each workspace's runs use: ``providers`` keyed with saved upstream keys.
+    workspace_providers: WorkspaceProviders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.workspace_providers = WorkspaceProviders(self.providers, self.settings)
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
@@ -149,5 +155,6 @@ class Runtime:
             self.dispatcher = None
         await self.event_bus.close()  # after the dispatcher: its last events still go out
         await self.limiter.close()
+        await self.workspace_providers.aclose()
         await self.providers.aclose()
         await self.db.dispose()

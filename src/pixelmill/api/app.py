@@ -18,6 +18,7 @@ from pixelmill.api.ratelimit import RateLimitHeadersMiddleware
 from pixelmill.api.routers import (
     auth,
     credits,
+    default_models,
     events,
     files,
     generations,
@@ -26,6 +27,7 @@ from pixelmill.api.routers import (
     models,
     nodes,
     outputs,
+    providers,
     runs,
     webhooks,
     workflows,
@@ -86,6 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(files.router)
     app.include_router(models.router)
     app.include_router(webhooks.router)
+    app.include_router(providers.router)
+    app.include_router(default_models.router)
     app.router.routes.append(Route(MCP_PATH, mcp_endpoint, include_in_schema=False))
     install_openapi(app)
     return app

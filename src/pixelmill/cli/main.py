@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pixelmill.cli import admin, client_auth, client_catalog, client_gen, client_runs, mcp
+from pixelmill.cli import admin, client_auth, client_catalog, client_gen, client_providers, client_runs, mcp
 
 if TYPE_CHECKING:
     from pixelmill.config import Settings
@@ -35,6 +35,7 @@ app.add_typer(client_catalog.workflows_app, name="workflows")
 app.add_typer(client_catalog.nodes_app, name="nodes")
 app.command("models")(client_catalog.models_command)
 app.add_typer(client_catalog.keys_app, name="keys")
+app.add_typer(client_providers.providers_app, name="providers")
 app.command("credits")(client_catalog.credits_command)
 app.command("mcp")(mcp.mcp_command)
 

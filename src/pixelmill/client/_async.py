@@ -31,6 +31,7 @@ from pixelmill.client.models import (
     Model,
     NodeType,
     Page,
+    Provider,
     Run,
     RunCreated,
     RunEvent,
@@ -79,6 +80,7 @@ class AsyncClient:
         self.keys = KeysResource(self)
         self.nodes = NodesResource(self)
         self.models = ModelsResource(self)
+        self.providers = ProvidersResource(self)
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -530,6 +532,21 @@ class ModelsResource(_Resource):
 
     async def get(self, model_id: str) -> Model:
         return _shared.parse(Model, await self._client.request("GET", f"/v1/models/{model_id}"))
+
+
+class ProvidersResource(_Resource):
+    """Upstream providers and their keys (``PUT``/``DELETE /v1/providers/{id}/key``)."""
+
+    async def list(self) -> builtins.list[Provider]:
+        response = await self._client.request("GET", "/v1/providers")
+        return [Provider.model_validate(item) for item in response.json()["data"]]
+
+    async def set_key(self, provider_id: str, key: str, *, scope: str | None = None) -> Provider:
+        body = _shared.clean({"key": key, "scope": scope})
+        return _shared.parse(Provider, await self._client.request("PUT", f"/v1/providers/{provider_id}/key", json=body))
+
+    async def remove_key(self, provider_id: str, *, scope: str | None = None) -> None:
+        await self._client.request("DELETE", f"/v1/providers/{provider_id}/key", params=_shared.clean({"scope": scope}))
 
 
 def _prefer(timeout: float | None) -> dict[str, str]:

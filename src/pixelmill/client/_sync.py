@@ -30,6 +30,7 @@ from pixelmill.client.models import (
     Model,
     NodeType,
     Page,
+    Provider,
     Run,
     RunCreated,
     RunEvent,
@@ -78,6 +79,7 @@ class Client:
         self.keys = KeysResource(self)
         self.nodes = NodesResource(self)
         self.models = ModelsResource(self)
+        self.providers = ProvidersResource(self)
 
     def close(self) -> None:
         self._http.close()
@@ -508,6 +510,21 @@ class ModelsResource(_Resource):
 
     def get(self, model_id: str) -> Model:
         return _shared.parse(Model, self._client.request("GET", f"/v1/models/{model_id}"))
+
+
+class ProvidersResource(_Resource):
+    """Upstream providers and their keys (``PUT``/``DELETE /v1/providers/{id}/key``)."""
+
+    def list(self) -> builtins.list[Provider]:
+        response = self._client.request("GET", "/v1/providers")
+        return [Provider.model_validate(item) for item in response.json()["data"]]
+
+    def set_key(self, provider_id: str, key: str, *, scope: str | None = None) -> Provider:
+        body = _shared.clean({"key": key, "scope": scope})
+        return _shared.parse(Provider, self._client.request("PUT", f"/v1/providers/{provider_id}/key", json=body))
+
+    def remove_key(self, provider_id: str, *, scope: str | None = None) -> None:
+        self._client.request("DELETE", f"/v1/providers/{provider_id}/key", params=_shared.clean({"scope": scope}))
 
 
 def _prefer(timeout: float | None) -> dict[str, str]:

@@ -154,6 +154,18 @@ class Model(ApiModel):
     aliases: list[str] = Field(default_factory=list)
 
 
+class Provider(ApiModel):
+    """An upstream provider as the caller's workspace sees it; the key only ever masked."""
+
+    id: str
+    configured: bool
+    valid: bool | None = None
+    masked_key: str | None = None
+    source: str | None = None
+    key_env: str = ""
+    models: list[str] = Field(default_factory=list)
+
+
 class GenerationModels(ApiModel):
     data: list[Model]
     defaults: dict[str, str | None] = Field(default_factory=dict)

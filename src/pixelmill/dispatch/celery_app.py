@@ -61,7 +61,10 @@ def node_capability(cls: type[BaseNode], inputs: dict[str, Any], providers: Prov
                 if providers.model(model).remote:
                     return "remote"
             except PixelmillError:
-                pass  # an unknown model: the node will fail wherever it runs
+                # Not configured for the operator: a workspace's own key may serve it, and its id
+                # names its upstream; anything else will fail wherever it runs.
+                if model.split("/", 1)[0] in providers.upstreams():
+                    return "remote"
     return cls.capability
 
 

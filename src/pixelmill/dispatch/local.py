@@ -261,6 +261,8 @@ class LocalDispatcher:
             await self._finish(execution, "failed", error=exc.body()["error"])
             return
         scope = RunScope(run.id, run.workspace_id, test_mode=run.test_mode)
+        # Read at run time, so a key saved through the API serves this run wherever it executes.
+        providers = await self.runtime.workspace_providers.registry_in(self.runtime.db, run.workspace_id)
         writer = self.runtime.run_events
         execution.events = writer.node_listener(run.id, run.workspace_id) if writer is not None else None
         try:
@@ -271,6 +273,7 @@ class LocalDispatcher:
                 cancel=execution.token,
                 listener=self._node_listener(run.id, execution.events),
                 hold_last=True,
+                providers=providers,
             )
         except Exception:
             await self._write_node_events(execution)

@@ -94,15 +94,17 @@ class GraphExecutor:
         cancel: CancelToken | None = None,
         listener: ExecutionListener | None = None,
         hold_last: bool = False,
+        providers: ProviderRegistry | None = None,
     ) -> ExecutionResult:
         """Run ``graph`` as run ``scope.run_id``, resuming after the nodes it already finished;
-        ``hold_last``: see the module docstring (the caller must write ``result.unsaved``)."""
+        ``hold_last``: see the module docstring (the caller must write ``result.unsaved``);
+        ``providers``: this run's (its workspace's keys), else the executor's."""
         cancel = cancel or CancelToken()
         pump = EventPump(listener)
         services = RunServices(
             scope=scope,
             settings=self.settings,
-            providers=self.providers,
+            providers=providers if providers is not None else self.providers,
             cancel=cancel,
             pool=self._pool,
             memory=self.memory,

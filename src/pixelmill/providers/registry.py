@@ -37,10 +37,19 @@ class ProviderRegistry:
         self._prices = dict(prices or {})
         # The operator's names for models (setting model_aliases): alias -> provider/model id.
         self.aliases: dict[str, str] = dict(aliases or {})
+        # Every provider given, in order, and every upstream adapter configured or not: a key saved
+        # through the API (a workspace's, or the operator's) can enable an upstream with no env key.
+        self._given: list[Provider] = []
+        self._upstreams: dict[str, UpstreamProvider] = {}
+        # False for a registry derived with with_upstreams: what it serves belongs to others.
+        self._owns_providers = True
         for provider in providers or []:
             self.add(provider)
 
     def add(self, provider: Provider) -> None:
+        self._given.append(provider)
+        if isinstance(provider, UpstreamProvider):
+            self._upstreams[provider.id] = provider
         if not provider.is_configured():
             return
         self._providers[provider.id] = provider
@@ -105,8 +114,28 @@ class ProviderRegistry:
                     return (self._entry(info, provider), provider)
         return None
 
+    def upstreams(self) -> dict[str, UpstreamProvider]:
+        """Every upstream adapter by provider id, configured or not."""
+        return dict(self._upstreams)
+
+    def is_configured(self, provider_id: str) -> bool:
+        """Whether ``provider_id`` serves models here (for an upstream: it has a key)."""
+        return provider_id in self._providers
+
+    def with_upstreams(self, replacements: Mapping[str, Provider]) -> ProviderRegistry:
+        """The same providers and prices, each upstream named in ``replacements`` swapped for the
+        given copy (one calling with a workspace's key). The copies stay the caller's to close:
+        closing the derived registry closes nothing."""
+        derived = ProviderRegistry(prices=self._prices, aliases=self.aliases)
+        derived._owns_providers = False
+        for provider in self._given:
+            derived.add(replacements.get(provider.id, provider))
+        return derived
+
     async def aclose(self) -> None:
         """Close what providers hold open (an upstream's pooled HTTP client) at shutdown."""
+        if not self._owns_providers:
+            return
         for provider in self._providers.values():
             close = getattr(provider, "aclose", None)
             if close is not None:

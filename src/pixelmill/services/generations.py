@@ -25,6 +25,7 @@ from pixelmill import errors
 from pixelmill.db.models import Run
 from pixelmill.errors import PixelmillError
 from pixelmill.json_bounds import scrub_json
+from pixelmill.services.default_models import DefaultModelService, with_default
 from pixelmill.services.files import FileService
 from pixelmill.services.generation_graphs import GenerationPlan, GenerationRequest, plan_generation
 from pixelmill.services.principal import Principal
@@ -35,6 +36,7 @@ from pixelmill.services.runs import RunPage, RunService
 
 if TYPE_CHECKING:
     from pixelmill.runtime import Runtime
+    from pixelmill.providers.registry import ProviderRegistry
 
 GenerationStatusName = Literal["pending", "processing", "completed", "failed", "cancelled"]
 STATUS_NAMES: dict[str, GenerationStatusName] = {
@@ -130,14 +132,19 @@ class GenerationService:
     async def create(self, principal: Principal, request: GenerationRequest) -> Run:
         """Queue the generation's run (credits held as for any run); 422 names the request field."""
         principal.require_scope("runs")
-        request = self._unaliased(request)
         source_file_id = await self._source(principal, request)
+        test_mode = principal.mode == "test"
+        providers = await self.runtime.workspace_providers.registry(self.session, principal.workspace_id)
+        request = self._unaliased(request, providers)
+        models = providers.models()
+        defaults = await DefaultModelService(self.session, self.runtime).get(principal.workspace_id)
+        request = with_default(request, defaults, models, test_mode=test_mode)
         plan = plan_generation(
             request,
-            self.runtime.providers.models(),
+            models,
             self.runtime.nodes,
             source_file_id=source_file_id,
-            test_mode=principal.mode == "test",
+            test_mode=test_mode,
         )
         metadata = {
             "generation_type": request.generation_type,
@@ -153,12 +160,12 @@ class GenerationService:
         except PixelmillError as exc:
             raise _remap(exc, plan) from None
 
-    def _unaliased(self, request: GenerationRequest) -> GenerationRequest:
+    def _unaliased(self, request: GenerationRequest, providers: ProviderRegistry) -> GenerationRequest:
         """The request naming the model an operator alias stands for, so the generation shows it."""
         if request.model_name is None:
             return request
         try:
-            model = self.runtime.providers.canonical(request.model_name)
+            model = providers.canonical(request.model_name)
         except PixelmillError as exc:
             exc.extra["field"] = "model_name"
             raise

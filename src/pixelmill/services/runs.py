@@ -26,6 +26,7 @@ from pixelmill.engine.validation import ValidatedGraph, parse_graph, validate_gr
 from pixelmill.errors import PixelmillError
 from pixelmill.ids import new_id
 from pixelmill.outbound_urls import UrlPolicy, check_outbound_url
+from pixelmill.providers.registry import ProviderRegistry
 from pixelmill.services.credits import CreditLedger
 from pixelmill.services.principal import Principal
 from pixelmill.services.run_lifecycle import TERMINAL_STATUSES, RunStatus, RunTransition, finish, run_hooks
@@ -102,12 +103,14 @@ class RunService:
         SANDBOX_ONLY), queue the run under the plan's cap (429 TOO_MANY_JOBS) and hold its estimated
         cost (402 INSUFFICIENT_CREDITS with balance, available and required). The caller commits."""
         principal.require_scope("runs")
-        aliased = resolve_model_aliases(parse_graph(graph), self.runtime.nodes, self.runtime.providers)
+        # The workspace's own upstream keys decide which models it may name.
+        providers = await self.runtime.workspace_providers.registry(self.session, principal.workspace_id)
+        aliased = resolve_model_aliases(parse_graph(graph), self.runtime.nodes, providers)
         validated = validate_graph(aliased, self.runtime.nodes, self.settings)
-        check_models(validated, self.runtime.providers)
+        check_models(validated, providers)
         test_mode = principal.mode == "test"
         if test_mode:
-            self._check_sandbox(validated)
+            self._check_sandbox(validated, providers)
         hook = await self._check_webhook(webhook) if webhook is not None else None
         plan = self.settings.plan(principal.plan)
         run_priority = plan.priority if priority is None else max(0, min(priority, plan.priority))
@@ -155,7 +158,7 @@ class RunService:
         self._after_commit(lambda: self.runtime.run_signals.run_queued(queued_run))
         return run
 
-    def _check_sandbox(self, validated: ValidatedGraph) -> None:
+    def _check_sandbox(self, validated: ValidatedGraph, providers: ProviderRegistry) -> None:
         """Test keys run sandbox models and local CPU nodes only; anything else is refused up front."""
         for node_id, cls in validated.node_types.items():
             model_field = cls.model_fields.get("model")
@@ -175,7 +178,7 @@ class RunService:
             if not isinstance(model, str):
                 continue  # a required model with no literal: validation already reported it
             try:
-                info = self.runtime.providers.model(model)
+                info = providers.model(model)
             except PixelmillError as exc:
                 raise PixelmillError(exc.spec, exc.message, node_id=node_id, field="model") from exc
             if not info.sandbox:

@@ -30,6 +30,8 @@ from pixelmill.db.session import Database
 from pixelmill.services.keys import ApiKeyService
 from tests.support.accounts import SeededAccount, seed_account
 from tests.support.databases import SqliteTemplate
+from tests.support.fake_openai import serve_fake_openai
+from tests.support.fake_xai import serve_fake_xai
 from tests.support.server import LiveServer, start_server
 
 pytestmark = pytest.mark.slow
@@ -37,6 +39,7 @@ pytestmark = pytest.mark.slow
 SEED = 21
 MAX_EXAMPLES = 25
 STATEFUL_STEPS = 6
+UPSTREAM_KEY = "sk-probe-upstream-key-nobody-guesses-0123456789"
 # Left out: ensure_resource_availability, which expects a workspace created by POST /v1/workspaces to
 # be readable with the credential that created it; a credential acts in one workspace by design (it
 # answers 404 until the caller switches with POST /v1/auth/token). positive_data_acceptance, which
@@ -105,18 +108,23 @@ class Probe:
 
 @pytest.fixture
 def probe(tmp_path: Path, sqlite_template: SqliteTemplate) -> Iterator[Probe]:
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        database_url=sqlite_template.fresh(tmp_path),
-        secret_key="probe-secret-key-that-is-long-enough-for-hs256",  # type: ignore[arg-type]
-        plan_credits_enabled=False,
-        worker_concurrency=1,
-        log_format="text",
-    )
-    account = seed_account(settings.resolved_database_url, plan="operator")
-    server = start_server(settings)
-    yield Probe(server, settings.resolved_database_url, account)
-    server.stop()
+    # PUT /v1/providers/{id}/key checks a key with its upstream: these answer on loopback (refusing
+    # every key the probe makes up), so the probe never reaches the internet.
+    with serve_fake_openai(UPSTREAM_KEY) as (_, openai_url), serve_fake_xai(UPSTREAM_KEY) as (_, xai_url):
+        settings = Settings(
+            data_dir=tmp_path / "data",
+            database_url=sqlite_template.fresh(tmp_path),
+            secret_key="probe-secret-key-that-is-long-enough-for-hs256",  # type: ignore[arg-type]
+            plan_credits_enabled=False,
+            worker_concurrency=1,
+            log_format="text",
+            openai_base_url=openai_url,
+            xai_base_url=xai_url,
+        )
+        account = seed_account(settings.resolved_database_url, plan="operator")
+        server = start_server(settings)
+        yield Probe(server, settings.resolved_database_url, account)
+        server.stop()
 
 
 def _report(statistic: Statistic, schema: schemathesis.BaseSchema) -> str:

@@ -182,6 +182,7 @@ PARTS: dict[str, PartParam] = {
 SHARED: dict[str, str] = {
     "model_id": "the model catalogue is the server's, the same for every workspace",
     "node_type": "node types are the server's, the same for every workspace",
+    "provider_id": "upstream ids are the server's; a saved key is found by the caller's workspace, never by an id",
 }
 
 # Bodies and headers a method needs to get past validation to the lookup (else it would answer 422).

@@ -77,3 +77,9 @@ def test_a_model_fed_by_an_edge_is_not_known_at_dispatch_so_the_node_types_own_c
 def test_without_a_model_catalogue_the_node_types_decide(providers: ProviderRegistry) -> None:
     upstream = graph(("image.generate", {"prompt": "a lake", "model": "openai/gpt-image-1"}))
     assert run_capability(upstream, default_registry) == "cpu"
+
+
+def test_a_model_of_an_upstream_the_operator_has_no_key_for_is_remote_too(providers: ProviderRegistry) -> None:
+    # A workspace's own key may serve it; the run still calls an upstream, whoever's key it uses.
+    upstream = graph(("image.generate", {"prompt": "a lake", "model": "xai/grok-imagine-image"}))
+    assert run_capability(upstream, default_registry, providers) == "remote"

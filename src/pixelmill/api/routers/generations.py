@@ -20,7 +20,13 @@ from pixelmill.api.openapi import error_responses
 from pixelmill.api.routers.models import ModelPublic
 from pixelmill.api.routers.runs import PreferHeader, public_base_url, wait_preference
 from pixelmill.db.models import Run
-from pixelmill.services.generation_graphs import CPU_MODE_NODES, GenerationRequest, default_models
+from pixelmill.services.default_models import DefaultModelService, with_default
+from pixelmill.services.generation_graphs import (
+    CPU_MODE_NODES,
+    GENERATION_TYPES,
+    GenerationRequest,
+    default_models,
+)
 from pixelmill.services.generations import GenerationPublic, GenerationService, GenerationStatus, GenerationViews
 from pixelmill.services.runs import wait_for_terminal
 
@@ -105,8 +111,19 @@ async def list_generations(
 
 @router.get("/models", operation_id="list_generation_models")
 async def list_generation_models(principal: PrincipalDep, runtime: RuntimeDep) -> GenerationModels:
-    """The models a generation may name, and the one each type uses when ``model_name`` is left out."""
-    models = runtime.providers.models()
+    """The models a generation may name, and the one each type uses when ``model_name`` is left out
+    (the workspace's default where it set one that still serves)."""
+    test_mode = principal.mode == "test"
+    async with runtime.db.reads() as session:
+        providers = await runtime.workspace_providers.registry(session, principal.workspace_id)
+        chosen = await DefaultModelService(session, runtime).get(principal.workspace_id)
+    models = providers.models()
+    defaults = default_models(models, test_mode=test_mode)
+    for generation_type in GENERATION_TYPES:
+        preferred = with_default(
+            GenerationRequest(generation_type=generation_type), chosen, models, test_mode=test_mode
+        ).model_name
+        defaults[generation_type] = preferred or defaults[generation_type]
     return GenerationModels(
         data=[
             ModelPublic(
@@ -123,7 +140,7 @@ async def list_generation_models(principal: PrincipalDep, runtime: RuntimeDep) -
             )
             for m in models
         ],
-        defaults=default_models(models, test_mode=principal.mode == "test"),
+        defaults=defaults,
         image_modes=[*CPU_MODE_NODES, "edit"],
     )
 

@@ -63,12 +63,14 @@ async def list_models(
     generation_type: str | None = Query(default=None, description="Only models of this generation type"),
     sandbox: bool | None = Query(default=None, description="Only models usable (or not) with test keys"),
 ) -> ModelList:
-    """Models of every configured provider, ordered by generation type and id; an operator's
-    aliases are listed on the model they name (``aliases``), not as entries of their own, so each
-    model appears once with the id run reads show."""
+    """Models the caller's workspace can use (an upstream's once it has a key: the operator's or the
+    workspace's own), ordered by generation type and id; an operator's aliases are listed on the
+    model they name (``aliases``), not as entries of their own, so each model appears once with the
+    id run reads show."""
+    providers = await runtime.workspace_providers.registry_in(runtime.db, principal.workspace_id)
     models = [
-        _public(info, runtime.providers)
-        for info in runtime.providers.models()
+        _public(info, providers)
+        for info in providers.models()
         if (generation_type is None or info.generation_type == generation_type)
         and (sandbox is None or info.sandbox == sandbox)
     ]
@@ -79,8 +81,9 @@ async def list_models(
 async def get_model(model_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> ModelPublic:
     """One model by id (ids contain a slash: ``local/procedural``), or by an operator's alias,
     which answers the entry of the model it names (a 422 when that model is not configured)."""
-    model_id = runtime.providers.canonical(model_id)
-    for info in runtime.providers.models():
+    providers = await runtime.workspace_providers.registry_in(runtime.db, principal.workspace_id)
+    model_id = providers.canonical(model_id)
+    for info in providers.models():
         if info.id == model_id:
-            return _public(info, runtime.providers)
+            return _public(info, providers)
     raise PixelmillError(errors.NOT_FOUND, f"Unknown model {model_id!r}", model=model_id)

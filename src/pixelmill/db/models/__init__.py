@@ -5,6 +5,7 @@ from pixelmill.db.models.credits import LedgerEntry, PlanGrant, Wallet
 from pixelmill.db.models.events import RunEvent
 from pixelmill.db.models.files import File
 from pixelmill.db.models.idempotency import IdempotencyRecord
+from pixelmill.db.models.providers import ProviderKey, WorkspaceDefaultModel
 from pixelmill.db.models.runs import NodeCacheEntry, NodeExecution, Run
 from pixelmill.db.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from pixelmill.db.models.workflows import Workflow, WorkflowVersion
@@ -20,6 +21,7 @@ __all__ = [
     "NodeExecution",
     "PasswordResetToken",
     "PlanGrant",
+    "ProviderKey",
     "Run",
     "RunEvent",
     "User",
@@ -30,4 +32,5 @@ __all__ = [
     "Workflow",
     "WorkflowVersion",
     "Workspace",
+    "WorkspaceDefaultModel",
 ]
