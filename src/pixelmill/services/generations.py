@@ -35,8 +35,8 @@ from pixelmill.services.run_views import RunPublic, RunViews
 from pixelmill.services.runs import RunPage, RunService
 
 if TYPE_CHECKING:
-    from pixelmill.runtime import Runtime
     from pixelmill.providers.registry import ProviderRegistry
+    from pixelmill.runtime import Runtime
 
 GenerationStatusName = Literal["pending", "processing", "completed", "failed", "cancelled"]
 STATUS_NAMES: dict[str, GenerationStatusName] = {
