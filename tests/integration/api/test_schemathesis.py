@@ -106,6 +106,9 @@ class Probe:
         return asyncio.run(mint())
 
 
+CLOSED_PORT = "http://127.0.0.1:9/v1"
+
+
 @pytest.fixture
 def probe(tmp_path: Path, sqlite_template: SqliteTemplate) -> Iterator[Probe]:
     # PUT /v1/providers/{id}/key checks a key with its upstream: these answer on loopback (refusing
@@ -120,6 +123,12 @@ def probe(tmp_path: Path, sqlite_template: SqliteTemplate) -> Iterator[Probe]:
             log_format="text",
             openai_base_url=openai_url,
             xai_base_url=xai_url,
+            # The other upstreams at a closed loopback port: a key check there fails UPSTREAM_UNAVAILABLE.
+            gemini_base_url=CLOSED_PORT,
+            vertex_base_url=CLOSED_PORT,
+            replicate_base_url=CLOSED_PORT,
+            fal_base_url=CLOSED_PORT,
+            openai_compatible_url=CLOSED_PORT,
         )
         account = seed_account(settings.resolved_database_url, plan="operator")
         server = start_server(settings)
