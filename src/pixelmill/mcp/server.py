@@ -59,7 +59,7 @@ def check_prefix(prefix: str) -> str:
 INSTRUCTIONS = (
     "pixelmill generates and edits media on a self-hosted server. Results carry output URLs, and small "
     "images inline. Edit tools take an image as a file id, a URL from an earlier result, or base64 data. "
-    "Work that takes long keeps running: get_run reads it by id. check_credits shows the balance."
+    "Work that takes long keeps running: {prefix}get_run reads it by id. {prefix}check_credits shows the balance."
 )
 
 
@@ -71,6 +71,10 @@ class Toolbox:
         self._client = client
         self._prefix = check_prefix(prefix)
         self._fixed = core_tools()
+
+    @property
+    def prefix(self) -> str:
+        return self._prefix
 
     async def specs(self) -> dict[str, ToolSpec]:
         specs = {spec.name: spec for spec in self._fixed}
@@ -107,7 +111,7 @@ def build_server(toolbox: Toolbox) -> Server[Any]:
     return Server(
         "pixelmill",
         version=__version__,
-        instructions=INSTRUCTIONS,
+        instructions=INSTRUCTIONS.format(prefix=toolbox.prefix),
         on_list_tools=toolbox.list_tools,
         on_call_tool=toolbox.call_tool,
     )
