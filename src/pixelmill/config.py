@@ -32,6 +32,8 @@ _MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/\S+")
 
 EXPORT_SIZE_MAX_SIDE: dict[str, int] = {"base": 1024, "2k": 2048, "4k": 4096, "8k": 8192}
 
+_HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}")
+
 
 class Plan(BaseModel):
     """What a workspace on this plan may do. Plans live in configuration, not the database."""
@@ -306,6 +308,13 @@ class Settings(BaseSettings):
     fetch_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1, description="Largest body fetched from a remote URL")
     fetch_timeout_seconds: float = Field(default=15.0, gt=0, description="Timeout of an outbound fetch")
 
+    # MCP
+    mcp_tool_prefix: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9_.-]{0,32}$",
+        description="Put before every tool name of the MCP endpoint at /mcp (imageat_ gives imageat_generate_image …)",
+    )
+
     # Webhooks
     webhook_timeout_seconds: float = Field(
         default=15.0, gt=0, description="Timeout of one webhook delivery attempt (no redirects are followed)"
@@ -327,6 +336,13 @@ class Settings(BaseSettings):
         description="After a webhook secret rotation, how long the previous secret keeps signing beside the new one",
     )
     webhook_delivery_enabled: bool = Field(default=True, description="Run the webhook delivery loop in the API process")
+    webhook_signature_headers: list[str] = Field(
+        default_factory=lambda: ["X-Pixelmill-Signature", "X-Imageat-Signature"],
+        description=(
+            "Headers that carry the `t=<unix>,v1=<hex>` signature of each webhook request (imageat's scheme; "
+            "the Standard Webhooks headers are always sent too)"
+        ),
+    )
 
     # Run events and live streams
     events_retention_days: float = Field(
@@ -605,6 +621,19 @@ class Settings(BaseSettings):
         description="One JSON object per line, or plain text lines; auto: text on a terminal, JSON otherwise",
     )
     metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at /metrics")
+
+    @field_validator("webhook_signature_headers")
+    @classmethod
+    def _signature_headers_are_header_names(cls, names: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for name in names:
+            lowered = name.lower()
+            if not _HEADER_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not an HTTP header name")
+            if lowered in seen or lowered.startswith("webhook-"):
+                raise ValueError(f"{name!r} is listed twice or is a Standard Webhooks header")
+            seen.add(lowered)
+        return names
 
     @field_validator("model_credit_costs")
     @classmethod

@@ -83,3 +83,41 @@ async def test_errors_over_stdio(connect: Connect) -> None:
         refused = await client.call_tool("check_credits", {})
         assert refused.is_error
         assert "refused the credentials" in message(refused)
+
+
+async def test_imageats_configuration_with_only_the_command_changed(
+    live_server: LiveServer, account: SeededAccount, tmp_path: Path, funded: None
+) -> None:
+    """imageat's MCP configuration (``IMAGEAT_API_KEY``, ``IMAGEAT_BASE_URL``) with pixelmill's
+    command: the key and URL are read from imageat's variables, and the tools get imageat's names."""
+    use_mcp_nodes(live_server.app.state.runtime)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIXELMILL_", "IMAGEAT_"))}
+    env.update(
+        IMAGEAT_API_KEY=account.key,
+        IMAGEAT_BASE_URL=live_server.url,
+        PIXELMILL_CONFIG_DIR=str(tmp_path / "config"),
+        PIXELMILL_DATA_DIR=str(tmp_path / "nodata"),
+    )
+
+    def server(extra: dict[str, str]) -> StdioServerParameters:
+        return StdioServerParameters(command=sys.executable, args=["-c", _CLI, "mcp"], env=env | extra, cwd=tmp_path)
+
+    async with Client(server({}), read_timeout_seconds=60) as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        assert {"imageat_generate_image", "imageat_generate_video", "imageat_check_credits"} <= names
+        assert {"imageat_edit_style", "imageat_edit_test_mirror"} <= names
+        assert summary(await client.call_tool("imageat_check_credits", {}))["balance"] == 50
+        generated = await client.call_tool(
+            "imageat_generate_image", {"prompt": "a red kite", "settings": {"size": "96x72"}}
+        )
+        [picture] = images(generated)
+        assert picture.size == (96, 72)
+
+    # pixelmill's own variables win over imageat's, and an explicit (empty) prefix over the default.
+    other_key = {"PIXELMILL_API_KEY": "pm_live_revoked-or-never-issued", "PIXELMILL_MCP_TOOL_PREFIX": ""}
+    async with Client(server(other_key), read_timeout_seconds=60) as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        assert {"generate_image", "check_credits"} <= names
+        refused = await client.call_tool("check_credits", {})
+        assert refused.is_error
+        assert "refused the credentials" in message(refused)

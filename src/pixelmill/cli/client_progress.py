@@ -42,7 +42,9 @@ class RunProgress:
             progress = event.data.get("progress", event.data.get("fraction"))
             self._set_node(node_id, str(event.data.get("type", "")), "running", progress)
         elif node_id is not None and event.event in _EVENT_STATUS:
-            self._set_node(node_id, str(event.data.get("type", "")), _EVENT_STATUS[event.event], None)
+            # A cache hit's node_complete (cached: true) follows its node_cached: it stays "cached".
+            status = "cached" if event.data.get("cached") is True else _EVENT_STATUS[event.event]
+            self._set_node(node_id, str(event.data.get("type", "")), status, None)
 
     def on_run(self, run: Run) -> None:
         for node in run.nodes:

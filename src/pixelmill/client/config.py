@@ -1,7 +1,8 @@
 """Where the client finds its server and key, first match wins:
 
 1. arguments (``Client(api_key=..., base_url=...)``);
-2. ``PIXELMILL_API_KEY`` / ``PIXELMILL_BASE_URL``;
+2. ``PIXELMILL_API_KEY`` / ``PIXELMILL_BASE_URL`` (then, for a caller that asks, other prefixes':
+   ``pixelmill mcp`` also reads ``IMAGEAT_API_KEY`` / ``IMAGEAT_BASE_URL``);
 3. the saved local credentials (``<config dir>/credentials.json``, written by ``pixelmill serve`` on
    first start and by ``pixelmill login``; the config dir is ``PIXELMILL_CONFIG_DIR`` or the user's
    config directory);
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,14 +83,18 @@ def discovered_url() -> str | None:
     return str(record["url"])
 
 
-def resolve(api_key: str | None = None, base_url: str | None = None) -> ClientConfig:
-    """Apply the precedence above; the key may stay None (the server then answers 401)."""
+def resolve(
+    api_key: str | None = None, base_url: str | None = None, *, env_prefixes: Sequence[str] = ("PIXELMILL",)
+) -> ClientConfig:
+    """Apply the precedence above; the key may stay None (the server then answers 401).
+    ``env_prefixes`` are the ``<PREFIX>_API_KEY`` / ``<PREFIX>_BASE_URL`` variables read, first set wins."""
     key, key_source = (api_key, "argument") if api_key else (None, None)
     url, url_source = (base_url, "argument") if base_url else (None, "")
-    if key is None and os.environ.get("PIXELMILL_API_KEY"):
-        key, key_source = os.environ["PIXELMILL_API_KEY"], "PIXELMILL_API_KEY"
-    if url is None and os.environ.get("PIXELMILL_BASE_URL"):
-        url, url_source = os.environ["PIXELMILL_BASE_URL"], "PIXELMILL_BASE_URL"
+    for prefix in env_prefixes:
+        if key is None and os.environ.get(f"{prefix}_API_KEY"):
+            key, key_source = os.environ[f"{prefix}_API_KEY"], f"{prefix}_API_KEY"
+        if url is None and os.environ.get(f"{prefix}_BASE_URL"):
+            url, url_source = os.environ[f"{prefix}_BASE_URL"], f"{prefix}_BASE_URL"
     if key is None or url is None:
         saved = saved_credentials()
         if saved is not None:

@@ -52,10 +52,12 @@ class RunNode(ApiModel):
 
 
 class RunOutput(ApiModel):
-    """An output: ``value`` is a signed URL for media (a list of them for ``images``), else the value."""
+    """An output: ``value`` is a short-lived signed URL for media (a list of them for ``images``), else
+    the value; ``url`` is a media output's stable URL (read with the key)."""
 
     type: str
     value: Any
+    url: str | list[str] | None = None
 
     @property
     def urls(self) -> list[str]:

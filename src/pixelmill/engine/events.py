@@ -6,8 +6,9 @@ one consumer task, so a slow listener never stalls node execution and ``node_pro
 a worker thread still arrives before that node's ``node_complete``.
 
 Per node: ``node_start``, any ``node_progress``, then one of ``node_complete``, ``node_failed`` or
-``node_cancelled``. A cache hit emits only ``node_cached``; a node whose inputs fail to resolve
-emits only ``node_failed``. Nodes resumed from an earlier execution emit nothing.
+``node_cancelled``. A cache hit emits only ``node_cached`` (the run events add a ``node_complete``
+for it: services/run_events.py); a node whose inputs fail to resolve emits only ``node_failed``.
+Nodes resumed from an earlier execution emit nothing.
 """
 
 from __future__ import annotations

@@ -86,7 +86,7 @@ class McpEndpoint:
             ) as client:
                 yield client
 
-        server = build_server(Toolbox(node_types, caller_client))
+        server = build_server(Toolbox(node_types, caller_client, runtime.settings.mcp_tool_prefix))
         manager = StreamableHTTPSessionManager(server, stateless=True, json_response=True)
         async with manager.run():
             self._manager = manager

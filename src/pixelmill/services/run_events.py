@@ -36,7 +36,7 @@ from pixelmill.engine.events import NodeEvent
 from pixelmill.events.log import EventLog, NewEvent
 from pixelmill.events.types import EventName, EventRecord
 from pixelmill.services.run_lifecycle import RunTransition
-from pixelmill.services.run_outputs import public_value
+from pixelmill.services.run_outputs import public_entry
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -77,11 +77,14 @@ def transition_event(transition: RunTransition) -> NewEvent:
     return NewEvent(run.workspace_id, run.id, name, data)
 
 
-def node_event(workspace_id: str, event: NodeEvent, primary_field: str | None = None) -> NewEvent | None:
-    """The run event of one executor event (None for ``node_cancelled``: ``run_cancelled`` says it).
-    ``output`` is the primary output field shaped like the run's ``outputs`` entry."""
+def node_events(workspace_id: str, event: NodeEvent, primary_field: str | None = None) -> list[NewEvent]:
+    """The run events of one executor event (none for ``node_cancelled``: ``run_cancelled`` says it).
+    ``output`` is the primary output field shaped like the run's ``outputs`` entry. A cache hit is
+    ``node_cached`` followed by ``node_complete`` with the same data (``cached: true``), so a client
+    that reads outputs or counts finished nodes from ``node_complete``, as imageat documents, sees
+    every node."""
     if event.kind not in _NODE_EVENTS:
-        return None
+        return []
     data: dict[str, Any] = {"node_id": event.node_id, "node_type": event.node_type}
     if event.kind == "node_progress":
         data["progress"] = event.progress
@@ -101,7 +104,10 @@ def node_event(workspace_id: str, event: NodeEvent, primary_field: str | None = 
             data["duration_ms"] = round(event.duration_ms, 3)
     elif event.kind == "node_failed":
         data["error"] = event.error
-    return NewEvent(workspace_id, event.run_id, event.kind, data)  # type: ignore[arg-type]
+    first = NewEvent(workspace_id, event.run_id, event.kind, data)  # type: ignore[arg-type]
+    if event.kind == "node_cached":
+        return [first, NewEvent(workspace_id, event.run_id, "node_complete", dict(data))]
+    return [first]
 
 
 class RunEventWriter:
@@ -116,9 +122,9 @@ class RunEventWriter:
         """The node events of one run, ``node_progress`` throttled per node, written in batches."""
         return NodeEventBatch(self, run_id, workspace_id)
 
-    def node_item(self, workspace_id: str, event: NodeEvent) -> NewEvent | None:
+    def node_items(self, workspace_id: str, event: NodeEvent) -> list[NewEvent]:
         cls = self.runtime.nodes.get(event.node_type)
-        return node_event(workspace_id, event, compat.primary_output(cls) if cls is not None else None)
+        return node_events(workspace_id, event, compat.primary_output(cls) if cls is not None else None)
 
 
 class _TransitionEvents:
@@ -160,10 +166,10 @@ class NodeEventBatch:
             if now - self._last_progress.get(event.node_id, -self._min_gap) < self._min_gap:
                 return
             self._last_progress[event.node_id] = now
-        item = self.writer.node_item(self.workspace_id, event)
-        if item is None:
+        items = self.writer.node_items(self.workspace_id, event)
+        if not items:
             return
-        self._pending.append(item)
+        self._pending += items
         if len(self._pending) >= NODE_EVENT_BATCH:
             self._full.set()
         if self._flusher is None and not self._taken:
@@ -226,7 +232,7 @@ def render(record: EventRecord, settings: Settings, base_url: str) -> dict[str, 
     if record.name in ("node_complete", "node_cached"):
         output = data.get("output")
         if isinstance(output, dict):
-            value = public_value(
+            entry = public_entry(
                 output,
                 run_id=record.run_id,
                 node_id=str(data.get("node_id")),
@@ -234,22 +240,19 @@ def render(record: EventRecord, settings: Settings, base_url: str) -> dict[str, 
                 ttl=settings.signed_url_ttl_seconds,
                 base_url=base_url,
             )
-            return {**data, "output": {"type": output.get("type"), "value": value}}
+            return {**data, "output": entry}
     elif record.name in ("run_complete", "run_failed", "run_cancelled"):
         outputs = data.get("outputs")
         if isinstance(outputs, dict) and outputs:
             public = {
-                node_id: {
-                    "type": output.get("type"),
-                    "value": public_value(
-                        output,
-                        run_id=record.run_id,
-                        node_id=node_id,
-                        secret=settings.secret,
-                        ttl=settings.signed_url_ttl_seconds,
-                        base_url=base_url,
-                    ),
-                }
+                node_id: public_entry(
+                    output,
+                    run_id=record.run_id,
+                    node_id=node_id,
+                    secret=settings.secret,
+                    ttl=settings.signed_url_ttl_seconds,
+                    base_url=base_url,
+                )
                 for node_id, output in outputs.items()
                 if isinstance(output, dict)
             }

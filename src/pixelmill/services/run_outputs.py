@@ -1,8 +1,12 @@
-"""Where a run's media outputs live on this server: ``/v1/outputs/runs/{run_id}/{node_id}.{ext}``.
+"""Where a run's media outputs live on this server, under two paths serving the same bytes:
+
+- ``/v1/outputs/runs/{run_id}/{node_id}.{ext}``, handed out as short-lived signed links (``value``),
+  so a browser can follow them without a credential; re-reading the run issues fresh ones.
+- ``/runs/{run_id}/{node_id}.{ext}``, the stable form imageat documents (``url``): the same on every
+  read for as long as the run keeps its outputs, read with the owner's key.
 
 A node whose output is ``images`` has one path per image, ``{node_id}.{index}.{ext}`` (node ids
-never contain dots, so the two forms cannot be confused). Links are signed with an expiry, so a
-browser can follow them without a credential; re-reading the run issues fresh ones.
+never contain dots, so the two forms cannot be confused).
 """
 
 from __future__ import annotations
@@ -70,9 +74,25 @@ def output_refs(output: dict[str, Any]) -> list[dict[str, Any]]:
     return []
 
 
-def output_path(run_id: str, node_id: str, ref: dict[str, Any], index: int | None) -> str:
+def output_name(node_id: str, ref: dict[str, Any], index: int | None) -> str:
     suffix = f".{index}" if index is not None else ""
-    return f"/v1/outputs/runs/{run_id}/{node_id}{suffix}.{extension(ref.get('mime'))}"
+    return f"{node_id}{suffix}.{extension(ref.get('mime'))}"
+
+
+def output_path(run_id: str, node_id: str, ref: dict[str, Any], index: int | None) -> str:
+    return f"/v1/outputs/runs/{run_id}/{output_name(node_id, ref, index)}"
+
+
+def stable_url(output: dict[str, Any], *, run_id: str, node_id: str, base_url: str) -> str | list[str] | None:
+    """The stable absolute URL of a media output (a list for ``images``); None for text and JSON."""
+    kind = output.get("type")
+    if kind not in MEDIA_TYPES:
+        return None
+    base = base_url.rstrip("/")
+    refs = output_refs(output)
+    if kind == "images":
+        return [f"{base}/runs/{run_id}/{output_name(node_id, ref, index)}" for index, ref in enumerate(refs)]
+    return f"{base}/runs/{run_id}/{output_name(node_id, refs[0], None)}" if refs else None
 
 
 def public_value(
@@ -112,3 +132,27 @@ def public_value(
     if kind in MEDIA_TYPES:
         return url(refs[0], None) if refs else None
     return output.get("value")
+
+
+def public_entry(
+    output: dict[str, Any],
+    *,
+    run_id: str,
+    node_id: str,
+    secret: bytes,
+    ttl: int,
+    base_url: str,
+    blobs: BlobStore | None = None,
+) -> dict[str, Any]:
+    """One ``outputs`` entry as every reader sees it (run reads, events, webhooks): ``type``, ``value``
+    (see :func:`public_value`) and, for media, the stable ``url``."""
+    entry: dict[str, Any] = {
+        "type": output.get("type"),
+        "value": public_value(
+            output, run_id=run_id, node_id=node_id, secret=secret, ttl=ttl, base_url=base_url, blobs=blobs
+        ),
+    }
+    url = stable_url(output, run_id=run_id, node_id=node_id, base_url=base_url)
+    if url is not None:
+        entry["url"] = url
+    return entry

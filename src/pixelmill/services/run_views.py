@@ -1,8 +1,8 @@
 """The public representation of a run (``GET /v1/runs/{run_id}``), built from its row, its node
 executions, the queue and the in-process state of nodes that are executing right now.
 
-Media outputs become absolute signed URLs on this server (fresh on every read); text and JSON
-outputs are plain values. Views of many runs load their node executions and the queue in one go.
+Media outputs become absolute signed URLs on this server (fresh on every read) beside their stable
+URLs; text and JSON outputs are plain values. Views of many runs load their node executions and the queue in one go.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pixelmill.engine.values import OutputType
 from pixelmill.json_bounds import scrub_json
 from pixelmill.services import run_queue
 from pixelmill.services.run_lifecycle import TERMINAL_STATUSES
-from pixelmill.services.run_outputs import public_value
+from pixelmill.services.run_outputs import public_entry
 
 if TYPE_CHECKING:
     from pixelmill.runtime import Runtime
@@ -47,7 +47,17 @@ _NODE_ROWS = select(
 
 class RunOutputPublic(BaseModel):
     type: OutputType
-    value: Any = Field(description="An absolute signed URL for media (a list for images); the value otherwise")
+    value: Any = Field(
+        description="A short-lived absolute signed URL for media (a list for images); the value otherwise"
+    )
+    url: str | list[str] | None = Field(
+        default=None,
+        exclude_if=lambda url: url is None,  # text and JSON outputs stay {"type", "value"}
+        description=(
+            "Media only: the stable URL /runs/{run_id}/{node_id}.{ext} (a list for images), the same on "
+            "every read while the run keeps its outputs; read it with a key of the run's workspace"
+        ),
+    )
 
 
 class RunNodePublic(BaseModel):
@@ -134,10 +144,9 @@ class RunViews:
     def _view(self, run: Run, executions: dict[str, Any], queue_position: int | None) -> RunPublic:
         settings = self.runtime.settings
         outputs = {
-            node_id: RunOutputPublic(
-                type=output["type"],
-                value=scrub_json(
-                    public_value(
+            node_id: RunOutputPublic.model_validate(
+                scrub_json(
+                    public_entry(
                         output,
                         run_id=run.id,
                         node_id=node_id,
@@ -146,7 +155,7 @@ class RunViews:
                         base_url=self.base_url,
                         blobs=self.runtime.blobs,
                     )
-                ),
+                )
             )
             for node_id, output in (run.outputs or {}).items()
         }

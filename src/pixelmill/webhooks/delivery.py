@@ -232,7 +232,13 @@ class WebhookDeliverer:
         headers = {
             "Content-Type": "application/json",
             "User-Agent": f"pixelmill-webhooks/{__version__}",
-            **signature_headers(prepared.secrets, prepared.webhook_id, int(time.time()), prepared.body),
+            **signature_headers(
+                prepared.secrets,
+                prepared.webhook_id,
+                int(time.time()),
+                prepared.body,
+                self.settings.webhook_signature_headers,
+            ),
         }
         try:
             response: FetchResult = await send(

@@ -3,7 +3,8 @@
 The event log calls it inside the transaction that writes the events, so a delivery exists if and
 only if its event committed; the delivery loop (delivery.py) sends what is here. Each delivery's
 body is frozen now. Terminal events carry imageat's body: ``{"event", "run_id", "status",
-"outputs", "credits_used"}`` (and ``error`` when the run failed), outputs as signed URLs.
+"outputs", "credits_used"}`` (and ``error`` when the run failed); each output ``{"type", "value"}``
+with media as signed URLs and, beside them, their stable ``url``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pixelmill.db.base import utcnow
 from pixelmill.db.models import Run, WebhookDelivery, WebhookEndpoint
 from pixelmill.events.types import TERMINAL_EVENTS, EventRecord
 from pixelmill.ids import new_id
-from pixelmill.services.run_outputs import public_value
+from pixelmill.services.run_outputs import public_entry
 from pixelmill.webhooks.routing import DEFAULT_FILTER, expand
 
 _ENDPOINTS: Table = WebhookEndpoint.__table__  # type: ignore[assignment]
@@ -116,17 +117,14 @@ class WebhookOutbox:
             return {**record.data, "event": record.name, "run_id": record.run_id}
         settings = self.settings
         outputs = {
-            node_id: {
-                "type": output["type"],
-                "value": public_value(
-                    output,
-                    run_id=run.id,
-                    node_id=node_id,
-                    secret=settings.secret,
-                    ttl=settings.signed_url_ttl_seconds,
-                    base_url=settings.resolved_public_url,
-                ),
-            }
+            node_id: public_entry(
+                output,
+                run_id=run.id,
+                node_id=node_id,
+                secret=settings.secret,
+                ttl=settings.signed_url_ttl_seconds,
+                base_url=settings.resolved_public_url,
+            )
             for node_id, output in (run.outputs or {}).items()
         }
         body: dict[str, Any] = {

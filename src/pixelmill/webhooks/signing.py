@@ -1,8 +1,9 @@
 """Signing a webhook body under both schemes receivers know.
 
-- imageat's: ``X-Pixelmill-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`` (also sent
-  as ``X-Imageat-Signature``, so a receiver written against imageat's document verifies unchanged);
-  the key is the secret string's UTF-8 bytes.
+- imageat's: ``t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`` in each header the operator names
+  (``webhook_signature_headers``; by default ``X-Pixelmill-Signature`` and ``X-Imageat-Signature``,
+  so a receiver written against imageat's document verifies unchanged); the key is the secret
+  string's UTF-8 bytes.
 - Standard Webhooks: ``webhook-id``, ``webhook-timestamp`` and ``webhook-signature: v1,<base64
   HMAC-SHA256(key, "<id>.<t>.<body>")>``; for a ``whsec_`` secret the key is the base64-decoded part
   after the prefix, for any other secret its UTF-8 bytes.
@@ -26,6 +27,7 @@ IMAGEAT_HEADER = "X-Imageat-Signature"
 ID_HEADER = "webhook-id"
 TIMESTAMP_HEADER = "webhook-timestamp"
 SIGNATURE_HEADER = "webhook-signature"
+DEFAULT_SIGNED_HEADERS: tuple[str, ...] = (PIXELMILL_HEADER, IMAGEAT_HEADER)
 
 
 def generate_secret() -> str:
@@ -54,14 +56,21 @@ def standard_signature(secret: str, webhook_id: str, timestamp: int, body: bytes
     return base64.b64encode(hmac.new(standard_key(secret), content, hashlib.sha256).digest()).decode()
 
 
-def signature_headers(secrets_: Sequence[str], webhook_id: str, timestamp: int, body: bytes) -> dict[str, str]:
-    """Every header of one delivery attempt. With no secret the request carries only the id and timestamp."""
+def signature_headers(
+    secrets_: Sequence[str],
+    webhook_id: str,
+    timestamp: int,
+    body: bytes,
+    names: Sequence[str] = DEFAULT_SIGNED_HEADERS,
+) -> dict[str, str]:
+    """Every header of one delivery attempt, the ``t=…,v1=…`` value under each of ``names``. With no
+    secret the request carries only the id and timestamp."""
     headers = {ID_HEADER: webhook_id, TIMESTAMP_HEADER: str(timestamp)}
     if not secrets_:
         return headers
     pixelmill = " ".join(f"v1={pixelmill_signature(secret, timestamp, body)}" for secret in secrets_)
-    headers[PIXELMILL_HEADER] = f"t={timestamp},{pixelmill}"
-    headers[IMAGEAT_HEADER] = headers[PIXELMILL_HEADER]
+    for name in names:
+        headers[name] = f"t={timestamp},{pixelmill}"
     headers[SIGNATURE_HEADER] = " ".join(
         f"v1,{standard_signature(secret, webhook_id, timestamp, body)}" for secret in secrets_
     )

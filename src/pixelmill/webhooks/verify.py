@@ -1,20 +1,20 @@
 """Checking a webhook request on the receiving side: ``pixelmill.webhooks.verify(secret, headers, body)``.
 
-Accepts a request signed under either scheme (``X-Pixelmill-Signature``/``X-Imageat-Signature`` or
-the Standard Webhooks headers), compares in constant time, and refuses timestamps further than
-``tolerance`` seconds from now, so a captured request cannot be replayed later.
+Accepts a request signed under either scheme (``X-Pixelmill-Signature``/``X-Imageat-Signature``, or
+the headers a server's ``webhook_signature_headers`` names, or the Standard Webhooks headers),
+compares in constant time, and refuses timestamps further than ``tolerance`` seconds from now, so a
+captured request cannot be replayed later.
 """
 
 from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from pixelmill.webhooks.signing import (
+    DEFAULT_SIGNED_HEADERS,
     ID_HEADER,
-    IMAGEAT_HEADER,
-    PIXELMILL_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     pixelmill_signature,
@@ -74,10 +74,17 @@ def _verify_standard(
 
 
 def verify(
-    secret: str, headers: Mapping[str, str], body: bytes | str, tolerance: float = 300, *, now: float | None = None
+    secret: str,
+    headers: Mapping[str, str],
+    body: bytes | str,
+    tolerance: float = 300,
+    *,
+    now: float | None = None,
+    signed_headers: Sequence[str] = DEFAULT_SIGNED_HEADERS,
 ) -> None:
     """Return if ``body`` was signed with ``secret`` within ``tolerance`` seconds; raise
-    WebhookVerificationError otherwise. Pass the raw body exactly as received, before any JSON parsing."""
+    WebhookVerificationError otherwise. Pass the raw body exactly as received, before any JSON parsing;
+    ``signed_headers`` are where the sender puts ``t=…,v1=…`` (its ``webhook_signature_headers``)."""
     raw = body.encode() if isinstance(body, str) else body
     current = time.time() if now is None else now
     standard = _lookup(headers, SIGNATURE_HEADER)
@@ -86,12 +93,12 @@ def verify(
     if standard is not None and webhook_id is not None and webhook_timestamp is not None:
         _verify_standard(secret, webhook_id, webhook_timestamp, standard, raw, tolerance, current)
         return
-    signed = _lookup(headers, PIXELMILL_HEADER) or _lookup(headers, IMAGEAT_HEADER)
+    signed = next((value for name in signed_headers if (value := _lookup(headers, name)) is not None), None)
     if signed is not None:
         _verify_pixelmill(secret, signed, raw, tolerance, current)
         return
     raise WebhookVerificationError(
-        f"The request carries neither {PIXELMILL_HEADER} nor the "
+        f"The request carries neither {' nor '.join(signed_headers)} nor the "
         f"{ID_HEADER}/{TIMESTAMP_HEADER}/{SIGNATURE_HEADER} headers"
     )
 

@@ -302,3 +302,21 @@ async def test_a_bad_stored_url_fails_its_one_delivery_with_a_reason_and_the_loo
     finally:
         await deliverer.stop()
         await db.dispose()
+
+
+async def test_the_signature_headers_are_the_ones_the_setting_names(fast_settings: Settings) -> None:
+    settings = fast_settings.model_copy(update={"webhook_signature_headers": ["X-Acme-Signature"]})
+    db = Database(settings.resolved_database_url)
+    try:
+        with receiver() as target:
+            endpoint = await make_endpoint(db, settings, target.url)
+            await enqueue(db, settings, record(endpoint.workspace_id, status="completed"))
+            await drain(WebhookDeliverer(db, settings), db, {"succeeded"})
+            [got] = target.wait_for(1)
+        names = {name.lower() for name in got.headers}
+        assert "x-acme-signature" in names
+        assert not {"x-pixelmill-signature", "x-imageat-signature"} & names
+        acme = {"X-Acme-Signature": got.headers["X-Acme-Signature"]}
+        webhooks.verify(endpoint.secret, acme, got.body, signed_headers=["X-Acme-Signature"])
+    finally:
+        await db.dispose()

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from pixelmill.services.run_outputs import OutputName, extension, parse_output_name, public_value
+from pixelmill.services.run_outputs import OutputName, extension, parse_output_name, public_entry, public_value
 from pixelmill.storage.signing import verify_signature
 
 SECRET = b"s" * 32
@@ -61,3 +61,19 @@ def test_media_outputs_become_signed_urls_and_other_values_stay_as_they_are() ->
     assert public_value({"type": "text", "value": "a caption"}, node_id="t", **common) == "a caption"
     assert public_value({"type": "json", "value": {"n": 3}}, node_id="j", **common) == {"n": 3}
     assert public_value({"type": "image", "value": None}, node_id="gone", **common) is None
+
+
+def test_entries_carry_the_stable_url_beside_the_signed_link_for_media_only() -> None:
+    base = "https://media.example"
+    common = {"run_id": "run_1", "secret": SECRET, "ttl": 60, "base_url": base + "/"}
+    image = public_entry({"type": "image", "value": PNG}, node_id="hero", **common)
+    assert image["url"] == f"{base}/runs/run_1/hero.png"
+    assert image["value"].startswith(f"{base}/v1/outputs/runs/run_1/hero.png?expires=")
+    images = public_entry({"type": "images", "value": [PNG, PNG]}, node_id="set", **common)
+    assert images["url"] == [f"{base}/runs/run_1/set.0.png", f"{base}/runs/run_1/set.1.png"]
+    video = public_entry({"type": "video", "value": MP4}, node_id="clip", **common)
+    assert video["url"] == f"{base}/runs/run_1/clip.mp4"
+    assert public_entry({"type": "text", "value": "hello"}, node_id="say", **common) == {
+        "type": "text",
+        "value": "hello",
+    }

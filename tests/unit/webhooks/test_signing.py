@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from pixelmill import webhooks
+from pixelmill.config import Settings
 from pixelmill.webhooks.delivery import next_delay, retry_after_seconds
 from pixelmill.webhooks.signing import generate_secret, signature_headers, standard_key
 
@@ -133,3 +134,26 @@ def test_a_non_ascii_pixelmill_signature_fails_verification_cleanly(signature: s
     headers = {"X-Pixelmill-Signature": f"t={NOW},{signature}"}
     with pytest.raises(webhooks.WebhookVerificationError):
         webhooks.verify(generate_secret(), headers, BODY, now=NOW)
+
+
+def test_the_signature_goes_under_exactly_the_named_headers() -> None:
+    secret = generate_secret()
+    headers = signature_headers([secret], "msg_10", NOW, BODY, ["X-Acme-Signature"])
+    expected = hmac.new(secret.encode(), f"{NOW}.".encode() + BODY, hashlib.sha256).hexdigest()
+    assert headers["X-Acme-Signature"] == f"t={NOW},v1={expected}"
+    assert not {"X-Pixelmill-Signature", "X-Imageat-Signature"} & set(headers)
+    acme = only(headers, "X-Acme-Signature")
+    webhooks.verify(secret, acme, BODY, now=NOW, signed_headers=["X-Acme-Signature"])
+    with pytest.raises(webhooks.WebhookVerificationError, match="neither X-Pixelmill-Signature nor"):
+        webhooks.verify(secret, acme, BODY, now=NOW)
+    assert set(signature_headers([secret], "msg_11", NOW, BODY, [])) == {
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+    }
+
+
+@pytest.mark.parametrize("names", [["X Bad"], ["X-Sig", "x-sig"], ["webhook-signature"], [""]])
+def test_signature_header_settings_must_be_distinct_header_names(names: list[str]) -> None:
+    with pytest.raises(ValueError, match="webhook_signature_headers"):
+        Settings(webhook_signature_headers=names)

@@ -1,5 +1,6 @@
 """Run outputs on stable paths: ``GET /v1/outputs/runs/{run_id}/{node_id}.{ext}``
-(``{node_id}.{index}.{ext}`` for each image of an ``images`` output).
+(``{node_id}.{index}.{ext}`` for each image of an ``images`` output), and the same bytes at
+``GET /runs/{run_id}/{node_id}.{ext}``, the form imageat documents for its CDN URLs (a run's ``url``).
 
 A request needs either the signed query a run view put on the URL (``?expires=&sig=``; a browser can
 follow it without a credential) or a bearer credential of the run's workspace. The bytes come from
@@ -20,33 +21,54 @@ from pixelmill.api.openapi import BEARER_OR_SIGNED_LINK, error_responses
 from pixelmill.api.signed_links import principal_or_link
 from pixelmill.db.models import Run
 from pixelmill.errors import PixelmillError
+from pixelmill.runtime import Runtime
 from pixelmill.services.run_outputs import extension, output_refs, parse_output_name
 
-router = APIRouter(prefix="/v1/outputs", tags=["outputs"])
+router = APIRouter(tags=["outputs"])
 
 
 def _not_found(run_id: str, name: str) -> PixelmillError:
     return PixelmillError(errors.NOT_FOUND, f"Run {run_id} has no output {name}", run_id=run_id)
 
 
+_RESPONSES = error_responses(errors.INSUFFICIENT_SCOPE, errors.FORBIDDEN)
+Expires = Annotated[int | None, Query(description="Expiry of a signed link (unix seconds)")]
+Sig = Annotated[str | None, Query(description="Signature of a signed link")]
+
+
 @router.get(
-    "/runs/{run_id}/{name}",
+    "/v1/outputs/runs/{run_id}/{name}",
     operation_id="get_run_output",
     response_class=Response,
     openapi_extra=BEARER_OR_SIGNED_LINK,
-    responses=error_responses(errors.INSUFFICIENT_SCOPE, errors.FORBIDDEN),
+    responses=_RESPONSES,
 )
 async def get_run_output(
-    run_id: str,
-    name: str,
-    request: Request,
-    runtime: RuntimeDep,
-    expires: Annotated[int | None, Query(description="Expiry of a signed link (unix seconds)")] = None,
-    sig: Annotated[str | None, Query(description="Signature of a signed link")] = None,
+    run_id: str, name: str, request: Request, runtime: RuntimeDep, expires: Expires = None, sig: Sig = None
 ) -> Response:
     """The output's bytes (image, video or audio)."""
+    return await _serve(request, runtime, run_id, name, f"/v1/outputs/runs/{run_id}/{name}", expires, sig)
+
+
+@router.get(
+    "/runs/{run_id}/{name}",
+    operation_id="get_run_output_stable",
+    response_class=Response,
+    openapi_extra=BEARER_OR_SIGNED_LINK,
+    responses=_RESPONSES,
+)
+async def get_run_output_stable(
+    run_id: str, name: str, request: Request, runtime: RuntimeDep, expires: Expires = None, sig: Sig = None
+) -> Response:
+    """The output's bytes at the URL a run read shows as ``url``: the same for as long as the run
+    keeps its outputs (its plan's retention), read with a key of the run's workspace."""
+    return await _serve(request, runtime, run_id, name, f"/runs/{run_id}/{name}", expires, sig)
+
+
+async def _serve(
+    request: Request, runtime: Runtime, run_id: str, name: str, path: str, expires: int | None, sig: str | None
+) -> Response:
     missing = _not_found(run_id, name)
-    path = f"/v1/outputs/runs/{run_id}/{name}"
     principal = await principal_or_link(request, runtime, path, expires, sig, missing=missing)
     if principal is not None:
         principal.require_scope("runs")
