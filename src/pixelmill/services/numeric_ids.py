@@ -61,4 +61,4 @@ class NumericIds:
         query = select(NumericId.target_id, NumericId.id).where(
             NumericId.kind == self.kind, NumericId.target_id.in_(target_ids)
         )
-        return {target: number for target, number in (await self.session.execute(query)).tuples()}
+        return {target: number for target, number in (await self.session.execute(query)).all()}
