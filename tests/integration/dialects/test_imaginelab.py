@@ -21,7 +21,7 @@ import pytest
 import requests
 from PIL import Image
 
-from pixelmill.config import Settings
+from pixelmill.config import Settings, default_plans
 from pixelmill.db.session import Database
 from pixelmill.services.credits import CreditLedger
 from tests.support.accounts import SeededAccount, seed_account
@@ -490,3 +490,18 @@ def test_delete_of_a_pending_generation_cancels_it_and_releases_its_credits(park
         "reserved": 0,
         "available": 100,
     }
+
+
+def test_polling_past_the_plans_rate_limit_is_429_with_a_detail(settings: Settings, funded: SeededAccount) -> None:
+    server = start_server(settings.model_copy(update={"plans": default_plans()}))  # pro: 30 requests a minute
+    try:
+        base = f"{server.url}/api/v1"
+        answers = [httpx.get(f"{base}/generations/1/status", headers=funded.headers) for _ in range(31)]
+    finally:
+        server.stop()
+    assert [a.status_code for a in answers[:30]] == [404] * 30  # polling counts, even for nothing
+    limited = answers[30]
+    assert limited.status_code == 429
+    assert list(limited.json()) == ["detail"]
+    assert "30 requests per minute" in limited.json()["detail"]
+    assert 0 < int(limited.headers["Retry-After"]) <= 60

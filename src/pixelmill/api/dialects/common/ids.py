@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pixelmill import errors
 from pixelmill.errors import PixelmillError
-from pixelmill.services.numeric_ids import AliasKind, NumericIds
+from pixelmill.services.numeric_ids import MAX_ALIAS, AliasKind, NumericIds
 
 
 def not_found(label: str) -> PixelmillError:
@@ -22,10 +22,13 @@ def not_found(label: str) -> PixelmillError:
 
 
 def parse_number(raw: str | int) -> int | None:
-    """``raw`` as a positive integer id, or None (``"12"``, ``12``; not ``"+12"``, ``"1e3"``, ``"-1"``)."""
-    if isinstance(raw, int):
-        return raw if raw > 0 else None
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 19 else None
+    """``raw`` as an alias number, or None (``"12"``, ``12``; not ``"0"``, ``"+12"``, ``"1e3"``, ``"-1"``,
+    or anything past the database's 64-bit range)."""
+    if isinstance(raw, str):
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_ALIAS))):
+            return None
+        raw = int(raw)
+    return raw if 0 < raw <= MAX_ALIAS else None
 
 
 async def resolve(session: AsyncSession, kind: AliasKind, raw: str | int, label: str) -> str:
