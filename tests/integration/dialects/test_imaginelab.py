@@ -7,7 +7,6 @@ generation is a canonical one (one run, one ledger).
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import re
@@ -22,10 +21,9 @@ import requests
 from PIL import Image
 
 from pixelmill.config import Settings, default_plans
-from pixelmill.db.session import Database
-from pixelmill.services.credits import CreditLedger
 from tests.support.accounts import SeededAccount, seed_account
 from tests.support.plans import unthrottled_plans
+from tests.support.runs import grant
 from tests.support.server import LiveServer, start_server
 
 # The record as the document shows it, in its order; pixelmill adds project_id, settings and error after it.
@@ -49,21 +47,9 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"plans": unthrottled_plans(), "dispatch_poll_seconds": 0.2})
 
 
-def grant(settings: Settings, workspace_id: str, amount: int) -> None:
-    async def run() -> None:
-        db = Database(settings.resolved_database_url)
-        try:
-            async with db.session() as session:
-                await CreditLedger(session).grant(workspace_id, amount, "test grant")
-        finally:
-            await db.dispose()
-
-    asyncio.run(run())
-
-
 @pytest.fixture
 def funded(account: SeededAccount, settings: Settings) -> SeededAccount:
-    grant(settings, account.workspace_id, 100)
+    grant(settings.resolved_database_url, account.workspace_id, 100)
     return account
 
 
@@ -285,7 +271,7 @@ def test_projects_tag_generations_and_filter_the_history(base: str, api: httpx.C
 def test_another_tenants_ids_are_not_found(base: str, funded: SeededAccount, settings: Settings) -> None:
     mine = token(base, funded)
     other = seed_account(settings.resolved_database_url)
-    grant(settings, other.workspace_id, 100)
+    grant(settings.resolved_database_url, other.workspace_id, 100)
     theirs = token(base, other)
     gid = httpx.post(
         f"{base}/generations", headers=theirs, json={"generation_type": "voice", "prompt": "Mine."}

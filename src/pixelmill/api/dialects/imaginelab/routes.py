@@ -15,6 +15,7 @@ from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pixelmill import errors
 from pixelmill.api.deps import ClientAddressDep, PrincipalDep, RuntimeDep
 from pixelmill.api.dialects.common.errors import ErrorEnvelope
 from pixelmill.api.dialects.common.ids import not_found_as, resolve
@@ -23,6 +24,7 @@ from pixelmill.api.routers import auth
 from pixelmill.api.routers.runs import public_base_url
 from pixelmill.config import CreditPackage
 from pixelmill.db.models import Run
+from pixelmill.errors import PixelmillError
 from pixelmill.runtime import Runtime
 from pixelmill.services.credits import CreditLedger
 from pixelmill.services.generation_graphs import default_models
@@ -180,8 +182,15 @@ async def delete_generation(generation_id: str, principal: PrincipalDep, runtime
     if run.status == "running":
         await wait_for_terminal(runtime, run.id, DELETE_STOP_WAIT_SECONDS)
     async with runtime.db.session() as session:
-        with not_found_as("Generation"):
-            await GenerationService(session, runtime).delete(principal, run.id)
+        try:
+            with not_found_as("Generation"):
+                await GenerationService(session, runtime).delete(principal, run.id)
+        except PixelmillError as exc:
+            if exc.spec is not errors.RUN_NOT_FINISHED:
+                raise
+            raise PixelmillError(
+                errors.RUN_NOT_FINISHED, "The generation is still stopping; delete it again in a moment"
+            ) from None
     return JSONResponse({"message": "Generation deleted"})
 
 
