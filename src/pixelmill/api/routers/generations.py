@@ -88,14 +88,16 @@ async def create_generation(
     return JSONResponse(view.model_dump(mode="json"), status_code=201, headers=headers)
 
 
-@router.get("", operation_id="list_generations", responses=_SCOPED)
+@router.get("", operation_id="list_generations", responses=error_responses(errors.INSUFFICIENT_SCOPE, errors.NOT_FOUND))
 async def list_generations(
     request: Request,
     principal: PrincipalDep,
     runtime: RuntimeDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=40, description="next_cursor of the previous page")] = None,
-    project_id: Annotated[str | None, Query(max_length=40, description="Only this project's (prj_…)")] = None,
+    project_id: Annotated[
+        str | None, Query(min_length=1, max_length=40, description="Only this project's (prj_…)")
+    ] = None,
 ) -> GenerationList:
     """The generation history, newest first; 404 for a project that is not the workspace's."""
     async with runtime.db.sessions() as session:

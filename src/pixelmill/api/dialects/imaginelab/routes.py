@@ -116,14 +116,12 @@ async def create_generation(
     """Queue a generation; the record answers ``pending`` with its credit cost held."""
     catalogue = [m.id for m in runtime.providers.models()]
     async with runtime.db.session() as session:
-        project_id = None
-        if body.project_id is not None:
-            with not_found_as("Project"):
-                project_id = await resolve(session, "project", body.project_id, "Project")
-                await ProjectService(session).get(principal, project_id)
-        canonical = translate.canonical_request(body, runtime.settings.imaginelab_models, catalogue, project_id)
-        dialect = {"name": "imaginelab", "model_name": body.model_name} if body.model_name else None
-        run = await GenerationService(session, runtime).create(principal, canonical, dialect=dialect)
+        # The only 404 a create without a source image can meet: a project that is not the workspace's.
+        with not_found_as("Project"):
+            project = await resolve(session, "project", body.project_id, "Project") if body.project_id else None
+            canonical = translate.canonical_request(body, runtime.settings.imaginelab_models, catalogue, project)
+            dialect = {"name": "imaginelab", "model_name": body.model_name} if body.model_name else None
+            run = await GenerationService(session, runtime).create(principal, canonical, dialect=dialect)
         await NumericIds(session, "run").number(run.id)
     # The answer is the generation as created (pending), even if a worker claimed it meanwhile.
     return (await _records(runtime, request, principal, [run]))[0]
@@ -140,11 +138,8 @@ async def list_generations(
 ) -> list[schemas.GenerationRecord]:
     """The history, newest first, ``skip`` and ``limit`` at a time; one project's with ``project_id``."""
     async with runtime.db.session() as session:
-        project = None
-        if project_id is not None:
-            with not_found_as("Project"):
-                project = await resolve(session, "project", project_id, "Project")
         with not_found_as("Project"):
+            project = await resolve(session, "project", project_id, "Project") if project_id is not None else None
             page = await GenerationService(session, runtime).list(
                 principal, project_id=project, offset=skip, limit=limit
             )
