@@ -204,7 +204,11 @@ class GenerationService:
         """The project a ``prj_`` id names (404 unless it is the workspace's); other values are free tags."""
         if not (isinstance(project_id, str) and project_id.startswith(PROJECT_PREFIX)):
             return None
-        return (await ProjectService(self.session).get(principal, project_id)).id
+        try:
+            return (await ProjectService(self.session).get(principal, project_id)).id
+        except PixelmillError as exc:
+            exc.extra.setdefault("field", "project_id")
+            raise
 
     async def _source(self, principal: Principal, request: GenerationRequest) -> str | None:
         """The source image as a file of the workspace: an upload made now, a file, or an earlier output."""

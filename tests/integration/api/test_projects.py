@@ -53,6 +53,7 @@ def test_another_workspaces_project_is_not_found(api: httpx.Client, settings: Se
         headers=stranger.headers,
     )
     assert (filed.status_code, filed.json()["error"]["code"]) == (404, "NOT_FOUND")
+    assert filed.json()["error"]["field"] == "project_id"
     listed = api.get("/v1/generations", params={"project_id": project["id"]}, headers=stranger.headers)
     assert listed.status_code == 404
     unknown = api.post(

@@ -146,32 +146,32 @@ async def list_generations(
     return await _records(runtime, request, principal, page.runs)
 
 
-@router.get("/generations/{generation_id}/status")
+@router.get("/generations/{generation_number}/status")
 async def get_status(
-    generation_id: str, request: Request, principal: PrincipalDep, runtime: RuntimeDep
+    generation_number: str, request: Request, principal: PrincipalDep, runtime: RuntimeDep
 ) -> schemas.GenerationStatus:
     async with runtime.db.sessions() as session:
-        number, run = await _generation(session, runtime, principal, generation_id)
+        number, run = await _generation(session, runtime, principal, generation_number)
         views = GenerationViews(session, runtime, public_base_url(request, runtime))
         return translate.status(await views.one(run), number)
 
 
-@router.get("/generations/{generation_id}")
+@router.get("/generations/{generation_number}")
 async def get_generation(
-    generation_id: str, request: Request, principal: PrincipalDep, runtime: RuntimeDep
+    generation_number: str, request: Request, principal: PrincipalDep, runtime: RuntimeDep
 ) -> schemas.GenerationRecord:
     """The generation with its outputs: media URLs (signed, on this server) or the text."""
     async with runtime.db.sessions() as session:
-        _number, run = await _generation(session, runtime, principal, generation_id)
+        _number, run = await _generation(session, runtime, principal, generation_number)
     return (await _records(runtime, request, principal, [run]))[0]
 
 
-@router.delete("/generations/{generation_id}")
-async def delete_generation(generation_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> JSONResponse:
+@router.delete("/generations/{generation_number}")
+async def delete_generation(generation_number: str, principal: PrincipalDep, runtime: RuntimeDep) -> JSONResponse:
     """Delete a generation; a pending one is cancelled first (its credits released), a processing one
     is stopped and deleted once it stopped (400 when it takes longer than a few seconds)."""
     async with runtime.db.session() as session:
-        _number, run = await _generation(session, runtime, principal, generation_id)
+        _number, run = await _generation(session, runtime, principal, generation_number)
         if run.status not in TERMINAL_STATUSES:
             await GenerationService(session, runtime).cancel(principal, run.id)
     if run.status == "running":
@@ -190,13 +190,13 @@ async def delete_generation(generation_id: str, principal: PrincipalDep, runtime
 
 
 async def _generation(
-    session: AsyncSession, runtime: Runtime, principal: Principal, generation_id: str
+    session: AsyncSession, runtime: Runtime, principal: Principal, generation_number: str
 ) -> tuple[int, Run]:
-    """The run behind integer id ``generation_id``: 404 alike for unknown ids and other tenants'."""
+    """The run behind integer id ``generation_number``: 404 alike for unknown ids and other tenants'."""
     with not_found_as("Generation"):
-        run_id = await resolve(session, "run", generation_id, "Generation")
+        run_id = await resolve(session, "run", generation_number, "Generation")
         run = await GenerationService(session, runtime).get(principal, run_id)
-    return int(generation_id), run
+    return int(generation_number), run
 
 
 async def _records(
