@@ -258,6 +258,12 @@ class Settings(BaseSettings):
     credit_packages: list[CreditPackage] = Field(
         default_factory=default_credit_packages, description="Credit packages listed by /v1/credits/packages"
     )
+    imaginelab_models: dict[str, str] = Field(
+        default_factory=lambda: {"seedream-5.0-lite": "image"},
+        description="ImagineLab model names (model_name at /api/v1/generations) and what each runs: a model id "
+        "(provider/model) or a generation type (image, video, voice, music, infographic, text) for that "
+        "type's default model; pixelmill's own model ids are accepted too",
+    )
 
     # Mail
     smtp_host: str | None = Field(

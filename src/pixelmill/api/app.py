@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from pixelmill import __version__
 from pixelmill.api.clean_input import CleanInputMiddleware
+from pixelmill.api.dialects.imaginelab import routes as imaginelab
 from pixelmill.api.errors import install_error_handlers
 from pixelmill.api.idempotency import IdempotencyMiddleware
 from pixelmill.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
@@ -27,6 +28,7 @@ from pixelmill.api.routers import (
     models,
     nodes,
     outputs,
+    projects,
     providers,
     runs,
     webhooks,
@@ -90,6 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(providers.router)
     app.include_router(default_models.router)
+    app.include_router(projects.router)
+    app.include_router(imaginelab.router)
     app.router.routes.append(Route(MCP_PATH, mcp_endpoint, include_in_schema=False))
     install_openapi(app)
     return app

@@ -70,10 +70,15 @@ def _missing_precondition(problems: list[dict[str, Any]]) -> str | None:
 
 async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    return error_response(validation_error(exc))
+
+
+def validation_error(exc: RequestValidationError) -> PixelmillError:
+    """FastAPI's validation failure as the catalogue error it is (the dialects render it their way)."""
     header = _missing_precondition(list(exc.errors()))
     if header is not None:
         message = f'Send {header} with the ETag of your last read, e.g. {header}: "3"'
-        return error_response(PixelmillError(errors.PRECONDITION_REQUIRED, message, field=header))
+        return PixelmillError(errors.PRECONDITION_REQUIRED, message, field=header)
     problems = [
         {
             "field": _field_name(tuple(e.get("loc", ()))),
@@ -86,7 +91,7 @@ async def _on_validation_error(_request: Request, exc: Exception) -> JSONRespons
     message = f"{first['field']}: {first['message']}" if first["field"] else str(first["message"])
     # A validator that raises a catalogue code (JSON_TOO_LARGE, JSON_TOO_DEEP) answers with that entry.
     spec = errors.spec_for(str(first["type"])) or errors.VALIDATION_ERROR
-    return error_response(PixelmillError(spec, message, field=first["field"], errors=problems))
+    return PixelmillError(spec, message, field=first["field"], errors=problems)
 
 
 def _leaf_routes(routes: Iterable[Any]) -> Iterator[Any]:

@@ -113,7 +113,9 @@ class GenerationRequest(RequestModel):
     file_id: str | None = Field(default=None, max_length=64, description="Source image: an uploaded file")
     source_generation_id: str | None = Field(default=None, max_length=64, description="Source: an earlier image")
     project_id: Annotated[str, Field(max_length=200)] | Annotated[int, Field(ge=-(2**63), lt=2**63)] | None = Field(
-        default=None, description="Free tag to group generations"
+        default=None,
+        description="A project of yours (prj_…, from /v1/projects) files the generation under it; "
+        "any other value is kept as a free tag",
     )
 
     def source_fields(self) -> list[str]:

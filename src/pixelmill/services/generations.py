@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -29,6 +29,7 @@ from pixelmill.services.default_models import DefaultModelService, with_default
 from pixelmill.services.files import FileService
 from pixelmill.services.generation_graphs import GenerationPlan, GenerationRequest, plan_generation
 from pixelmill.services.principal import Principal
+from pixelmill.services.projects import PROJECT_PREFIX, ProjectService
 from pixelmill.services.run_lifecycle import TERMINAL_STATUSES
 from pixelmill.services.run_outputs import output_refs
 from pixelmill.services.run_views import RunPublic, RunViews
@@ -129,8 +130,12 @@ class GenerationService:
         self.runtime = runtime
         self.runs = RunService(session, runtime)
 
-    async def create(self, principal: Principal, request: GenerationRequest) -> Run:
-        """Queue the generation's run (credits held as for any run); 422 names the request field."""
+    async def create(
+        self, principal: Principal, request: GenerationRequest, *, dialect: Mapping[str, Any] | None = None
+    ) -> Run:
+        """Queue the generation's run (credits held as for any run); 422 names the request field.
+        ``dialect`` is what a foreign API needs to show the generation as it was asked for (kept in
+        the metadata, e.g. the model name its client sent)."""
         principal.require_scope("runs")
         source_file_id = await self._source(principal, request)
         test_mode = principal.mode == "test"
@@ -146,7 +151,9 @@ class GenerationService:
             source_file_id=source_file_id,
             test_mode=test_mode,
         )
+        project = await self._project(principal, request.project_id)
         metadata = {
+            "user_id": principal.user_id,
             "generation_type": request.generation_type,
             "model_name": plan.model_name,
             "prompt": request.prompt,
@@ -155,8 +162,12 @@ class GenerationService:
             "project_id": request.project_id,
             "source_file_id": source_file_id,
         }
+        if dialect is not None:
+            metadata["dialect"] = dict(dialect)
         try:
-            return await self.runs.create(principal, plan.graph, kind="generation", metadata=metadata)
+            return await self.runs.create(
+                principal, plan.graph, kind="generation", metadata=metadata, project_id=project
+            )
         except PixelmillError as exc:
             raise _remap(exc, plan) from None
 
@@ -184,9 +195,21 @@ class GenerationService:
             raise PixelmillError(errors.NOT_FOUND, f"Generation {generation_id} not found", generation_id=generation_id)
         return run
 
-    async def list(self, principal: Principal, *, cursor: str | None = None, limit: int = 20) -> RunPage:
-        """Generations newest first (the history)."""
-        return await self.runs.list(principal, kind="generation", cursor=cursor, limit=limit)
+    async def list(
+        self,
+        principal: Principal,
+        *,
+        project_id: str | None = None,
+        cursor: str | None = None,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> RunPage:
+        """Generations newest first (the history), or those filed under one project of the workspace."""
+        if project_id is not None:
+            await ProjectService(self.session).get(principal, project_id)
+        return await self.runs.list(
+            principal, kind="generation", project_id=project_id, cursor=cursor, offset=offset, limit=limit
+        )
 
     async def cancel(self, principal: Principal, generation_id: str) -> Run:
         await self.get(principal, generation_id)
@@ -195,6 +218,16 @@ class GenerationService:
     async def delete(self, principal: Principal, generation_id: str) -> None:
         await self.get(principal, generation_id)
         await self.runs.delete(principal, generation_id)
+
+    async def _project(self, principal: Principal, project_id: str | int | None) -> str | None:
+        """The project a ``prj_`` id names (404 unless it is the workspace's); other values are free tags."""
+        if not (isinstance(project_id, str) and project_id.startswith(PROJECT_PREFIX)):
+            return None
+        try:
+            return (await ProjectService(self.session).get(principal, project_id)).id
+        except PixelmillError as exc:
+            exc.extra.setdefault("field", "project_id")
+            raise
 
     async def _source(self, principal: Principal, request: GenerationRequest) -> str | None:
         """The source image as a file of the workspace: an upload made now, a file, or an earlier output."""

@@ -98,6 +98,7 @@ class RunService:
         priority: int | None = None,
         webhook: Mapping[str, Any] | None = None,
         metadata: Mapping[str, Any] | None = None,
+        project_id: str | None = None,
     ) -> Run:
         """Validate ``graph`` (422 naming node and field), check what a test key may use (403
         SANDBOX_ONLY), queue the run under the plan's cap (429 TOO_MANY_JOBS) and hold its estimated
@@ -129,6 +130,7 @@ class RunService:
             credits_used=0,
             test_mode=test_mode,
             run_metadata=dict(metadata) if metadata is not None else None,
+            project_id=project_id,
             webhook=hook,
             created_at=utcnow(),
         )
@@ -226,10 +228,13 @@ class RunService:
         statuses: Sequence[RunStatus] = (),
         workflow_id: str | None = None,
         kind: RunKind | None = None,
+        project_id: str | None = None,
         cursor: str | None = None,
+        offset: int = 0,
         limit: int = 20,
     ) -> RunPage:
-        """Newest first; ``cursor`` is the last run id of the previous page (ids sort by creation)."""
+        """Newest first; ``cursor`` is the last run id of the previous page (ids sort by creation).
+        ``offset`` skips that many more, for the dialects that page by skip and limit."""
         principal.require_scope("runs")
         limit = max(1, min(limit, MAX_PAGE))
         query = select(Run).where(Run.workspace_id == principal.workspace_id, Run.deleted_at.is_(None))
@@ -239,9 +244,12 @@ class RunService:
             query = query.where(Run.workflow_id == workflow_id)
         if kind is not None:
             query = query.where(Run.kind == kind)
+        if project_id is not None:
+            query = query.where(Run.project_id == project_id)
         if cursor is not None:
             query = query.where(Run.id < cursor)
-        rows = list(await self.session.scalars(query.order_by(Run.id.desc()).limit(limit + 1)))
+        query = query.order_by(Run.id.desc()).offset(max(0, offset)).limit(limit + 1)
+        rows = list(await self.session.scalars(query))
         page = rows[:limit]
         return RunPage(page, page[-1].id if len(rows) > limit else None)
 

@@ -94,6 +94,20 @@ class Tenant:
         return self._ok("POST", "/v1/generations", json={"generation_type": "image", "prompt": PROMPT}, headers=WAIT)
 
     @cached_property
+    def project(self) -> dict[str, Any]:
+        return self._ok("POST", "/v1/projects", json={"name": f"probe {METADATA}"})
+
+    @cached_property
+    def imaginelab_project(self) -> dict[str, Any]:
+        return self._ok("POST", "/api/v1/projects", json={"name": f"probe {METADATA}"})
+
+    @cached_property
+    def imaginelab_generation(self) -> dict[str, Any]:
+        """An ImagineLab generation (integer id), filed under an ImagineLab project."""
+        body = {"generation_type": "image", "prompt": PROMPT, "project_id": self.imaginelab_project["id"]}
+        return self._ok("POST", "/api/v1/generations", json=body)
+
+    @cached_property
     def workflow(self) -> dict[str, Any]:
         graph = {"nodes": [node("sum", "math.add", a=1, b=2)], "edges": []}
         workflow = self._ok("POST", "/v1/workflows", json={"name": f"probe {METADATA}", "graph": graph})
@@ -130,7 +144,7 @@ class Tenant:
         made = self.__dict__
         found = [PROMPT, METADATA, HOOK_PATH, self.account.email, self.account.key, self.account.workspace_id]
         found.append(self.account.user_id)
-        for name in ("webhook", "run", "deleted_run", "generation", "workflow", "file", "key"):
+        for name in ("webhook", "run", "deleted_run", "generation", "workflow", "file", "key", "project"):
             resource = made.get(name)
             if isinstance(resource, dict):
                 found += [str(resource[k]) for k in ("id", "run_id", "key", "secret", "sha256") if resource.get(k)]
@@ -167,6 +181,9 @@ class PartParam:
 RESOURCES: dict[str, ResourceParam] = {
     "run_id": ResourceParam(lambda t: [t.run["run_id"], t.deleted_run["run_id"]]),
     "generation_id": ResourceParam(lambda t: [t.generation["id"]]),
+    "generation_number": ResourceParam(lambda t: [str(t.imaginelab_generation["id"])]),
+    "project_id": ResourceParam(lambda t: [t.project["id"]]),
+    "imaginelab_project_id": ResourceParam(lambda t: [str(t.imaginelab_project["id"])]),
     "workflow_id": ResourceParam(lambda t: [t.workflow["id"]]),
     "file_id": ResourceParam(lambda t: [t.file["id"]]),
     "webhook_id": ResourceParam(lambda t: [t.webhook["id"]]),
@@ -286,6 +303,8 @@ def test_a_route_added_without_a_registry_entry_is_caught(tmp_path: Path) -> Non
 
 def _missing(value: str) -> str:
     """An id of the same kind that no workspace has."""
+    if value.isdigit():  # a dialect's integer alias: one far past any made in a test
+        return str(10**15 + int(value))
     prefix, _, _ = value.partition("_")
     return new_id(prefix)
 
@@ -382,6 +401,13 @@ BODY_REFERENCES: list[tuple[str, str, str, Callable[[str], dict[str, Any]]]] = [
         "/v1/generations",
         "generation_id",
         lambda i: {"generation_type": "image", "prompt": "x", "source_generation_id": i},
+    ),
+    ("POST", "/v1/generations", "project_id", lambda i: {"generation_type": "image", "prompt": "x", "project_id": i}),
+    (
+        "POST",
+        "/api/v1/generations",
+        "imaginelab_project_id",
+        lambda i: {"generation_type": "image", "prompt": "x", "project_id": int(i)},
     ),
 ]
 

@@ -94,17 +94,21 @@ async def create_generation(
     return JSONResponse(view.model_dump(mode="json"), status_code=201, headers=headers)
 
 
-@router.get("", operation_id="list_generations", responses=_SCOPED)
+@router.get("", operation_id="list_generations", responses=error_responses(errors.INSUFFICIENT_SCOPE, errors.NOT_FOUND))
 async def list_generations(
     request: Request,
     principal: PrincipalDep,
     runtime: RuntimeDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=40, description="next_cursor of the previous page")] = None,
+    project_id: Annotated[
+        str | None, Query(min_length=1, max_length=40, description="Only this project's (prj_…)")
+    ] = None,
 ) -> GenerationList:
-    """The generation history, newest first."""
+    """The generation history, newest first; 404 for a project that is not the workspace's."""
     async with runtime.db.sessions() as session:
-        page = await GenerationService(session, runtime).list(principal, cursor=cursor, limit=limit)
+        service = GenerationService(session, runtime)
+        page = await service.list(principal, project_id=project_id, cursor=cursor, limit=limit)
         views = await GenerationViews(session, runtime, public_base_url(request, runtime)).many(page.runs)
     return GenerationList(data=views, next_cursor=page.next_cursor)
 

@@ -5,6 +5,8 @@ from pixelmill.db.models.credits import LedgerEntry, PlanGrant, Wallet
 from pixelmill.db.models.events import RunEvent
 from pixelmill.db.models.files import File
 from pixelmill.db.models.idempotency import IdempotencyRecord
+from pixelmill.db.models.numeric_ids import NumericId
+from pixelmill.db.models.projects import Project
 from pixelmill.db.models.providers import ProviderKey, WorkspaceDefaultModel
 from pixelmill.db.models.runs import NodeCacheEntry, NodeExecution, Run
 from pixelmill.db.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -19,8 +21,10 @@ __all__ = [
     "Membership",
     "NodeCacheEntry",
     "NodeExecution",
+    "NumericId",
     "PasswordResetToken",
     "PlanGrant",
+    "Project",
     "ProviderKey",
     "Run",
     "RunEvent",

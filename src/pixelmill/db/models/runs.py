@@ -34,6 +34,8 @@ class Run(Base):
     test_mode: Mapped[bool] = mapped_column(default=False)
     # What the caller attached (a generation's type, model and prompt); "metadata" is taken by SQLAlchemy.
     run_metadata: Mapped[dict[str, Any] | None] = mapped_column("metadata", default=None)
+    # The workspace's project a generation was filed under (services/projects.py); None for the rest.
+    project_id: Mapped[str | None] = mapped_column(String(40), default=None)
     webhook: Mapped[dict[str, Any] | None] = mapped_column(default=None)  # {url, secret} for the terminal POST
     # Written with the terminal transition: {node_id: {"type": …, "value": …}} (media values as references).
     outputs: Mapped[dict[str, Any] | None] = mapped_column(default=None)
@@ -91,3 +93,5 @@ Index("ix_runs_queue", Run.status, Run.workspace_id, Run.priority, Run.created_a
 # The retention sweep: runs by data state, oldest finished first; tombstones by when they were deleted.
 Index("ix_runs_retention", Run.data_state, Run.completed_at)
 Index("ix_runs_deleted_at", Run.deleted_at)
+# A project's history, newest first.
+Index("ix_runs_project_id_id", Run.project_id, Run.id)

@@ -1,0 +1,1 @@
+"""What every dialect shares: its error envelope (``errors``) and integer id aliases (``ids``)."""
