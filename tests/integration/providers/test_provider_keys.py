@@ -9,7 +9,7 @@ import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -26,6 +26,7 @@ from pixelmill.services.accounts import AccountService
 from pixelmill.services.keys import ApiKeyService
 from tests.integration.providers.test_openai_images import openai_settings
 from tests.support.accounts import SeededAccount, seed_account
+from tests.support.databases import PostgresTemplate, SqliteTemplate
 from tests.support.fake_openai import FakeOpenAI, serve_fake_openai
 from tests.support.runs import grant, node, wait_for, with_db
 from tests.support.server import LiveServer, start_server
@@ -34,6 +35,15 @@ KEY = "sk-proj-fakekey-0123456789abcdefSECRET3456"
 WRONG = "sk-proj-wrongkey-0123456789abcdefWRONG9876"
 MASKED = "sk-\u20263456"
 TERMINAL = {"completed", "failed", "cancelled"}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Both backends, as the root conftest gives: saved keys are sealed rows, and this directory's
+    conftest would otherwise narrow the database to SQLite."""
+    if request.param == "postgresql":
+        return cast(PostgresTemplate, request.getfixturevalue("postgres_template")).fresh()
+    return cast(SqliteTemplate, request.getfixturevalue("sqlite_template")).fresh(tmp_path)
 
 
 @pytest.fixture
