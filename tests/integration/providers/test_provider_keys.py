@@ -21,6 +21,7 @@ from pixelmill.config import Settings
 from pixelmill.db.models import ProviderKey
 from pixelmill.db.session import Database
 from pixelmill.providers.key_vault import KeyVault
+from pixelmill.providers.openai import OpenAIProvider
 from pixelmill.runtime import Runtime
 from pixelmill.services.accounts import AccountService
 from pixelmill.services.keys import ApiKeyService
@@ -31,6 +32,8 @@ from tests.support.fake_openai import FakeOpenAI, serve_fake_openai
 from tests.support.runs import grant, node, wait_for, with_db
 from tests.support.server import LiveServer, start_server
 
+# Every model the OpenAI adapter serves (images, chat, speech), as GET /v1/providers lists them.
+OPENAI_MODEL_IDS = [info.id for info in OpenAIProvider.from_settings(Settings(openai_api_key="sk-list")).models()]
 KEY = "sk-proj-fakekey-0123456789abcdefSECRET3456"
 WRONG = "sk-proj-wrongkey-0123456789abcdefWRONG9876"
 MASKED = "sk-\u20263456"
@@ -124,7 +127,7 @@ def test_a_workspace_key_is_checked_sealed_and_serves_that_workspace_only(
         "masked_key": None,
         "source": None,
         "key_env": "OPENAI_API_KEY",
-        "models": ["openai/gpt-image-1", "openai/gpt-image-1-mini", "openai/dall-e-3", "openai/dall-e-2"],
+        "models": OPENAI_MODEL_IDS,
     }
     assert "openai/dall-e-2" not in model_ids(api, account)
 
@@ -354,7 +357,7 @@ def test_the_cli_sets_lists_and_removes_a_key_read_from_standard_input(
     cli = CliRunner()
     saved = cli.invoke(app, ["providers", "set-key", "openai"], input=f"{KEY}\n")
     assert saved.exit_code == 0, saved.output
-    assert saved.output.strip() == f"openai: {MASKED} (workspace), 4 models"
+    assert saved.output.strip() == f"openai: {MASKED} (workspace), {len(OPENAI_MODEL_IDS)} models"
     listed = cli.invoke(app, ["providers", "ls", "--json"])
     assert listed.exit_code == 0, listed.output
     (openai,) = [item for item in json.loads(listed.output) if item["id"] == "openai"]
