@@ -17,12 +17,9 @@ with a real MP4. :meth:`FakeFal.fail_next` queues whole answers to the next queu
 
 from __future__ import annotations
 
-import itertools
-import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
@@ -31,26 +28,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.support.fake_cdn import FakeCdn, serve_fake_cdn, small_mp4
+from tests.support.fake_upstream import RecordingUpstream
 from tests.support.loopback import serve_loopback
 
 COLOUR = (200, 60, 140)
 INFERENCE_TIME = 0.42
 NAMED_SIZES = {"square_hd": (1024, 1024), "landscape_4_3": (1024, 768), "landscape_16_9": (1024, 576)}
-
-
-@dataclass
-class Received:
-    method: str
-    path: str
-    headers: dict[str, str]
-    json: Any = None
-
-
-@dataclass
-class Scripted:
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -63,34 +46,14 @@ class Queued:
     cancelled: bool = False
 
 
-class FakeFal:
-    """State and behaviour; served by :func:`serve_fake_fal`."""
+class FakeFal(RecordingUpstream):
+    """State and behaviour; served by :func:`serve_fake_fal`. A scripted answer (:meth:`fail_next`)
+    answers the next authorised queue submission."""
 
     def __init__(self, key: str, cdn: FakeCdn) -> None:
-        self.key = key
-        self.cdn = cdn
-        self.origin = ""
+        super().__init__(key, cdn)
         self.polls = 1  # status polls until COMPLETED (the queue always takes at least one)
-        self.received: list[Received] = []
-        self.scripted: list[Scripted] = []
         self.queued: dict[str, Queued] = {}
-        self.ids = itertools.count(1)
-        self.lock = threading.Lock()
-
-    def fail_next(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        with self.lock:
-            self.scripted.append(Scripted(status, body, headers or {}))
-
-    def requests(self, method: str | None = None) -> list[Received]:
-        with self.lock:
-            return [r for r in self.received if method is None or r.method == method]
-
-    async def _record(self, request: Request) -> Any:
-        body = await request.body()
-        parsed = json.loads(body) if body else None
-        with self.lock:
-            self.received.append(Received(request.method, request.url.path, dict(request.headers), parsed))
-        return parsed
 
     def _refused(self, request: Request) -> Response | None:
         if request.headers.get("authorization") == f"Key {self.key}":
@@ -102,17 +65,22 @@ class FakeFal:
             found = self.queued.get(request.path_params["rid"])
         return found if found is not None else JSONResponse({"detail": "Request not found"}, 404)
 
+    async def _lookup(self, request: Request) -> Queued | Response:
+        """Record a request about a queued one; that one, or the answer refusing the request."""
+        await self._record(request)
+        refused = self._refused(request)
+        return refused if refused is not None else self._find(request)
+
     def _urls(self, owner: str, app: str, request_id: str) -> dict[str, str]:
         base = f"{self.origin}/{owner}/{app}/requests/{request_id}"
         return {"response_url": base, "status_url": f"{base}/status", "cancel_url": f"{base}/cancel"}
 
     async def submit(self, request: Request) -> Response:
-        body = await self._record(request)
+        _, body = await self._record(request)
         refused = self._refused(request)
         if refused is not None:
             return refused
-        with self.lock:
-            scripted = self.scripted.pop(0) if self.scripted else None
+        scripted = self._take_scripted()
         if scripted is not None:
             return JSONResponse(scripted.body, scripted.status, headers=scripted.headers)
         path = request.path_params["path"]
@@ -126,11 +94,7 @@ class FakeFal:
         return JSONResponse({**answer, "status": "IN_QUEUE", "queue_position": 0})
 
     async def status(self, request: Request) -> Response:
-        await self._record(request)
-        refused = self._refused(request)
-        if refused is not None:
-            return refused
-        found = self._find(request)
+        found = await self._lookup(request)
         if isinstance(found, Response):
             return found
         with self.lock:
@@ -144,11 +108,7 @@ class FakeFal:
         return JSONResponse({"status": status, "logs": [], **urls}, 202)
 
     async def cancel(self, request: Request) -> Response:
-        await self._record(request)
-        refused = self._refused(request)
-        if refused is not None:
-            return refused
-        found = self._find(request)
+        found = await self._lookup(request)
         if isinstance(found, Response):
             return found
         with self.lock:
@@ -158,11 +118,7 @@ class FakeFal:
         return JSONResponse({"status": "CANCELLATION_REQUESTED"}, 202)
 
     async def result(self, request: Request) -> Response:
-        await self._record(request)
-        refused = self._refused(request)
-        if refused is not None:
-            return refused
-        found = self._find(request)
+        found = await self._lookup(request)
         if isinstance(found, Response):
             return found
         if found.status != "COMPLETED":

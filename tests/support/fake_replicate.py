@@ -16,12 +16,9 @@ error, ``CRASH`` with a CUDA error. :meth:`FakeReplicate.fail_next` queues whole
 
 from __future__ import annotations
 
-import itertools
-import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
@@ -30,6 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.support.fake_cdn import FakeCdn, serve_fake_cdn, small_mp4
+from tests.support.fake_upstream import RecordingUpstream
 from tests.support.loopback import serve_loopback
 
 COLOUR = (30, 160, 90)
@@ -38,21 +36,6 @@ PREDICT_TIME = 1.25
 NSFW_ERROR = "NSFW content detected. Try running it again, or try a different prompt."
 CRASH_ERROR = "CUDA out of memory. Tried to allocate 2.00 GiB"
 ASPECTS = {"1:1": (1024, 1024), "16:9": (1344, 768), "9:16": (768, 1344), "3:2": (1216, 832), "2:3": (832, 1216)}
-
-
-@dataclass
-class Received:
-    method: str
-    path: str
-    headers: dict[str, str]
-    json: Any = None
-
-
-@dataclass
-class Scripted:
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -93,35 +76,14 @@ def problem(status: int, title: str, detail: str) -> JSONResponse:
     return JSONResponse({"title": title, "detail": detail, "status": status}, status)
 
 
-class FakeReplicate:
-    """State and behaviour; served by :func:`serve_fake_replicate`."""
+class FakeReplicate(RecordingUpstream):
+    """State and behaviour; served by :func:`serve_fake_replicate`. Every request takes the next
+    scripted answer (:meth:`fail_next`); creating and reading a prediction answer with it."""
 
     def __init__(self, key: str, cdn: FakeCdn) -> None:
-        self.key = key
-        self.cdn = cdn
-        self.origin = ""
+        super().__init__(key, cdn)
         self.polls = 0  # GETs a prediction needs before it ends; 0: it ends within Prefer: wait
-        self.received: list[Received] = []
-        self.scripted: list[Scripted] = []
         self.predictions: dict[str, Prediction] = {}
-        self.ids = itertools.count(1)
-        self.lock = threading.Lock()
-
-    def fail_next(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        with self.lock:
-            self.scripted.append(Scripted(status, body, headers or {}))
-
-    def requests(self, method: str | None = None, path: str | None = None) -> list[Received]:
-        with self.lock:
-            return [r for r in self.received if (method is None or r.method == method) and (path in (None, r.path))]
-
-    async def _record(self, request: Request) -> tuple[Scripted | None, Any]:
-        body = await request.body()
-        parsed = json.loads(body) if body else None
-        with self.lock:
-            self.received.append(Received(request.method, request.url.path, dict(request.headers), parsed))
-            scripted = self.scripted.pop(0) if self.scripted else None
-        return scripted, parsed
 
     def _authorised(self, request: Request) -> bool:
         return request.headers.get("authorization") == f"Bearer {self.key}"
@@ -134,7 +96,7 @@ class FakeReplicate:
         return await self._create(request, None)
 
     async def _create(self, request: Request, model: str | None) -> Response:
-        scripted, body = await self._record(request)
+        scripted, body = await self._record(request, take_scripted=True)
         if not self._authorised(request):
             return problem(401, "Unauthenticated", "You did not pass a valid authentication token")
         if scripted is not None:
@@ -185,7 +147,7 @@ class FakeReplicate:
         prediction.output = urls if isinstance(count, int) else urls[0]
 
     async def get(self, request: Request) -> Response:
-        scripted, _ = await self._record(request)
+        scripted, _ = await self._record(request, take_scripted=True)
         if not self._authorised(request):
             return problem(401, "Unauthenticated", "You did not pass a valid authentication token")
         if scripted is not None:
@@ -203,7 +165,7 @@ class FakeReplicate:
             return JSONResponse(prediction.public(self.origin))
 
     async def cancel(self, request: Request) -> Response:
-        await self._record(request)
+        await self._record(request, take_scripted=True)
         if not self._authorised(request):
             return problem(401, "Unauthenticated", "You did not pass a valid authentication token")
         with self.lock:
@@ -215,7 +177,7 @@ class FakeReplicate:
             return JSONResponse(prediction.public(self.origin))
 
     async def account(self, request: Request) -> Response:
-        await self._record(request)
+        await self._record(request, take_scripted=True)
         if not self._authorised(request):
             return problem(401, "Unauthenticated", "You did not pass a valid authentication token")
         return JSONResponse({"type": "organization", "username": "acme", "name": "Acme", "github_url": None})

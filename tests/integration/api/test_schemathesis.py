@@ -14,6 +14,7 @@ replays the request, so no sequence can lock the probe out.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -30,7 +31,10 @@ from pixelmill.db.session import Database
 from pixelmill.services.keys import ApiKeyService
 from tests.support.accounts import SeededAccount, seed_account
 from tests.support.databases import SqliteTemplate
+from tests.support.fake_fal import serve_fake_fal
+from tests.support.fake_gemini import serve_fake_google
 from tests.support.fake_openai import serve_fake_openai
+from tests.support.fake_replicate import serve_fake_replicate
 from tests.support.fake_xai import serve_fake_xai
 from tests.support.server import LiveServer, start_server
 
@@ -106,14 +110,16 @@ class Probe:
         return asyncio.run(mint())
 
 
-CLOSED_PORT = "http://127.0.0.1:9/v1"
-
-
 @pytest.fixture
 def probe(tmp_path: Path, sqlite_template: SqliteTemplate) -> Iterator[Probe]:
-    # PUT /v1/providers/{id}/key checks a key with its upstream: these answer on loopback (refusing
-    # every key the probe makes up), so the probe never reaches the internet.
-    with serve_fake_openai(UPSTREAM_KEY) as (_, openai_url), serve_fake_xai(UPSTREAM_KEY) as (_, xai_url):
+    # PUT /v1/providers/{id}/key checks a key with its upstream: every upstream answers on loopback
+    # (a fake refusing every key the probe makes up), so the probe never reaches the internet.
+    with contextlib.ExitStack() as fakes:
+        _, openai_url = fakes.enter_context(serve_fake_openai(UPSTREAM_KEY))
+        _, xai_url = fakes.enter_context(serve_fake_xai(UPSTREAM_KEY))
+        _, google_origin = fakes.enter_context(serve_fake_google(UPSTREAM_KEY))
+        _, replicate_url = fakes.enter_context(serve_fake_replicate(UPSTREAM_KEY))
+        _, fal_url = fakes.enter_context(serve_fake_fal(UPSTREAM_KEY))
         settings = Settings(
             data_dir=tmp_path / "data",
             database_url=sqlite_template.fresh(tmp_path),
@@ -123,12 +129,12 @@ def probe(tmp_path: Path, sqlite_template: SqliteTemplate) -> Iterator[Probe]:
             log_format="text",
             openai_base_url=openai_url,
             xai_base_url=xai_url,
-            # The other upstreams at a closed loopback port: a key check there fails UPSTREAM_UNAVAILABLE.
-            gemini_base_url=CLOSED_PORT,
-            vertex_base_url=CLOSED_PORT,
-            replicate_base_url=CLOSED_PORT,
-            fal_base_url=CLOSED_PORT,
-            openai_compatible_url=CLOSED_PORT,
+            gemini_base_url=f"{google_origin}/v1beta",
+            vertex_base_url=f"{google_origin}/v1",
+            replicate_base_url=replicate_url,
+            fal_base_url=fal_url,
+            openai_compatible_url=openai_url,
+            openai_compatible_models=["probe-model"],
         )
         account = seed_account(settings.resolved_database_url, plan="operator")
         server = start_server(settings)

@@ -15,10 +15,9 @@ import pytest
 from pixelmill.config import Settings
 from tests.integration.providers.test_openai_images import node_error, output_image, run_to_end
 from tests.support.accounts import SeededAccount
-from tests.support.databases import SqliteTemplate
 from tests.support.fake_fal import COLOUR, INFERENCE_TIME, FakeFal, serve_fake_fal
-from tests.support.plans import unthrottled_plans
 from tests.support.runs import grant, node, run_entries
+from tests.support.upstream_settings import served_settings
 
 KEY = "fal-run-key-id:runSecret0123456789SECRETTAIL"
 
@@ -29,27 +28,13 @@ def fake() -> Iterator[tuple[FakeFal, str]]:
         yield served
 
 
-@pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: SqliteTemplate) -> str:
-    return sqlite_template.fresh(tmp_path)
-
-
 def fal_settings(tmp_path: Path, database_url: str, base_url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "data_dir": tmp_path / "data",
-        "database_url": database_url,
-        "secret_key": "test-secret-key-that-is-long-enough-for-hs256",
-        "allow_private_urls": True,
-        "plan_credits_enabled": False,
-        "log_format": "text",
-        "dispatch_poll_seconds": 0.2,
+    specific: dict[str, Any] = {
         "fal_key": KEY,
         "fal_base_url": base_url,
         "fal_poll_seconds": 0.02,
-        "upstream_retry_budget_seconds": 5,
-        "plans": unthrottled_plans(),
     }
-    return Settings(**{**values, **overrides})
+    return served_settings(tmp_path, database_url, **{**specific, **overrides})
 
 
 @pytest.fixture

@@ -17,16 +17,16 @@ import pytest
 from PIL import Image
 from pydantic import SecretStr
 
-from pixelmill.config import Settings, default_plans
+from pixelmill.config import Settings
 from pixelmill.errors import PixelmillError
 from pixelmill.providers.base import TextToImageRequest
 from pixelmill.providers.gemini import GeminiProvider, read_error
 from pixelmill.providers.upstream.client import Call, UpstreamClient, UpstreamConfig
 from tests.integration.providers.test_openai_images import node_error, output_image, run_to_end, upload
 from tests.support.accounts import SeededAccount
-from tests.support.databases import SqliteTemplate
 from tests.support.fake_gemini import COLOUR, OUTPUT_TOKENS, FakeGoogle, rate_limited_body, serve_fake_google
 from tests.support.runs import grant, node, run_entries
+from tests.support.upstream_settings import served_settings
 
 KEY = "AIzaSyFAKEgeminiKey0123456789abcdSECRET42"
 FLASH = "gemini-2.5-flash-image"
@@ -40,28 +40,12 @@ def fake() -> Iterator[tuple[FakeGoogle, str]]:
         yield served
 
 
-@pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: SqliteTemplate) -> str:
-    return sqlite_template.fresh(tmp_path)
-
-
 def gemini_settings(tmp_path: Path, database_url: str, origin: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "data_dir": tmp_path / "data",
-        "database_url": database_url,
-        "secret_key": "test-secret-key-that-is-long-enough-for-hs256",
-        "allow_private_urls": True,
-        "plan_credits_enabled": False,
-        "log_format": "text",
-        "dispatch_poll_seconds": 0.2,
+    specific: dict[str, Any] = {
         "gemini_api_key": KEY,
         "gemini_base_url": f"{origin}/v1beta",
-        "upstream_retry_budget_seconds": 5,
-        "plans": {
-            name: plan.model_copy(update={"requests_per_minute": 100_000}) for name, plan in default_plans().items()
-        },
     }
-    return Settings(**{**values, **overrides})
+    return served_settings(tmp_path, database_url, **{**specific, **overrides})
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import pytest
 from pixelmill.config import Settings
 from tests.integration.providers.test_openai_images import openai_settings, run_to_end, start
 from tests.support.accounts import SeededAccount
-from tests.support.databases import SqliteTemplate
 from tests.support.fake_openai import FakeOpenAI, serve_fake_openai
 from tests.support.runs import grant, node, run_entries, wait_for
 
@@ -24,11 +23,6 @@ ALIASES = {"image-default": "openai/gpt-image-1", "sketch": "local/procedural", 
 def fake() -> Iterator[tuple[FakeOpenAI, str]]:
     with serve_fake_openai(KEY) as served:
         yield served
-
-
-@pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: SqliteTemplate) -> str:
-    return sqlite_template.fresh(tmp_path)
 
 
 @pytest.fixture

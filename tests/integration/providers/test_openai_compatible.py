@@ -16,15 +16,15 @@ import pytest
 from PIL import Image
 
 from pixelmill import errors
-from pixelmill.config import Settings, default_plans
+from pixelmill.config import Settings
 from pixelmill.errors import PixelmillError
 from pixelmill.providers.base import TextProvider, TextToImageProvider, UpstreamProvider
 from pixelmill.providers.builtin import build_provider_registry
 from pixelmill.providers.openai_compatible import OpenAICompatibleProvider
 from tests.support.accounts import SeededAccount
-from tests.support.databases import SqliteTemplate
 from tests.support.fake_openai import COLOUR, FakeOpenAI, serve_fake_openai
 from tests.support.runs import grant, node, run_entries, wait_for
+from tests.support.upstream_settings import served_settings
 
 OLLAMA_MODELS = ("llama3.2:1b", "qwen2.5:0.5b", "tiny-sd")
 TERMINAL = {"completed", "failed", "cancelled"}
@@ -37,28 +37,12 @@ def ollama() -> Iterator[tuple[FakeOpenAI, str]]:
         yield fake, base_url
 
 
-@pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: SqliteTemplate) -> str:
-    return sqlite_template.fresh(tmp_path)
-
-
 def compatible_settings(tmp_path: Path, database_url: str, base_url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "data_dir": tmp_path / "data",
-        "database_url": database_url,
-        "secret_key": "test-secret-key-that-is-long-enough-for-hs256",
-        "allow_private_urls": True,
-        "plan_credits_enabled": False,
-        "log_format": "text",
-        "dispatch_poll_seconds": 0.2,
+    specific: dict[str, Any] = {
         "openai_compatible_url": base_url,
         "openai_compatible_image_models": ["tiny-sd"],
-        "upstream_retry_budget_seconds": 5,
-        "plans": {
-            name: plan.model_copy(update={"requests_per_minute": 100_000}) for name, plan in default_plans().items()
-        },
     }
-    return Settings(**{**values, **overrides})
+    return served_settings(tmp_path, database_url, **{**specific, **overrides})
 
 
 @pytest.fixture

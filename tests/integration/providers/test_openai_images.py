@@ -16,12 +16,13 @@ import pytest
 from PIL import Image
 from pydantic import SecretStr
 
-from pixelmill.config import Settings, default_plans
+from pixelmill.config import Settings
 from tests.support.accounts import SeededAccount
-from tests.support.databases import PostgresTemplate, SqliteTemplate
+from tests.support.databases import PostgresTemplate
 from tests.support.fake_openai import COLOUR, FakeOpenAI, error_body, serve_fake_openai
 from tests.support.runs import grant, node, run_entries, wait_for
 from tests.support.sse import parse_frames
+from tests.support.upstream_settings import served_settings
 
 KEY = "sk-proj-fakekey-0123456789abcdefSECRET3456"
 TERMINAL = {"completed", "failed", "cancelled"}
@@ -33,29 +34,12 @@ def fake() -> Iterator[tuple[FakeOpenAI, str]]:
         yield served
 
 
-@pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: SqliteTemplate) -> str:
-    return sqlite_template.fresh(tmp_path)
-
-
 def openai_settings(tmp_path: Path, database_url: str, base_url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "data_dir": tmp_path / "data",
-        "database_url": database_url,
-        "secret_key": "test-secret-key-that-is-long-enough-for-hs256",
-        "allow_private_urls": True,
-        "plan_credits_enabled": False,
-        "log_format": "text",
-        "dispatch_poll_seconds": 0.2,
+    specific: dict[str, Any] = {
         "openai_api_key": KEY,
         "openai_base_url": base_url,
-        "upstream_retry_budget_seconds": 5,
-        # Runs are polled to their end: no per-minute limit in the way.
-        "plans": {
-            name: plan.model_copy(update={"requests_per_minute": 100_000}) for name, plan in default_plans().items()
-        },
     }
-    return Settings(**{**values, **overrides})
+    return served_settings(tmp_path, database_url, **{**specific, **overrides})
 
 
 @pytest.fixture

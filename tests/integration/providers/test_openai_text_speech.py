@@ -16,7 +16,6 @@ import pytest
 from pixelmill.config import Settings
 from tests.integration.providers.test_openai_images import KEY, node_error, openai_settings, run_to_end, start
 from tests.support.accounts import SeededAccount
-from tests.support.databases import SqliteTemplate
 from tests.support.fake_openai import FakeOpenAI, error_body, serve_fake_openai
 from tests.support.runs import edge, grant, node, run_entries, wait_for
 from tests.support.server import start_server
@@ -29,11 +28,6 @@ PROMPT = "Write one line about the quiet sea at night under a pale moon"
 def fake() -> Iterator[tuple[FakeOpenAI, str]]:
     with serve_fake_openai(KEY) as served:
         yield served
-
-
-@pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: SqliteTemplate) -> str:
-    return sqlite_template.fresh(tmp_path)
 
 
 @pytest.fixture

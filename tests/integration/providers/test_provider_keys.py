@@ -9,7 +9,7 @@ import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -21,19 +21,32 @@ from pixelmill.config import Settings
 from pixelmill.db.models import ProviderKey
 from pixelmill.db.session import Database
 from pixelmill.providers.key_vault import KeyVault
+from pixelmill.providers.openai import OpenAIProvider
 from pixelmill.runtime import Runtime
 from pixelmill.services.accounts import AccountService
 from pixelmill.services.keys import ApiKeyService
 from tests.integration.providers.test_openai_images import openai_settings
 from tests.support.accounts import SeededAccount, seed_account
+from tests.support.databases import PostgresTemplate, SqliteTemplate
 from tests.support.fake_openai import FakeOpenAI, serve_fake_openai
 from tests.support.runs import grant, node, wait_for, with_db
 from tests.support.server import LiveServer, start_server
 
+# Every model the OpenAI adapter serves (images, chat, speech), as GET /v1/providers lists them.
+OPENAI_MODEL_IDS = [info.id for info in OpenAIProvider.from_settings(Settings(openai_api_key="sk-list")).models()]
 KEY = "sk-proj-fakekey-0123456789abcdefSECRET3456"
 WRONG = "sk-proj-wrongkey-0123456789abcdefWRONG9876"
 MASKED = "sk-\u20263456"
 TERMINAL = {"completed", "failed", "cancelled"}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Both backends, as the root conftest gives: saved keys are sealed rows, and this directory's
+    conftest would otherwise narrow the database to SQLite."""
+    if request.param == "postgresql":
+        return cast(PostgresTemplate, request.getfixturevalue("postgres_template")).fresh()
+    return cast(SqliteTemplate, request.getfixturevalue("sqlite_template")).fresh(tmp_path)
 
 
 @pytest.fixture
@@ -114,7 +127,7 @@ def test_a_workspace_key_is_checked_sealed_and_serves_that_workspace_only(
         "masked_key": None,
         "source": None,
         "key_env": "OPENAI_API_KEY",
-        "models": ["openai/gpt-image-1", "openai/gpt-image-1-mini", "openai/dall-e-3", "openai/dall-e-2"],
+        "models": OPENAI_MODEL_IDS,
     }
     assert "openai/dall-e-2" not in model_ids(api, account)
 
@@ -344,7 +357,7 @@ def test_the_cli_sets_lists_and_removes_a_key_read_from_standard_input(
     cli = CliRunner()
     saved = cli.invoke(app, ["providers", "set-key", "openai"], input=f"{KEY}\n")
     assert saved.exit_code == 0, saved.output
-    assert saved.output.strip() == f"openai: {MASKED} (workspace), 4 models"
+    assert saved.output.strip() == f"openai: {MASKED} (workspace), {len(OPENAI_MODEL_IDS)} models"
     listed = cli.invoke(app, ["providers", "ls", "--json"])
     assert listed.exit_code == 0, listed.output
     (openai,) = [item for item in json.loads(listed.output) if item["id"] == "openai"]

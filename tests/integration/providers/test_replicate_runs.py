@@ -17,10 +17,9 @@ from pixelmill.config import Settings
 from tests.integration.providers.test_openai_images import node_error, output_image, run_to_end, start
 from tests.integration.providers.test_xai_video_runs import frames_of, video_bytes
 from tests.support.accounts import SeededAccount
-from tests.support.databases import SqliteTemplate
 from tests.support.fake_replicate import COLOUR, PREDICT_TIME, VERSION, FakeReplicate, serve_fake_replicate
-from tests.support.plans import unthrottled_plans
 from tests.support.runs import TERMINAL, grant, node, run_entries, wait_for
+from tests.support.upstream_settings import served_settings
 
 KEY = "r8_runToken0123456789abcdefSECRETTAIL99"
 
@@ -31,27 +30,13 @@ def fake() -> Iterator[tuple[FakeReplicate, str]]:
         yield served
 
 
-@pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: SqliteTemplate) -> str:
-    return sqlite_template.fresh(tmp_path)
-
-
 def replicate_settings(tmp_path: Path, database_url: str, base_url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "data_dir": tmp_path / "data",
-        "database_url": database_url,
-        "secret_key": "test-secret-key-that-is-long-enough-for-hs256",
-        "allow_private_urls": True,
-        "plan_credits_enabled": False,
-        "log_format": "text",
-        "dispatch_poll_seconds": 0.2,
+    specific: dict[str, Any] = {
         "replicate_api_token": KEY,
         "replicate_base_url": base_url,
         "replicate_poll_seconds": 0.02,
-        "upstream_retry_budget_seconds": 5,
-        "plans": unthrottled_plans(),
     }
-    return Settings(**{**values, **overrides})
+    return served_settings(tmp_path, database_url, **{**specific, **overrides})
 
 
 @pytest.fixture

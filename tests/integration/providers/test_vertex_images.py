@@ -26,7 +26,6 @@ from pixelmill.providers.vertex import VertexProvider
 from tests.integration.providers.test_gemini_images import gemini_settings
 from tests.integration.providers.test_openai_images import output_image, run_to_end
 from tests.support.accounts import SeededAccount
-from tests.support.databases import SqliteTemplate
 from tests.support.fake_gemini import COLOUR, FakeGoogle, serve_fake_google
 from tests.support.runs import grant, node, run_entries
 
@@ -265,11 +264,6 @@ def test_a_service_account_without_a_project_needs_vertex_project(fake: tuple[Fa
     assert invalid.value.extra["field"] == "vertex_project"
     assert vertex(origin, lacking.text, vertex_project="given").is_configured()
     assert not VertexProvider.from_settings(Settings()).is_configured()
-
-
-@pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: SqliteTemplate) -> str:
-    return sqlite_template.fresh(tmp_path)
 
 
 @pytest.fixture

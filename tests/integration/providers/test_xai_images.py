@@ -16,12 +16,12 @@ import pytest
 from PIL import Image
 from pydantic import SecretStr
 
-from pixelmill.config import Settings, default_plans
+from pixelmill.config import Settings
 from tests.integration.providers.test_openai_images import node_error, output_image, run_to_end, upload
 from tests.support.accounts import SeededAccount
-from tests.support.databases import SqliteTemplate
 from tests.support.fake_xai import COLOUR, COST_TICKS, FakeXAI, error_body, serve_fake_xai
 from tests.support.runs import grant, node, run_entries
+from tests.support.upstream_settings import served_settings
 
 KEY = "xai-fakekey0123456789abcdefSECRETTAIL42"
 
@@ -32,28 +32,12 @@ def fake() -> Iterator[tuple[FakeXAI, str]]:
         yield served
 
 
-@pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: SqliteTemplate) -> str:
-    return sqlite_template.fresh(tmp_path)
-
-
 def xai_settings(tmp_path: Path, database_url: str, base_url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "data_dir": tmp_path / "data",
-        "database_url": database_url,
-        "secret_key": "test-secret-key-that-is-long-enough-for-hs256",
-        "allow_private_urls": True,
-        "plan_credits_enabled": False,
-        "log_format": "text",
-        "dispatch_poll_seconds": 0.2,
+    specific: dict[str, Any] = {
         "xai_api_key": KEY,
         "xai_base_url": base_url,
-        "upstream_retry_budget_seconds": 5,
-        "plans": {
-            name: plan.model_copy(update={"requests_per_minute": 100_000}) for name, plan in default_plans().items()
-        },
     }
-    return Settings(**{**values, **overrides})
+    return served_settings(tmp_path, database_url, **{**specific, **overrides})
 
 
 @pytest.fixture

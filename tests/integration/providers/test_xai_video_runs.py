@@ -18,7 +18,6 @@ from pixelmill.config import Settings
 from tests.integration.providers.test_openai_images import node_error, run_to_end, upload
 from tests.integration.providers.test_xai_images import KEY, xai_settings
 from tests.support.accounts import SeededAccount
-from tests.support.databases import SqliteTemplate
 from tests.support.fake_xai import VIDEO_TICKS_PER_SECOND, FakeXAI, serve_fake_xai
 from tests.support.runs import grant, node, run_entries, wait_for
 
@@ -29,11 +28,6 @@ MODEL = "xai/grok-imagine-video"
 def fake() -> Iterator[tuple[FakeXAI, str]]:
     with serve_fake_xai(KEY) as served:
         yield served
-
-
-@pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: SqliteTemplate) -> str:
-    return sqlite_template.fresh(tmp_path)
 
 
 @pytest.fixture
