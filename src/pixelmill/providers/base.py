@@ -196,6 +196,10 @@ class UpstreamProvider(Provider, Protocol):
         """The same adapter (base URL, limits) calling with ``key`` instead."""
         ...
 
+    def key_hint(self) -> str | None:
+        """The key in use, masked (at most its last four characters), or None without one."""
+        ...
+
     async def check_key(self) -> None:
         """Ask the upstream whether the key works (a cheap authenticated read); raise
         UPSTREAM_AUTH_FAILED when it refuses, UPSTREAM_UNAVAILABLE when it cannot be reached."""

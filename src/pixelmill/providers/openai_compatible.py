@@ -114,6 +114,9 @@ class OpenAICompatibleProvider:
     def is_configured(self) -> bool:
         return bool(self._config.base_url.strip("/"))
 
+    def key_hint(self) -> str | None:
+        return self._config.key_hint()
+
     def with_key(self, key: str) -> Self:
         return type(self)(self._config.with_key(key), self.text_models, self.image_models)
 

@@ -100,6 +100,10 @@ class VertexProvider(GenerateContentImages):
     def is_configured(self) -> bool:
         return self._tokens is not None
 
+    def key_hint(self) -> str | None:
+        """The service account's email: it names the key and is no secret."""
+        return self._tokens.client_email if self._tokens is not None else None
+
     def with_key(self, key: str) -> Self:
         """This adapter calling as the service account in ``key`` (its JSON text) in its own project."""
         info = parse_service_account(key, source="key")

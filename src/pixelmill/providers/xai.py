@@ -292,6 +292,9 @@ class XAIProvider:
     def is_configured(self) -> bool:
         return bool(self._config.secret)
 
+    def key_hint(self) -> str | None:
+        return self._config.key_hint()
+
     def with_key(self, key: str) -> Self:
         return type(self)(self._config.with_key(key), video_timing=self._video_timing)
 

@@ -109,13 +109,18 @@ class ProviderKeyService:
         for provider_id, upstream in sorted(self.resolver.base.upstreams().items()):
             found = effective.get(provider_id)
             row = found.row if found is not None else None
-            shown = row is not None and ((found is not None and found.source == "workspace") or principal.is_operator)
+            own = found is not None and found.source == "workspace"
+            masked = None
+            if row is not None and (own or principal.is_operator):
+                masked = row.masked
+            elif found is not None and found.source == "env" and principal.is_operator:
+                masked = upstream.key_hint()
             statuses.append(
                 ProviderStatus(
                     id=provider_id,
                     configured=found is not None,
                     valid=row.valid if row is not None else None,
-                    masked_key=row.masked if row is not None and shown else None,
+                    masked_key=masked,
                     source=found.source if found is not None else None,
                     key_env=upstream.key_env,
                     models=[info.id for info in upstream.models()],

@@ -329,8 +329,9 @@ def test_an_env_key_cannot_be_removed_or_replaced_through_the_api(
                 True,
                 "env",
                 None,
-                None,
+                None,  # the operator's key, masked or not, is the operator's business
             )
+            assert openai_of(api, operator)["masked_key"] == MASKED
             for who in (account, operator):
                 removed = api.delete("/v1/providers/openai/key", headers=who.headers)
                 assert removed.status_code == 409, removed.text

@@ -19,7 +19,7 @@ from tests.support.fake_openai import serve_fake_openai
 from tests.support.fake_xai import serve_fake_xai
 
 GOOD = "sk-good-key-0123456789abcdefGOODTAIL"
-WRONG = "sk-wrong-key-0123456789abcdefWRONGTAIL"
+WRONG = "sk-wrong-key-0123456789abcdefWRONG9999"
 
 Adapter = Callable[[Settings], UpstreamProvider]
 CASES: list[tuple[str, Any, Adapter]] = [
@@ -51,5 +51,6 @@ def test_a_good_key_passes_and_a_copy_with_another_key_is_refused(name: str, ser
     assert WRONG not in repr(error.extra)
     sent = [received.headers["authorization"] for received in fake.requests("/v1/models")]
     assert sent == [f"Bearer {GOOD}", f"Bearer {WRONG}"]
+    assert (operator.key_hint(), workspace.key_hint()) == ("sk-\u2026TAIL", "sk-\u20269999")
     assert workspace.is_configured()
     assert workspace.id == operator.id == name

@@ -243,6 +243,7 @@ def test_a_workspace_service_account_calls_in_its_own_project_through_a_trusted_
     workspace = operator.with_key(theirs.text)
     assert workspace.is_configured()
     assert (workspace.id, workspace.key_env) == ("vertex", "VERTEX_SERVICE_ACCOUNT_JSON")
+    assert (operator.key_hint(), workspace.key_hint()) == (EMAIL, theirs.email)  # the account names the key
     generate(workspace, (f"vertex/{FLASH}", TextToImageRequest("x", 64, 64, seed=0)))
     assert len(server.requests(route("their-project", "us-central1", FLASH))) == 1
     claims = jwt.decode(server.requests("/token")[0].form["assertion"], options={"verify_signature": False})

@@ -36,6 +36,7 @@ from pixelmill import errors
 from pixelmill.config import Settings
 from pixelmill.errors import PixelmillError
 from pixelmill.net import upstream_client
+from pixelmill.providers.key_vault import mask_key
 from pixelmill.providers.upstream.failures import UpstreamFailure, to_error
 from pixelmill.providers.upstream.pacing import pacer_for
 from pixelmill.providers.upstream.retry_after import retry_after_seconds
@@ -66,6 +67,10 @@ class UpstreamConfig:
     auth_template: str = "Bearer {key}"
     # Requests per second by rate class (a Call's ``rate_class``); a class not named is not paced.
     rates: Mapping[str, float] = field(default_factory=dict)
+
+    def key_hint(self) -> str | None:
+        """The key, masked as key lists show it (never more than its last four characters)."""
+        return mask_key(self.secret) if self.secret else None
 
     def with_key(self, key: str) -> UpstreamConfig:
         """This upstream, calling with ``key`` (a workspace's own) instead of the operator's."""
