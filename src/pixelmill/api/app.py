@@ -94,6 +94,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(default_models.router)
     app.include_router(projects.router)
     app.include_router(imaginelab.router)
+    # What the edge middleware refuses (NUL, depth, size, idempotency) under a dialect's prefix
+    # answers in that dialect's shape, as its routes do.
+    app.state.error_shapes = ((f"{imaginelab.router.prefix}/", imaginelab.ENVELOPE),)
     app.router.routes.append(Route(MCP_PATH, mcp_endpoint, include_in_schema=False))
     install_openapi(app)
     return app

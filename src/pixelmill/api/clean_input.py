@@ -41,7 +41,7 @@ class CleanInputMiddleware:
         with limits_in_use(self.limits):
             refusal = _refuse_nul_in_url(scope)
             if refusal is not None:
-                await send_error(send, refusal)
+                await send_error(send, refusal, scope)
                 return
             kind = _body_kind(scope) if scope["method"] in _BODY_METHODS else None
             if kind is None:
@@ -57,7 +57,7 @@ class CleanInputMiddleware:
             else:
                 refusal = _form_refusal(body)
             if refusal is not None:
-                await send_error(send, refusal)
+                await send_error(send, refusal, scope)
                 return
             await self.app(scope, _replaying(body, ended, receive), send)
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import Send
+from starlette.responses import Response
+from starlette.types import Message, Scope, Send
 
 from pixelmill import errors
 from pixelmill.errors import ErrorSpec, PixelmillError
@@ -39,8 +40,35 @@ def error_response(exc: PixelmillError) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers or None)
 
 
-async def send_error(send: Send, exc: PixelmillError) -> None:
-    """Answer with ``exc`` from pure ASGI middleware, which runs outside the exception handlers."""
+class ErrorShape(Protocol):
+    """How a dialect answers a failure (its status and body): its ``ErrorEnvelope``."""
+
+    def response(self, exc: PixelmillError) -> Response: ...
+
+
+def dialect_shape(scope: Scope) -> ErrorShape | None:
+    """The error shape of the dialect whose path prefix the request is under, from the app's
+    ``state.error_shapes`` ((prefix, shape) pairs); None on the canonical API."""
+    state = getattr(scope.get("app"), "state", None)
+    path = str(scope.get("path", ""))
+    for prefix, shape in getattr(state, "error_shapes", ()):
+        if path.startswith(prefix):
+            return shape  # type: ignore[no-any-return]
+    return None
+
+
+async def _nothing_received() -> Message:
+    return {"type": "http.disconnect"}
+
+
+async def send_error(send: Send, exc: PixelmillError, scope: Scope | None = None) -> None:
+    """Answer with ``exc`` from pure ASGI middleware, which runs outside the exception handlers: in
+    the shape of the dialect the request's path belongs to, when ``scope`` is given and it has one,
+    so a client of a foreign API sees its own statuses and bodies even for what the edge refuses."""
+    shape = dialect_shape(scope) if scope is not None else None
+    if shape is not None and scope is not None:
+        await shape.response(exc)(scope, _nothing_received, send)
+        return
     body = json.dumps(exc.body(), separators=(",", ":")).encode()  # as compact as JSONResponse writes it
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()]

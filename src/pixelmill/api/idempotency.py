@@ -45,7 +45,7 @@ class IdempotencyMiddleware:
             if exc.status == 401:  # let the route answer with its own authentication error
                 await self.app(scope, receive, send)
             else:
-                await send_error(send, exc)
+                await send_error(send, exc, scope)
             return
 
         body = await _read_body(receive)
@@ -53,7 +53,7 @@ class IdempotencyMiddleware:
         try:
             stored = await store.claim(principal.workspace_id, key, fingerprint("POST", scope["path"], body))
         except PixelmillError as exc:
-            await send_error(send, exc)
+            await send_error(send, exc, scope)
             return
         if stored is not None:
             await _replay(send, stored)

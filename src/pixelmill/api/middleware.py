@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -20,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pixelmill import errors
+from pixelmill.api.errors import send_error
 from pixelmill.errors import PixelmillError
 
 access_log = logging.getLogger("pixelmill.access")
@@ -95,7 +95,7 @@ class BodyLimitMiddleware:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+            await send_error(send, self._too_large(), scope)
             return
         seen = 0
         response_started = False
@@ -119,26 +119,12 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not response_started:
-                await self._refuse(send)
+                await send_error(send, self._too_large(), scope)
 
-    async def _refuse(self, send: Send) -> None:
-        error = PixelmillError(
-            errors.PAYLOAD_TOO_LARGE,
-            f"Request bodies are limited to {self.max_bytes} bytes",
-            limit=self.max_bytes,
+    def _too_large(self) -> PixelmillError:
+        return PixelmillError(
+            errors.PAYLOAD_TOO_LARGE, f"Request bodies are limited to {self.max_bytes} bytes", limit=self.max_bytes
         )
-        body = json.dumps(error.body()).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
 
 
 class BodyTooLarge(StarletteHTTPException):

@@ -353,6 +353,42 @@ def test_a_body_that_is_not_json_is_400(base: str, funded: SeededAccount) -> Non
 
 
 @pytest.mark.parametrize(
+    ("content", "code"),
+    [
+        (b'{"generation_type": "image", "prompt": "a \\u0000 lake"}', "NUL"),  # refused at the input edge
+        (b'{"generation_type": "image", "settings": ' + b'{"a": ' * 80 + b"1" + b"}" * 81, "deep"),
+    ],
+    ids=["nul", "too-deep"],
+)
+def test_what_the_edge_refuses_is_400_with_a_detail_too(
+    base: str, funded: SeededAccount, content: bytes, code: str
+) -> None:
+    # The input edge runs before any route; under /api/v1 it answers in ImagineLab's shape all the same.
+    headers = {**token(base, funded), "Content-Type": "application/json"}
+    answer = httpx.post(f"{base}/generations", headers=headers, content=content)
+    assert answer.status_code == 400, (code, answer.text)
+    assert list(answer.json()) == ["detail"]
+    canonical = httpx.post(f"{base.removesuffix('/api/v1')}/v1/generations", headers=headers, content=content)
+    assert canonical.status_code == 422, canonical.text
+    assert "error" in canonical.json()
+
+
+def test_a_body_over_the_size_limit_is_400_with_a_detail(settings: Settings, funded: SeededAccount) -> None:
+    server = start_server(settings.model_copy(update={"max_request_bytes": 4096}))
+    try:
+        content = json.dumps({"generation_type": "image", "prompt": "x" * 5000}).encode()
+        headers = {**funded.headers, "Content-Type": "application/json"}
+        dialect = httpx.post(f"{server.url}/api/v1/generations", headers=headers, content=content)
+        canonical = httpx.post(f"{server.url}/v1/generations", headers=headers, content=content)
+    finally:
+        server.stop()
+    assert dialect.status_code == 400, dialect.text
+    assert list(dialect.json()) == ["detail"]
+    assert "4096 bytes" in dialect.json()["detail"]
+    assert (canonical.status_code, canonical.json()["error"]["code"]) == (413, "PAYLOAD_TOO_LARGE")
+
+
+@pytest.mark.parametrize(
     "headers", [{}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic dXNlcjpwYXNz"}]
 )
 @pytest.mark.parametrize(
