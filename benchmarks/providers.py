@@ -38,13 +38,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,7 +50,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.run_throughput import PostgresDatabase
+from benchmarks.run_throughput import PostgresDatabase, Server, cpu_seconds, percentile
+from benchmarks.run_throughput import start_server as serve
 from tests.support.fake_openai import serve_fake_openai
 
 from pixelmill.config import default_plans
@@ -65,24 +62,6 @@ from pixelmill.services.credits import CreditLedger
 
 KEY = "sk-bench-providers-0123456789abcdef"
 WARM_UP = 10
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far, from /proc/PID/stat."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 @dataclass(frozen=True)
@@ -106,26 +85,6 @@ class Limits:
         }
 
 
-@dataclass
-class Server:
-    process: subprocess.Popen[str]
-    url: str
-    output: list[str] = field(default_factory=list)
-
-    def pump(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.output.append(line.rstrip())
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=30)
-
-
 def operator_key(database_url: str, credits: int) -> str:
     """Migrate the database and create the operator (plan ``operator``) with ``credits``; its API key."""
     upgrade(database_url)
@@ -146,37 +105,14 @@ def operator_key(database_url: str, credits: int) -> str:
 
 
 def start_server(data_dir: Path, fake_url: str, limits: Limits, database_url: str | None = None) -> Server:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIXELMILL_", "OPENAI_"))}
-    env.update(
-        PIXELMILL_CONFIG_DIR=str(data_dir / "config"),
-        PIXELMILL_LOG_LEVEL="WARNING",
-        PIXELMILL_LOG_FORMAT="text",
-        PIXELMILL_METRICS_ENABLED="false",
-        PIXELMILL_PLAN_CREDITS_ENABLED="false",
-        OPENAI_API_KEY=KEY,
-        PIXELMILL_OPENAI_BASE_URL=fake_url,
-        PYTHONUNBUFFERED="1",
+    """pixelmill with the fake's key and URL as its OpenAI upstream (no other OPENAI_* variable)."""
+    upstream = {
+        "PIXELMILL_PLAN_CREDITS_ENABLED": "false",
+        "OPENAI_API_KEY": KEY,
+        "PIXELMILL_OPENAI_BASE_URL": fake_url,
         **limits.env(),
-    )
-    if database_url is not None:
-        env["PIXELMILL_DATABASE_URL"] = database_url
-    command = [sys.executable, "-c", "from pixelmill.cli.main import run; run()", "serve"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    server = Server(process, f"http://127.0.0.1:{port}")
-    threading.Thread(target=server.pump, daemon=True).start()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit("the server exited:\n" + "\n".join(server.output))
-        try:
-            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx.TransportError:
-            time.sleep(0.05)
-    server.stop()
-    raise SystemExit("the server did not start:\n" + "\n".join(server.output))
+    }
+    return serve(data_dir, database_url, settings=upstream, unset=("PIXELMILL_", "OPENAI_"))
 
 
 @dataclass(frozen=True)

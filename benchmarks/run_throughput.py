@@ -38,6 +38,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,14 @@ class Server:
         for line in self.process.stdout:
             self.output.append(line.rstrip())
 
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
 
 def prepare(database_url: str) -> str:
     """Migrate the database and create the operator (whose plan has no practical rate limit); its key."""
@@ -164,9 +173,17 @@ def prepare(database_url: str) -> str:
     return asyncio.run(bootstrap())
 
 
-def start_server(data_dir: Path, database_url: str | None) -> Server:
+def start_server(
+    data_dir: Path,
+    database_url: str | None,
+    *,
+    settings: Mapping[str, str] | None = None,
+    unset: tuple[str, ...] = ("PIXELMILL_",),
+) -> Server:
+    """``pixelmill serve`` on a free loopback port with only the benchmark's settings: variables
+    starting with ``unset`` are left out of its environment, ``settings`` added."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIXELMILL_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(unset)}
     env.update(
         PIXELMILL_CONFIG_DIR=str(data_dir / "config"),
         PIXELMILL_LOG_LEVEL="WARNING",
@@ -174,6 +191,7 @@ def start_server(data_dir: Path, database_url: str | None) -> Server:
         PIXELMILL_METRICS_ENABLED="false",
         PYTHONUNBUFFERED="1",
     )
+    env.update(settings or {})
     if database_url is not None:
         env["PIXELMILL_DATABASE_URL"] = database_url
     command = [sys.executable, "-c", "from pixelmill.cli.main import run; run()", "serve"]
@@ -190,6 +208,7 @@ def start_server(data_dir: Path, database_url: str | None) -> Server:
                 return server
         except httpx.TransportError:
             time.sleep(0.05)
+    server.stop()
     raise SystemExit("the server did not start:\n" + "\n".join(server.output))
 
 
@@ -306,8 +325,7 @@ def main() -> None:
                 figures = asyncio.run(run_load(server, key, args.clients, args.runs, poll, first=1_000_000))
                 peak = memory_kib(server.process.pid, "VmHWM")
             finally:
-                server.process.terminate()
-                server.process.wait(timeout=60)
+                server.stop()
         finally:
             if postgres is not None:
                 postgres.drop()
