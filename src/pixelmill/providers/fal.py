@@ -51,7 +51,7 @@ from pixelmill.providers.hosted import (
     require_images,
     unknown_model,
 )
-from pixelmill.providers.upstream.client import Call, UpstreamClient, UpstreamConfig
+from pixelmill.providers.upstream.client import Call, UpstreamAdapter, UpstreamConfig
 from pixelmill.providers.upstream.failures import UpstreamFailure, to_error
 
 if TYPE_CHECKING:
@@ -199,15 +199,14 @@ def _object(response: httpx.Response, what: str) -> dict[str, Any]:
     return payload
 
 
-class FalProvider:
+class FalProvider(UpstreamAdapter):
     """``fal/*`` models; configured when a key is set."""
 
     id = PROVIDER
     key_env = "FAL_KEY"
 
     def __init__(self, config: UpstreamConfig, *, poll_seconds: float = 1.0, job_timeout: float = 900.0) -> None:
-        self._config = config
-        self.client = UpstreamClient(config, read_error)
+        super().__init__(config, read_error)
         self.poll_seconds = poll_seconds
         self.job_timeout = job_timeout
 
@@ -220,12 +219,6 @@ class FalProvider:
             auth_template="Key {key}",
         )
         return cls(config, poll_seconds=settings.fal_poll_seconds, job_timeout=settings.upstream_job_timeout_seconds)
-
-    def is_configured(self) -> bool:
-        return bool(self._config.secret)
-
-    def key_hint(self) -> str | None:
-        return self._config.key_hint()
 
     def with_key(self, key: str) -> Self:
         return type(self)(self._config.with_key(key), poll_seconds=self.poll_seconds, job_timeout=self.job_timeout)
@@ -345,6 +338,3 @@ class FalProvider:
         urls = require_images(output_urls(images if images is not None else output), PROVIDER)
         fetched = await asyncio.gather(*(fetch(self.client, url, PROVIDER) for url in urls))
         return [decode_image(data, PROVIDER) for data, _ in fetched]
-
-    async def aclose(self) -> None:
-        await self.client.aclose()

@@ -37,7 +37,7 @@ from pixelmill import errors
 from pixelmill.errors import PixelmillError
 from pixelmill.providers.base import ImageToImageRequest, ModelInfo, TextToImageRequest, UsageCallback
 from pixelmill.providers.openai import png_bytes
-from pixelmill.providers.upstream.client import Call, UpstreamClient, UpstreamConfig
+from pixelmill.providers.upstream.client import Call, UpstreamAdapter, UpstreamConfig
 from pixelmill.providers.upstream.failures import UpstreamFailure, redact, to_error
 
 if TYPE_CHECKING:
@@ -349,15 +349,14 @@ def image_of(payload: Any, usage: Usage, *, provider: str, secret: str | None = 
     )
 
 
-class GenerateContentImages:
+class GenerateContentImages(UpstreamAdapter):
     """Image generation and edits through ``generateContent``, shared by the Gemini API and Vertex AI
     adapters; a subclass says where a model's route is and how a call is authorised."""
 
     id: str
 
     def __init__(self, config: UpstreamConfig) -> None:
-        self._config = config
-        self.client = UpstreamClient(config, read_error)
+        super().__init__(config, read_error)
 
     def _route(self, spec: GeminiModel) -> str:
         raise NotImplementedError
@@ -406,9 +405,6 @@ class GenerateContentImages:
             payload = None
         return image_of(payload, usage, provider=self.id, secret=self._config.secret)
 
-    async def aclose(self) -> None:
-        await self.client.aclose()
-
 
 class GeminiProvider(GenerateContentImages):
     """The ``gemini/*`` image models through the Gemini API; configured when a key is set."""
@@ -422,12 +418,6 @@ class GeminiProvider(GenerateContentImages):
         config = dataclasses.replace(keyless, auth_header="x-goog-api-key", auth_template="{key}")
         key = settings.gemini_api_key
         return cls(config.with_key(key.get_secret_value()) if key is not None else config)
-
-    def is_configured(self) -> bool:
-        return bool(self._config.secret)
-
-    def key_hint(self) -> str | None:
-        return self._config.key_hint()
 
     def with_key(self, key: str) -> Self:
         return type(self)(self._config.with_key(key))

@@ -46,7 +46,7 @@ from pixelmill.providers.openai_speech import MODELS as SPEECH_MODELS
 from pixelmill.providers.openai_speech import audio_result, speech_body
 from pixelmill.providers.openai_speech import model_info as speech_model_info
 from pixelmill.providers.openai_text import OPENAI_CHAT_MODELS, chat_body, chat_model_info, stream_chat
-from pixelmill.providers.upstream.client import Call, UpstreamClient, UpstreamConfig
+from pixelmill.providers.upstream.client import Call, UpstreamAdapter, UpstreamConfig
 from pixelmill.providers.upstream.failures import UpstreamFailure, to_error
 from pixelmill.providers.upstream.sse import json_events
 
@@ -335,27 +335,20 @@ def images_of(payload: Any, usage: Usage) -> list[Image.Image]:
     return pictures
 
 
-class OpenAIProvider:
+class OpenAIProvider(UpstreamAdapter):
     """The ``openai/*`` image, text and speech models; configured when a key is set."""
 
     id = PROVIDER
     key_env = "OPENAI_API_KEY"
 
     def __init__(self, config: UpstreamConfig, *, partial_images: int = 0) -> None:
-        self._config = config
+        super().__init__(config, read_error)
         self._partial_images = partial_images
-        self.client = UpstreamClient(config, read_error)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OpenAIProvider:
         config = UpstreamConfig.bearer(PROVIDER, settings.openai_base_url, settings.openai_api_key, settings)
         return cls(config, partial_images=settings.openai_partial_images)
-
-    def is_configured(self) -> bool:
-        return bool(self._config.secret)
-
-    def key_hint(self) -> str | None:
-        return self._config.key_hint()
 
     def with_key(self, key: str) -> Self:
         return type(self)(self._config.with_key(key), partial_images=self._partial_images)
@@ -509,6 +502,3 @@ class OpenAIProvider:
                 errors.UPSTREAM_UNAVAILABLE, "openai's stream ended without an image", provider=PROVIDER
             )
         return pictures
-
-    async def aclose(self) -> None:
-        await self.client.aclose()

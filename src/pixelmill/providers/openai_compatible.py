@@ -37,7 +37,7 @@ from pixelmill.providers.openai import (
     read_error,
 )
 from pixelmill.providers.openai_text import chat_body, chat_model_info, stream_chat
-from pixelmill.providers.upstream.client import Call, UpstreamClient, UpstreamConfig
+from pixelmill.providers.upstream.client import Call, UpstreamAdapter, UpstreamConfig
 
 if TYPE_CHECKING:
     from pixelmill.config import Settings
@@ -89,17 +89,16 @@ def discover_models(config: UpstreamConfig) -> list[str]:
         return []
 
 
-class OpenAICompatibleProvider:
+class OpenAICompatibleProvider(UpstreamAdapter):
     """Text (and marked image) models of one OpenAI-compatible server; see the module docstring."""
 
     id = PROVIDER
     key_env = ""  # no upstream convention: the key is a pixelmill setting or comes through the API
 
     def __init__(self, config: UpstreamConfig, text_models: list[str], image_models: list[str]) -> None:
-        self._config = config
+        super().__init__(config, read_error)
         self.text_models = list(dict.fromkeys(text_models))
         self.image_models = list(dict.fromkeys(image_models))
-        self.client = UpstreamClient(config, read_error)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OpenAICompatibleProvider:
@@ -113,9 +112,6 @@ class OpenAICompatibleProvider:
 
     def is_configured(self) -> bool:
         return bool(self._config.base_url.strip("/"))
-
-    def key_hint(self) -> str | None:
-        return self._config.key_hint()
 
     def with_key(self, key: str) -> Self:
         return type(self)(self._config.with_key(key), self.text_models, self.image_models)
@@ -197,6 +193,3 @@ class OpenAICompatibleProvider:
         if request.usage is not None:
             request.usage({**reported.public(), "provider": PROVIDER})
         return pictures
-
-    async def aclose(self) -> None:
-        await self.client.aclose()

@@ -50,7 +50,7 @@ from pixelmill.providers.hosted import (
     require_images,
     unknown_model,
 )
-from pixelmill.providers.upstream.client import Call, UpstreamClient, UpstreamConfig
+from pixelmill.providers.upstream.client import Call, UpstreamAdapter, UpstreamConfig
 from pixelmill.providers.upstream.failures import UpstreamFailure, redact, to_error
 
 if TYPE_CHECKING:
@@ -233,7 +233,7 @@ def _prediction(response: httpx.Response) -> dict[str, Any]:
     return payload
 
 
-class ReplicateProvider:
+class ReplicateProvider(UpstreamAdapter):
     """``replicate/*`` models; configured when a token is set."""
 
     id = PROVIDER
@@ -242,8 +242,7 @@ class ReplicateProvider:
     def __init__(
         self, config: UpstreamConfig, *, wait_seconds: int = 60, poll_seconds: float = 1.0, job_timeout: float = 900.0
     ) -> None:
-        self._config = config
-        self.client = UpstreamClient(config, read_error)
+        super().__init__(config, read_error)
         self.wait_seconds = wait_seconds
         self.poll_seconds = poll_seconds
         self.job_timeout = job_timeout
@@ -257,12 +256,6 @@ class ReplicateProvider:
             poll_seconds=settings.replicate_poll_seconds,
             job_timeout=settings.upstream_job_timeout_seconds,
         )
-
-    def is_configured(self) -> bool:
-        return bool(self._config.secret)
-
-    def key_hint(self) -> str | None:
-        return self._config.key_hint()
 
     def with_key(self, key: str) -> Self:
         return type(self)(
@@ -379,6 +372,3 @@ class ReplicateProvider:
         urls = require_images(output_urls(prediction.get("output")), PROVIDER)
         fetched = await asyncio.gather(*(fetch(self.client, url, PROVIDER) for url in urls))
         return [decode_image(data, PROVIDER) for data, _ in fetched]
-
-    async def aclose(self) -> None:
-        await self.client.aclose()

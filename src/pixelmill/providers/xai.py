@@ -44,7 +44,7 @@ from pixelmill.providers.base import (
     VideoRequest,
 )
 from pixelmill.providers.openai import png_bytes
-from pixelmill.providers.upstream.client import Call, UpstreamClient, UpstreamConfig
+from pixelmill.providers.upstream.client import Call, UpstreamAdapter, UpstreamConfig
 from pixelmill.providers.upstream.failures import UpstreamFailure, to_error
 
 if TYPE_CHECKING:
@@ -272,15 +272,14 @@ def images_of(payload: Any, usage: Usage, *, secret: str | None = None) -> list[
     return pictures
 
 
-class XAIProvider:
+class XAIProvider(UpstreamAdapter):
     """The ``xai/*`` image models; configured when a key is set."""
 
     id = PROVIDER
     key_env = "XAI_API_KEY"
 
     def __init__(self, config: UpstreamConfig, *, video_timing: xai_video.VideoTiming | None = None) -> None:
-        self._config = config
-        self.client = UpstreamClient(config, read_error)
+        super().__init__(config, read_error)
         self._video_timing = video_timing or xai_video.VideoTiming(poll_seconds=5.0, timeout_seconds=600.0)
 
     @classmethod
@@ -288,12 +287,6 @@ class XAIProvider:
         config = UpstreamConfig.bearer(PROVIDER, settings.xai_base_url, settings.xai_api_key, settings, rates=RATES)
         timing = xai_video.VideoTiming(settings.xai_video_poll_seconds, settings.xai_video_timeout_seconds)
         return cls(config, video_timing=timing)
-
-    def is_configured(self) -> bool:
-        return bool(self._config.secret)
-
-    def key_hint(self) -> str | None:
-        return self._config.key_hint()
 
     def with_key(self, key: str) -> Self:
         return type(self)(self._config.with_key(key), video_timing=self._video_timing)
@@ -353,6 +346,3 @@ class XAIProvider:
         if report is not None:
             report(usage.public())
         return pictures
-
-    async def aclose(self) -> None:
-        await self.client.aclose()

@@ -254,3 +254,22 @@ class UpstreamClient:
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return url.scheme, url.host, url.port
+
+
+class UpstreamAdapter:
+    """What every adapter over one :class:`UpstreamClient` shares: the config, the client, and the
+    key-facing part of the UpstreamProvider protocol (configured when it has a key, the key masked,
+    closing the pooled client). Adapters keep their own calls, models and ``with_key``."""
+
+    def __init__(self, config: UpstreamConfig, read_error: ErrorReader) -> None:
+        self._config = config
+        self.client = UpstreamClient(config, read_error)
+
+    def is_configured(self) -> bool:
+        return bool(self._config.secret)
+
+    def key_hint(self) -> str | None:
+        return self._config.key_hint()
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
