@@ -8,6 +8,7 @@ field descriptions here (``pixelmill config --markdown``) and a test keeps the t
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -119,6 +120,16 @@ def default_credit_packages() -> list[CreditPackage]:
     ]
 
 
+def is_loopback_host(host: str) -> bool:
+    """Whether binding ``host`` keeps the server reachable from this machine only."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("pixelmill", appauthor=False))
 
@@ -169,6 +180,13 @@ class Settings(BaseSettings):
     # HTTP
     host: str = Field(default="127.0.0.1", description="Address `pixelmill serve` binds")
     port: int = Field(default=8700, ge=1, le=65535, description="Port `pixelmill serve` binds")
+    anonymous_loopback: bool = Field(
+        default=False,
+        description=(
+            "Single-user mode, as InvokeAI and ima2 run by default: a request with no credentials acts as the "
+            "operator's workspace. Honoured only for loopback peers, and refused unless `host` is a loopback address"
+        ),
+    )
     public_url: str | None = Field(
         default=None,
         description="Base URL clients use to reach this server (for output links); default http://host:port",
@@ -627,6 +645,15 @@ class Settings(BaseSettings):
         description="One JSON object per line, or plain text lines; auto: text on a terminal, JSON otherwise",
     )
     metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at /metrics")
+
+    @model_validator(mode="after")
+    def _anonymous_only_on_loopback(self) -> Settings:
+        if self.anonymous_loopback and not is_loopback_host(self.host):
+            raise ValueError(
+                f"anonymous_loopback lets requests without credentials act as the operator, so it needs a "
+                f"loopback host (127.0.0.1, ::1, localhost); host is {self.host!r}"
+            )
+        return self
 
     @field_validator("webhook_signature_headers")
     @classmethod

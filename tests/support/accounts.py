@@ -27,12 +27,17 @@ class SeededAccount:
 
 
 async def seed_account_async(
-    db: Database, *, plan: str = "pro", mode: Literal["live", "test"] = "live", email: str | None = None
+    db: Database,
+    *,
+    plan: str = "pro",
+    mode: Literal["live", "test"] = "live",
+    email: str | None = None,
+    operator: bool = False,
 ) -> SeededAccount:
     email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"
     password = "correct horse battery staple"
     async with db.session() as session:
-        user, workspace = await AccountService(session).signup(email, password, plan=plan)
+        user, workspace = await AccountService(session).signup(email, password, plan=plan, is_operator=operator)
         created = await ApiKeyService(session).create(workspace.id, name="test", mode=mode, created_by=user.id)
     return SeededAccount(email, password, user.id, workspace.id, created.secret, created.row.id)
 

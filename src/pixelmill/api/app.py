@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from pixelmill import __version__
 from pixelmill.api.clean_input import CleanInputMiddleware
-from pixelmill.api.dialects.imaginelab import routes as imaginelab
+from pixelmill.api.dialects.registry import DIALECTS, error_shapes
 from pixelmill.api.errors import install_error_handlers
 from pixelmill.api.idempotency import IdempotencyMiddleware
 from pixelmill.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
@@ -93,10 +93,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(providers.router)
     app.include_router(default_models.router)
     app.include_router(projects.router)
-    app.include_router(imaginelab.router)
+    for dialect in DIALECTS:
+        app.include_router(dialect.router)
     # What the edge middleware refuses (NUL, depth, size, idempotency) under a dialect's prefix
     # answers in that dialect's shape, as its routes do.
-    app.state.error_shapes = ((f"{imaginelab.router.prefix}/", imaginelab.ENVELOPE),)
+    app.state.error_shapes = error_shapes()
     app.router.routes.append(Route(MCP_PATH, mcp_endpoint, include_in_schema=False))
     install_openapi(app)
     return app

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pixelmill import errors
 from pixelmill.api.ratelimit import RATE_LIMIT_STATE_KEY
-from pixelmill.config import Settings
+from pixelmill.config import Settings, is_loopback_host
 from pixelmill.errors import PixelmillError
 from pixelmill.runtime import Runtime
 from pixelmill.services.auth import Authenticator
@@ -65,16 +65,17 @@ async def get_principal(
     Routes take it as ``PrincipalDep``; a route that authenticates only sometimes (signed links)
     calls it directly with the credentials it read.
     """
-    if credentials is None or not credentials.credentials:
-        raise PixelmillError(errors.UNAUTHENTICATED, headers={"WWW-Authenticate": "Bearer"})
     runtime: Runtime = request.app.state.runtime
     authenticator = Authenticator(runtime.db, runtime.settings.secret, runtime.auth_cache)
-    try:
-        principal = await authenticator.authenticate(credentials.credentials)
-    except PixelmillError as exc:
-        if exc.status == 401:
-            exc.headers.setdefault("WWW-Authenticate", "Bearer")
-        raise
+    if credentials is None or not credentials.credentials:
+        principal = await _anonymous_principal(request, runtime, authenticator)
+    else:
+        try:
+            principal = await authenticator.authenticate(credentials.credentials)
+        except PixelmillError as exc:
+            if exc.status == 401:
+                exc.headers.setdefault("WWW-Authenticate", "Bearer")
+            raise
     state = request.scope.setdefault("state", {})
     state["principal_id"] = principal.id
     plan = runtime.settings.plan(principal.plan)
@@ -89,6 +90,17 @@ async def get_principal(
             limit=limit.quota,
         )
     return principal
+
+
+async def _anonymous_principal(request: Request, runtime: Runtime, authenticator: Authenticator) -> Principal:
+    """The operator in single-user mode (``anonymous_loopback``, a loopback server, a loopback peer);
+    401 otherwise. The peer is checked too, so a misconfigured proxy in front cannot widen it."""
+    peer = request.client.host if request.client else ""
+    if runtime.settings.anonymous_loopback and is_loopback_host(peer):
+        principal = await authenticator.anonymous()
+        if principal is not None:
+            return principal
+    raise PixelmillError(errors.UNAUTHENTICATED, headers={"WWW-Authenticate": "Bearer"})
 
 
 class BearerAuthentication(SecurityBase):

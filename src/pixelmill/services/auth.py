@@ -21,6 +21,8 @@ from pixelmill.services.principal import Principal, Role
 from pixelmill.services.principal_cache import PrincipalCache
 from pixelmill.services.tokens import decode_access_token, digest
 
+ANONYMOUS_FINGERPRINT = "anonymous:operator"
+
 
 async def principal_for_user(session: AsyncSession, user_id: str, workspace_id: str) -> Principal | None:
     """The principal of ``user_id`` acting in ``workspace_id``, or None when they are not a member."""
@@ -37,6 +39,20 @@ async def principal_for_user(session: AsyncSession, user_id: str, workspace_id: 
     return Principal(
         workspace_id=workspace_id, plan=plan, user_id=user_id, role=cast(Role, role), is_operator=bool(is_operator)
     )
+
+
+async def operator_principal(session: AsyncSession) -> Principal | None:
+    """The first operator acting in the first workspace they joined: who an anonymous request on a
+    single-user loopback server acts as (``anonymous_loopback``). None before anyone signed up."""
+    result = await session.execute(
+        select(Membership.user_id, Membership.workspace_id)
+        .join(User, User.id == Membership.user_id)
+        .where(User.is_operator.is_(True))
+        .order_by(User.created_at, User.id, Membership.created_at, Membership.id)
+        .limit(1)
+    )
+    row = result.first()
+    return None if row is None else await principal_for_user(session, row.user_id, row.workspace_id)
 
 
 async def authenticate_bearer(session: AsyncSession, secret: bytes, credential: str) -> Principal:
@@ -71,4 +87,15 @@ class Authenticator:
             async with self.db.session() as session:
                 principal = await authenticate_bearer(session, self.secret, credential)
             self.cache.put(fingerprint, principal)
+        return principal
+
+    async def anonymous(self) -> Principal | None:
+        """The operator, for a credential-less request in single-user mode (cached like a credential)."""
+        principal = self.cache.get(ANONYMOUS_FINGERPRINT)
+        if principal is None:
+            async with self.db.session() as session:
+                principal = await operator_principal(session)
+            if principal is None:
+                return None
+            self.cache.put(ANONYMOUS_FINGERPRINT, principal)
         return principal
