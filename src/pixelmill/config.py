@@ -630,6 +630,11 @@ class Settings(BaseSettings):
     upstream_max_retries: int = Field(
         default=4, ge=0, description="Most retries of one upstream call after a 429 or a 5xx answer"
     )
+    upstream_max_response_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        ge=1024,
+        description="Largest body read from one upstream answer (a generated video's download included)",
+    )
     upstream_rate_limits: dict[str, float] = Field(
         default_factory=dict,
         description=(

@@ -27,7 +27,13 @@ def fake() -> Iterator[tuple[FakeOpenAI, str]]:
 
 
 def client_for(base_url: str, **overrides: float) -> UpstreamClient:
-    values = {"concurrency": 3, "retry_budget_seconds": 5.0, "max_retries": 4, **overrides}
+    values = {
+        "concurrency": 3,
+        "retry_budget_seconds": 5.0,
+        "max_retries": 4,
+        "max_response_bytes": 512 * 1024 * 1024,
+        **overrides,
+    }
     config = UpstreamConfig(
         provider="openai",
         base_url=base_url + "/",
@@ -36,6 +42,7 @@ def client_for(base_url: str, **overrides: float) -> UpstreamClient:
         concurrency=int(values["concurrency"]),
         retry_budget_seconds=values["retry_budget_seconds"],
         max_retries=int(values["max_retries"]),
+        max_response_bytes=int(values["max_response_bytes"]),
     )
     return UpstreamClient(config, read_error)
 
@@ -98,3 +105,20 @@ async def test_an_unreachable_upstream_is_upstream_unavailable_without_the_key()
         await client.aclose()
     assert failed.value.code == "UPSTREAM_UNAVAILABLE"
     assert KEY not in str(failed.value.body())
+
+
+async def test_an_answer_past_the_size_limit_is_refused_naming_the_setting(fake: tuple[FakeOpenAI, str]) -> None:
+    _server, base_url = fake
+    small = client_for(base_url, max_response_bytes=200)
+    roomy = client_for(base_url, max_response_bytes=10 * 1024 * 1024)
+    try:
+        with pytest.raises(PixelmillError) as refused:
+            await small.request(Call("POST", "images/generations", json=BODY))
+        answered = await roomy.request(Call("POST", "images/generations", json=BODY))
+    finally:
+        await small.aclose()
+        await roomy.aclose()
+    assert refused.value.code == "UPSTREAM_UNAVAILABLE"
+    assert "upstream_max_response_bytes" in refused.value.message
+    assert len(answered.content) > 200
+    assert answered.json()["data"][0]["b64_json"]

@@ -62,6 +62,9 @@ class UpstreamConfig:
     concurrency: int = 8
     retry_budget_seconds: float = 60.0
     max_retries: int = 4
+    # Largest body read from one answer (a video download included): a runaway or hostile upstream
+    # must not fill the worker's memory.
+    max_response_bytes: int = 512 * 1024 * 1024
     # How the key is sent: header name and value template ("Bearer {key}", "Key {key}", "{key}").
     auth_header: str = "Authorization"
     auth_template: str = "Bearer {key}"
@@ -113,6 +116,7 @@ class UpstreamConfig:
             concurrency=settings.upstream_concurrency,
             retry_budget_seconds=settings.upstream_retry_budget_seconds,
             max_retries=settings.upstream_max_retries,
+            max_response_bytes=settings.upstream_max_response_bytes,
             rates=cls.rates_from(provider, rates or {}, settings),
         )
 
@@ -163,8 +167,36 @@ class UpstreamClient:
     async def request(self, call: Call) -> httpx.Response:
         """Send ``call`` and return its successful response with the body read."""
         async with self.stream(call) as response:
-            await response.aread()
-            return response
+            body = await self._read_bounded(response)
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            content=body,
+            request=response.request,
+            extensions=response.extensions,
+        )
+
+    async def _read_bounded(self, response: httpx.Response) -> bytes:
+        """Read the body, refusing one past ``max_response_bytes`` (announced or as it arrives)."""
+        limit = self.config.max_response_bytes
+        announced = response.headers.get("content-length", "")
+        if announced.isdigit() and int(announced) > limit:
+            raise self._too_large(limit)
+        chunks: list[bytes] = []
+        total = 0
+        async for chunk in response.aiter_bytes():
+            total += len(chunk)
+            if total > limit:
+                raise self._too_large(limit)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_large(self, limit: int) -> PixelmillError:
+        return PixelmillError(
+            errors.UPSTREAM_UNAVAILABLE,
+            f"{self.config.provider} answered more than {limit} bytes (upstream_max_response_bytes)",
+            provider=self.config.provider,
+        )
 
     @contextlib.asynccontextmanager
     async def stream(self, call: Call) -> AsyncIterator[httpx.Response]:
