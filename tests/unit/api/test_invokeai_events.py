@@ -172,7 +172,8 @@ def test_a_status_transition_is_queue_item_status_changed_with_both_statuses() -
     assert payload["created_at"] == "2026-08-19 12:30:45.123"
     assert payload["completed_at"] is None
     assert payload["error_type"] is None
-    assert payload["batch_status"] is batch and payload["queue_status"] is queue
+    assert payload["batch_status"] is batch
+    assert payload["queue_status"] is queue
 
 
 def test_a_failure_carries_its_error_and_a_cancellation_says_canceled() -> None:
