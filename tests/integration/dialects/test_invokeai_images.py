@@ -68,7 +68,8 @@ def test_an_upload_is_an_image_by_name_with_its_dto_full_png_and_webp_thumbnail(
     assert (dto["width"], dto["height"]) == (320, 200)
     assert (dto["image_origin"], dto["image_category"], dto["is_intermediate"]) == ("external", "user", False)
     assert (dto["starred"], dto["has_workflow"], dto["image_subfolder"]) == (False, False, "")
-    assert dto["session_id"] is None and dto["node_id"] is None
+    assert dto["session_id"] is None
+    assert dto["node_id"] is None
     assert dto["created_at"] == dto["updated_at"]
     assert re.match(TIMESTAMP, dto["created_at"])
 

@@ -99,6 +99,13 @@ def test_values_become_the_output_type_of_their_kind() -> None:
         return events.invocation_result(node_type, {"type": "json", "value": value}, {"value": value})
 
     assert result(2.5)["type"] == "float_output"
+    assert result(5.0, "add") == {
+        "type": "integer_output",
+        "value": 5,
+        "output_meta": None,
+    }  # pixelmill's math is float
+    assert result(5, "float_math") == {"type": "float_output", "value": 5.0, "output_meta": None}
+    assert result(-2.5, "div") == {"type": "integer_output", "value": -2, "output_meta": None}  # int(a / b)
     assert result("hi") == {"type": "string_output", "value": "hi", "output_meta": None}
     assert result(True)["type"] == "boolean_output"
     assert result([0, 1, 2], "range") == {

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,6 +46,14 @@ _INVOCATION_EVENTS: dict[str, str] = {
     "node_failed": "invocation_error",
 }
 _MEDIA = frozenset({"image", "images"})
+# InvokeAI's output type of its scalar-valued node types (invocations/math.py, primitives.py,
+# strings.py), where a value's Python type alone would say otherwise (pixelmill's math is float).
+_SCALAR_OUTPUTS: dict[str, str] = {
+    **dict.fromkeys(("add", "sub", "mul", "div", "integer_math", "rand_int", "float_to_int", "integer"), "integer"),
+    **dict.fromkeys(("float_math", "rand_float", "round_float", "float"), "float"),
+    **dict.fromkeys(("string", "string_join", "string_join_three", "string_replace"), "string"),
+    "boolean": "boolean",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +203,16 @@ def _collection_type(values: list[Any]) -> str:
     return "collect_output"
 
 
+def _as(kind: str, value: int | float | str | bool) -> Any:
+    """``value`` as the Python type of InvokeAI's ``<kind>_output``: a float truncated to an int, as
+    InvokeAI's ``div`` computes ``int(a / b)``."""
+    if kind == "integer" and isinstance(value, float) and math.isfinite(value):
+        return int(value)
+    if kind == "float" and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
 def invocation_result(invokeai_type: str | None, output: Mapping[str, Any], outputs: Mapping[str, Any]) -> Payload:
     """A node's output in InvokeAI's shape (``integer_output{value}``, ``image_output{image, width,
     height}``, ``*_collection_output{collection}``), with ``output_meta: null`` as events send it.
@@ -215,6 +234,11 @@ def invocation_result(invokeai_type: str | None, output: Mapping[str, Any], outp
         collection = [(_image_field(v) if isinstance(v, dict) else v) for v in value]
         kind_name = "collect_output" if invokeai_type == "collect" else _collection_type(value)
         result = {"type": kind_name, "collection": collection}
+    elif invokeai_type in _SCALAR_OUTPUTS and isinstance(value, int | float | str | bool):
+        result = {
+            "type": f"{_SCALAR_OUTPUTS[invokeai_type]}_output",
+            "value": _as(_SCALAR_OUTPUTS[invokeai_type], value),
+        }
     elif isinstance(value, bool):
         result = {"type": "boolean_output", "value": value}
     elif isinstance(value, int):

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import socketio  # type: ignore[import-untyped]
+import socketio
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -193,7 +193,7 @@ def _in_batch(batch_id: str) -> Any:
 
 async def _counts(session: AsyncSession, where: Sequence[Any]) -> dict[str, int]:
     rows = await session.execute(select(Run.status, func.count()).where(*where).group_by(Run.status))
-    return {status: number for status, number in rows.tuples()}
+    return {status: number for status, number in rows.all()}
 
 
 async def _current(session: AsyncSession, workspace_id: str, queue_id: str) -> QueueItem | None:
