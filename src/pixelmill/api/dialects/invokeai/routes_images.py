@@ -33,8 +33,9 @@ router = APIRouter(
 PRIVATE_SECONDS = 3600
 
 
-def _not_found(image_name: str) -> PixelmillError:
-    return PixelmillError(errors.NOT_FOUND, f"Image {image_name} not found")
+def _not_found() -> PixelmillError:
+    """InvokeAI's bare 404 (``HTTPException(404)``): the answer names nothing, not even the name sent."""
+    return PixelmillError(errors.NOT_FOUND, "Not Found")
 
 
 async def _image(service: FileService, workspace_id: str, image_name: str) -> File:
@@ -42,15 +43,15 @@ async def _image(service: FileService, workspace_id: str, image_name: str) -> Fi
     workspaces' and non-image files, and for a right id under the wrong extension."""
     file_id = file_id_of(image_name)
     if file_id is None:
-        raise _not_found(image_name)
+        raise _not_found()
     try:
         row = await service.get(workspace_id, file_id)
     except PixelmillError as exc:
         if exc.spec is errors.NOT_FOUND:
-            raise _not_found(image_name) from None
+            raise _not_found() from None
         raise
     if not row.mime.startswith("image/") or image_name_of(row.id, row.mime) != image_name:
-        raise _not_found(image_name)
+        raise _not_found()
     return row
 
 
