@@ -101,8 +101,16 @@ class Received:
         raise AssertionError(f"timed out; received {self.events}")
 
 
-def enqueue(settings: Settings, account: SeededAccount, batch_id: str, graphs: list[dict[str, Any]]) -> list[int]:
-    """Create one run per graph in one transaction, as InvokeAI's enqueue_batch does; their item ids."""
+def enqueue(
+    settings: Settings,
+    account: SeededAccount,
+    batch_id: str,
+    graphs: list[dict[str, Any]],
+    *,
+    cancel: bool = False,
+) -> list[int]:
+    """Create one run per graph in one transaction, as InvokeAI's enqueue_batch does; their item ids.
+    ``cancel``: cancel them all in that transaction too (they are never executed)."""
 
     async def work() -> list[int]:
         runtime = Runtime.create(settings)
@@ -122,8 +130,11 @@ def enqueue(settings: Settings, account: SeededAccount, batch_id: str, graphs: l
                         prepared_source_mapping={"add": "add-node"},
                         node_types={"add": "add"},
                     )
-                    run = await RunService(session, runtime).create(principal, graph, metadata=identity.to_metadata())
+                    runs = RunService(session, runtime)
+                    run = await runs.create(principal, graph, metadata=identity.to_metadata())
                     numbers.append(await NumericIds(session, "run").number(run.id))
+                    if cancel:
+                        await runs.cancel(principal, run.id)
             return numbers
         finally:
             await runtime.close()
@@ -227,3 +238,36 @@ def test_single_user_mode_accepts_a_socket_without_credentials(settings: Setting
     finally:
         received.client.disconnect()
         live.stop()
+
+
+def test_a_failing_node_and_cancelled_items_reach_the_socket_as_invokeai_says_them(
+    server: LiveServer, settings: Settings, account: SeededAccount
+) -> None:
+    grant(settings.resolved_database_url, account.workspace_id, 100)
+    received = Received()
+    received.connect(server.url, {"token": account.key})
+    try:
+        received.subscribe("default")
+        missing = {"file_id": "file_01J9ZZZZZZZZZZZZZZZZZZZZZZ"}  # a file no workspace has
+        broken = {"nodes": [{"id": "add", "type": "image.resize", "inputs": {"image": missing, "width": 8}}]}
+        (failed,) = enqueue(settings, account, "broken", [{**broken, "edges": []}])
+        events = received.wait_for(
+            lambda evs: any(n == "queue_item_status_changed" and p["status"] == "failed" for n, p in evs)
+        )
+        error = next(p for n, p in events if n == "invocation_error")
+        assert (error["item_id"], error["invocation_source_id"]) == (failed, "add-node")
+        assert error["error_type"]
+        assert error["error_message"]
+        status = next(p for n, p in events if n == "queue_item_status_changed" and p["status"] == "failed")
+        assert status["error_type"] == error["error_type"]
+        assert status["batch_status"]["failed"] == 1
+
+        cancelled = enqueue(settings, account, "dropped", [add_graph(1, 2), add_graph(3, 4)], cancel=True)
+        events = received.wait_for(lambda evs: any(n == "queue_items_canceled" for n, _ in evs))
+        canceled = next(p for n, p in events if n == "queue_items_canceled")
+        assert (canceled["queue_id"], sorted(canceled["canceled_item_ids"])) == ("default", sorted(cancelled))
+        statuses = {p["item_id"]: p["status"] for n, p in events if n == "queue_item_status_changed"}
+        assert all(statuses[item] == "canceled" for item in cancelled)
+        assert not any(n == "invocation_started" and p["item_id"] in cancelled for n, p in events)
+    finally:
+        received.client.disconnect()
