@@ -220,3 +220,42 @@ def test_batch_and_cancellation_summaries() -> None:
         "queue_id": "default",
         "user_id": None,
     }
+
+
+def test_records_delivered_together_become_invokeais_events_in_order() -> None:
+    first = item("queued", item_id=1)
+    second = item("queued", item_id=2)
+    items = {"run_1": first, "run_2": second}
+
+    def of(run_id: str, name: EventName, record_id: int, **data: Any) -> EventRecord:
+        return EventRecord(record_id, "ws_1", run_id, name, {"event": name, "run_id": run_id, **data}, AT)
+
+    records = [
+        of("run_1", "run_queued", 1, status="queued"),
+        of("run_2", "run_queued", 2, status="queued"),
+        of("run_1", "run_started", 3, status="running"),
+        of("run_1", "node_cached", 4, node_id="n_prepared", output={"type": "json", "value": 5}),
+        of("run_1", "node_complete", 5, node_id="n_prepared", output={"type": "json", "value": 5}, outputs={}),
+        of("run_1", "run_complete", 6, status="completed"),
+        of("run_2", "run_cancelled", 7, status="cancelled"),
+    ]
+    counts = events.QueueCounts(
+        batches={("default", "batch-1"): {"completed": 1, "cancelled": 1}},
+        queues={"default": {"completed": 1, "cancelled": 1}},
+        current={"default": None},
+    )
+    out = events.socket_events(records, items, counts)
+    names = [name if name != "queue_item_status_changed" else f"status:{payload['status']}" for name, payload in out]
+    assert names == [
+        "batch_enqueued",
+        "status:in_progress",
+        "invocation_complete",  # a cache hit is one invocation_complete, as InvokeAI sends
+        "status:completed",
+        "status:canceled",
+        "queue_items_canceled",
+    ]
+    assert out[0][1]["enqueued"] == 2
+    assert out[3][1]["batch_status"]["total"] == 2
+    assert out[3][1]["queue_status"]["item_id"] is None
+    assert out[-1][1]["canceled_item_ids"] == [2]
+    assert events.socket_events([], {}, counts) == []

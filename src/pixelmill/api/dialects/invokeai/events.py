@@ -307,3 +307,52 @@ def invocation_event(record: EventRecord, item: QueueItem) -> tuple[str, Payload
         error = data.get("error")
         payload |= _error_fields(error if isinstance(error, Mapping) else {"message": "The node failed"})
     return name, payload
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCounts:
+    """What status events carry, read once per batch of records: runs by pixelmill status per
+    (queue_id, batch_id) and per queue, and each queue's in-progress item."""
+
+    batches: Mapping[tuple[str, str], Mapping[str, int]]
+    queues: Mapping[str, Mapping[str, int]]
+    current: Mapping[str, QueueItem | None]
+
+
+def socket_events(
+    records: Sequence[EventRecord], items: Mapping[str, QueueItem], counts: QueueCounts
+) -> list[tuple[str, Payload]]:
+    """The InvokeAI events of records delivered together (every record's run is in ``items``), in
+    their order: one ``batch_enqueued`` per batch at its first ``run_queued``, then after them all one
+    ``queue_items_canceled`` per queue whose items were cancelled among them."""
+    queued: dict[str, list[QueueItem]] = {}
+    cancelled: dict[str, list[QueueItem]] = {}
+    for record in records:
+        item = items[record.run_id]
+        if record.name == "run_queued":
+            queued.setdefault(item.identity.batch_id, []).append(item)
+        elif record.name == "run_cancelled":
+            cancelled.setdefault(item.identity.queue_id, []).append(item)
+    out: list[tuple[str, Payload]] = []
+    for record in records:
+        item = items[record.run_id]
+        identity = item.identity
+        if record.name == "run_queued":
+            group = queued.pop(identity.batch_id, None)
+            if group is not None:
+                out.append(("batch_enqueued", batch_enqueued(group, record.created_at)))
+            continue
+        invocation = invocation_event(record, item)
+        if invocation is not None:
+            out.append(invocation)
+        if record.name not in STATUS_EVENTS:
+            continue
+        batch = batch_status(item, counts.batches.get((identity.queue_id, identity.batch_id), {}))
+        queue = queue_status(item, counts.queues.get(identity.queue_id, {}), counts.current.get(identity.queue_id))
+        changed = queue_item_status_changed(record, item, batch, queue)
+        if changed is not None:
+            out.append(changed)
+    if records:
+        at = records[-1].created_at
+        out += [("queue_items_canceled", queue_items_canceled(q, group, at)) for q, group in cancelled.items()]
+    return out

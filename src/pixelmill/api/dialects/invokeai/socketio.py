@@ -110,7 +110,7 @@ class InvokeAISocket:
         listener = runtime.event_bus.subscribe(principal.workspace_id, maxsize=runtime.settings.sse_listener_buffer)
         client = _Client(principal, listener, runtime)
         self._clients[sid] = client
-        client.pump = asyncio.create_task(self._pump(sid, client, runtime), name=f"invokeai-socket:{sid}")
+        client.pump = asyncio.create_task(self._pump(sid, client), name=f"invokeai-socket:{sid}")
 
     async def _disconnect(self, sid: str, *_reason: Any) -> None:
         client = self._clients.pop(sid, None)
@@ -136,7 +136,8 @@ class InvokeAISocket:
         if client is not None and isinstance(data, dict):
             client.queues.discard(str(data.get("queue_id")))
 
-    async def _pump(self, sid: str, client: _Client, runtime: Runtime) -> None:
+    async def _pump(self, sid: str, client: _Client) -> None:
+        runtime = client.runtime
         heartbeat = runtime.settings.sse_heartbeat_seconds
         while True:
             batch = await client.listener.next(heartbeat)
@@ -146,7 +147,8 @@ class InvokeAISocket:
             if not batch or not client.queues:
                 continue
             try:
-                for name, payload in await translate(runtime, client.principal.workspace_id, client.queues, batch):
+                queues = frozenset(client.queues)  # subscribe_queue may change the set meanwhile
+                for name, payload in await translate(runtime, client.principal.workspace_id, queues, batch):
                     await self.server.emit(name, payload, to=sid)
             except Exception:
                 log.exception("delivering %d events to an InvokeAI socket failed", len(batch))
@@ -157,12 +159,12 @@ class InvokeAISocket:
             await self._disconnect(sid)
 
 
-async def _items(session: AsyncSession, workspace_id: str, run_ids: Iterable[str]) -> dict[str, tuple[Run, QueueItem]]:
-    """The workspace's runs among ``run_ids`` that are InvokeAI queue items, with their item view."""
+async def _items(session: AsyncSession, workspace_id: str, run_ids: Iterable[str]) -> dict[str, QueueItem]:
+    """The workspace's runs among ``run_ids`` that are InvokeAI queue items, as queue items."""
     runs = list(await session.scalars(select(Run).where(Run.workspace_id == workspace_id, Run.id.in_(set(run_ids)))))
     queued = [(run, identity) for run in runs if (identity := QueueIdentity.of(run)) is not None]
     numbers = await NumericIds(session, "run").numbers(run.id for run, _ in queued)
-    return {run.id: (run, _item(run, identity, numbers[run.id])) for run, identity in queued}
+    return {run.id: _item(run, identity, numbers[run.id]) for run, identity in queued}
 
 
 def _item(run: Run, identity: QueueIdentity, number: int) -> QueueItem:
@@ -207,27 +209,16 @@ async def _current(session: AsyncSession, workspace_id: str, queue_id: str) -> Q
 
 
 async def translate(
-    runtime: Runtime, workspace_id: str, queues: set[str], records: Sequence[EventRecord]
+    runtime: Runtime, workspace_id: str, queues: frozenset[str], records: Sequence[EventRecord]
 ) -> list[tuple[str, Payload]]:
     """The InvokeAI events of a batch of the workspace's records, for a socket following ``queues``.
     Records of runs that are not queue items of those queues give nothing."""
     async with runtime.db.session() as session:
         items = await _items(session, workspace_id, {record.run_id for record in records})
-        mine = [r for r in records if r.run_id in items and items[r.run_id][1].identity.queue_id in queues]
-        queued: dict[str, list[QueueItem]] = {}
-        cancelled: dict[str, list[QueueItem]] = {}
-        for record in mine:
-            item = items[record.run_id][1]
-            if record.name == "run_queued":
-                queued.setdefault(item.identity.batch_id, []).append(item)
-            elif record.name == "run_cancelled":
-                cancelled.setdefault(item.identity.queue_id, []).append(item)
+        mine = [r for r in records if r.run_id in items and items[r.run_id].identity.queue_id in queues]
         # What the status events carry: their batches' and queues' counts (as they are now).
-        changed = {
-            (item.identity.queue_id, item.identity.batch_id)
-            for r in mine
-            if r.name in events.STATUS_EVENTS and (item := items[r.run_id][1])
-        }
+        transitions = [items[r.run_id].identity for r in mine if r.name in events.STATUS_EVENTS]
+        changed = {(identity.queue_id, identity.batch_id) for identity in transitions}
         batch_counts = {
             (queue_id, batch_id): await _counts(session, [*_in_queue(workspace_id, queue_id), _in_batch(batch_id)])
             for queue_id, batch_id in changed
@@ -235,29 +226,4 @@ async def translate(
         queue_ids = {queue_id for queue_id, _ in changed}
         queue_counts = {q: await _counts(session, _in_queue(workspace_id, q)) for q in queue_ids}
         current = {q: await _current(session, workspace_id, q) for q in queue_ids}
-    out: list[tuple[str, Payload]] = []
-    announced: set[str] = set()
-    for record in mine:
-        item = items[record.run_id][1]
-        identity = item.identity
-        if record.name == "run_queued":
-            if identity.batch_id not in announced:
-                announced.add(identity.batch_id)
-                out.append(("batch_enqueued", events.batch_enqueued(queued[identity.batch_id], record.created_at)))
-            continue
-        invocation = events.invocation_event(record, item)
-        if invocation is not None:
-            out.append(invocation)
-            continue
-        batch = events.batch_status(item, batch_counts[(identity.queue_id, identity.batch_id)])
-        queue = events.queue_status(item, queue_counts[identity.queue_id], current[identity.queue_id])
-        status_changed = events.queue_item_status_changed(record, item, batch, queue)
-        if status_changed is not None:
-            out.append(status_changed)
-    if mine:
-        at = mine[-1].created_at
-        out += [
-            ("queue_items_canceled", events.queue_items_canceled(queue_id, group, at))
-            for queue_id, group in cancelled.items()
-        ]
-    return out
+    return events.socket_events(mine, items, events.QueueCounts(batch_counts, queue_counts, current))
