@@ -4,6 +4,7 @@ and a run's output, fetched by name as InvokeAI's clients do, decoded; another w
 from __future__ import annotations
 
 import io
+import json
 import re
 import time
 from typing import Any
@@ -102,6 +103,43 @@ def test_an_upload_is_an_image_by_name_with_its_dto_full_png_and_webp_thumbnail(
     }
     metadata = httpx.get(f"{base}/i/{name}/metadata", headers=account.headers)
     assert (metadata.status_code, metadata.json()) == (200, None)
+
+
+def test_what_the_upload_says_about_the_image_reads_back(base: str, account: SeededAccount) -> None:
+    """Category, intermediate flag, session and metadata are kept; ``resize_to`` resizes."""
+    metadata = {"positive_prompt": "an astronaut", "seed": 7, "loras": [{"weight": 0.5}]}
+    answer = httpx.post(
+        f"{base}/upload",
+        params={"image_category": "mask", "is_intermediate": "true", "session_id": "s-42"},
+        data={"metadata": json.dumps(metadata), "resize_to": "[80, 40]"},
+        files={"file": ("a.jpg", jpeg(160, 100)[0], "image/jpeg")},
+        headers=account.headers,
+    )
+    assert answer.status_code == 201, answer.text
+    dto = answer.json()
+    assert (dto["image_category"], dto["is_intermediate"], dto["session_id"]) == ("mask", True, "s-42")
+    assert (dto["width"], dto["height"]) == (80, 40)
+    name = dto["image_name"]
+    assert httpx.get(f"{base}/i/{name}", headers=account.headers).json() == dto
+    assert httpx.get(f"{base}/i/{name}/metadata", headers=account.headers).json() == metadata
+    with Image.open(io.BytesIO(httpx.get(f"{base}/i/{name}/full", headers=account.headers).content)) as image:
+        assert image.size == (80, 40)
+
+    for field, value in (
+        ("metadata", "[1, 2]"),
+        ("metadata", "{not json"),
+        ("resize_to", "[0, 10]"),
+        ("resize_to", "80x40"),
+    ):
+        refused = httpx.post(
+            f"{base}/upload",
+            params={"image_category": "user", "is_intermediate": "false"},
+            data={field: value},
+            files={"file": ("a.jpg", jpeg(16, 16)[0], "image/jpeg")},
+            headers=account.headers,
+        )
+        assert refused.status_code == 422, (field, value, refused.text)
+        assert [problem["loc"] for problem in refused.json()["detail"]] == [[field]]
 
 
 def test_another_workspaces_image_answers_like_an_unknown_name(

@@ -115,7 +115,7 @@ def _limited_request(request: Request, limit: int) -> Request:
     return Request(request.scope, receive)
 
 
-async def read_upload(request: Request, limit: int) -> tuple[bytes, str | None]:
+async def _read_upload(request: Request, limit: int) -> tuple[bytes, str | None]:
     """The uploaded bytes and the client's filename, from a multipart form or the raw body."""
     content_type = request.headers.get("content-type", "")
     is_multipart = content_type.startswith("multipart/form-data")
@@ -171,7 +171,7 @@ async def create_file(
 ) -> FilePublic:
     """Store an image, video or audio file; its type is sniffed from the bytes, not the header."""
     require_files_scope(principal)
-    data, form_filename = await read_upload(request, runtime.settings.max_upload_bytes)
+    data, form_filename = await _read_upload(request, runtime.settings.max_upload_bytes)
     service = FileService(session, runtime.blobs, runtime.settings)
     row = await service.create(principal.workspace_id, data, filename=filename or form_filename)
     return _public(row, service, _base_url(request, runtime))

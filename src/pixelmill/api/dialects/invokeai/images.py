@@ -1,9 +1,9 @@
 """Pixelmill files seen as InvokeAI images: the ImageDTO of a file, and where an output came from.
 
-An uploaded file is an ``external`` image of category ``user``; a file a run's node produced is an
-``internal`` ``general`` image whose ``session_id`` is the queue item's session and whose ``node_id``
-is the node that made it (the prepared id, as InvokeAI records it). Pixelmill keeps no category,
-intermediate flag, board or metadata per file, so those read back as the defaults above.
+An uploaded file is an ``external`` image with the category, intermediate flag and session its
+upload named (kept in :class:`~pixelmill.db.models.InvokeAIImage`); a file a run's node produced is
+an ``internal`` ``general`` image whose ``session_id`` is the queue item's session and whose
+``node_id`` is the node that made it (the prepared id, as InvokeAI records it). Boards are not kept.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pixelmill.api.dialects.invokeai.images_schemas import ImageCategory, ImageD
 from pixelmill.api.dialects.invokeai.items import QueueIdentity
 from pixelmill.api.dialects.invokeai.names import image_name_of
 from pixelmill.api.dialects.invokeai.timestamps import sqlite_timestamp
-from pixelmill.db.models import File, NodeExecution, Run
+from pixelmill.db.models import File, InvokeAIImage, NodeExecution, Run
 
 THUMBNAIL_QUALITY = 80
 
@@ -42,21 +42,26 @@ def image_urls(image_name: str) -> ImageUrlsDTO:
     )
 
 
-def image_dto(row: File, provenance: Provenance) -> ImageDTO:
-    """The ImageDTO of file ``row``."""
+def image_dto(row: File, provenance: Provenance, upload: InvokeAIImage | None = None) -> ImageDTO:
+    """The ImageDTO of file ``row``; ``upload``: what InvokeAI's upload said about it, if it came
+    that way (a file uploaded through ``/v1/files`` reads as a ``user`` image)."""
     urls = image_urls(image_name_of(row.id, row.mime))
     created = sqlite_timestamp(row.created_at)
     internal = row.run_id is not None
+    if upload is not None:
+        category = ImageCategory(upload.image_category)
+    else:
+        category = ImageCategory.GENERAL if internal else ImageCategory.USER
     return ImageDTO(
         **urls.model_dump(),
         image_origin="internal" if internal else "external",
-        image_category=ImageCategory.GENERAL if internal else ImageCategory.USER,
+        image_category=category,
         width=row.width or 0,
         height=row.height or 0,
         created_at=created,
         updated_at=created,
-        is_intermediate=False,
-        session_id=provenance.session_id,
+        is_intermediate=upload.is_intermediate if upload is not None else False,
+        session_id=provenance.session_id or (upload.session_id if upload is not None else None),
         node_id=provenance.node_id,
     )
 
