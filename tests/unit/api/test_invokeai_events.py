@@ -215,11 +215,6 @@ def test_batch_and_cancellation_summaries() -> None:
     assert canceled["canceled_item_ids"] == [1, 2, 3]
     assert canceled["user_ids"] == ["system", "user_b"]
     assert canceled["canceled_item_ids_by_user"] == {"system": [1, 2], "user_b": [3]}
-    assert events.queue_cleared("default", None, AT) == {
-        "timestamp": int(AT.timestamp()),
-        "queue_id": "default",
-        "user_id": None,
-    }
 
 
 def test_records_delivered_together_become_invokeais_events_in_order() -> None:

@@ -7,6 +7,8 @@ functions from one event record and the queue item it belongs to, to (event name
 - ``node_start`` / ``node_progress`` / ``node_complete`` / ``node_failed`` -> ``invocation_started`` /
   ``invocation_progress`` / ``invocation_complete`` / ``invocation_error``, with the prepared node id
   in ``invocation.id`` and the graph's own id in ``invocation_source_id``.
+
+``queue_cleared`` is not among them: deleting runs writes no event for it to come from.
 """
 
 from __future__ import annotations
@@ -178,10 +180,6 @@ def queue_items_canceled(queue_id: str, items: Sequence[QueueItem], at: datetime
         "user_ids": sorted(by_user),
         "canceled_item_ids_by_user": by_user,
     }
-
-
-def queue_cleared(queue_id: str, user_id: str | None, at: datetime) -> Payload:
-    return {"timestamp": unix_seconds(at), "queue_id": queue_id, "user_id": user_id}
 
 
 def _image_field(ref: Any) -> Payload | None:
