@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from pixelmill import __version__
 from pixelmill.api.clean_input import CleanInputMiddleware
+from pixelmill.api.dialects.invokeai.socketio import SOCKET_PATH, InvokeAISocket
 from pixelmill.api.dialects.registry import DIALECTS, error_shapes
 from pixelmill.api.errors import install_error_handlers
 from pixelmill.api.idempotency import IdempotencyMiddleware
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """A FastAPI app over a Runtime built from ``settings`` when the app starts."""
     settings = settings or Settings()
     mcp_endpoint = McpEndpoint()
+    invokeai_socket = InvokeAISocket()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -56,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             async with mcp_endpoint.serving(app, runtime):  # its session manager lives within this lifespan
                 yield
         finally:
+            await invokeai_socket.close()
             await runtime.close()
 
     app = FastAPI(
@@ -99,5 +102,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # answers in that dialect's shape, as its routes do.
     app.state.error_shapes = error_shapes()
     app.router.routes.append(Route(MCP_PATH, mcp_endpoint, include_in_schema=False))
+    app.router.routes.append(Mount(SOCKET_PATH, invokeai_socket.asgi))  # InvokeAI's socket.io events
     install_openapi(app)
     return app

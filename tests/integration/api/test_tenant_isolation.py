@@ -186,6 +186,7 @@ RESOURCES: dict[str, ResourceParam] = {
     "imaginelab_project_id": ResourceParam(lambda t: [str(t.imaginelab_project["id"])]),
     "workflow_id": ResourceParam(lambda t: [t.workflow["id"]]),
     "file_id": ResourceParam(lambda t: [t.file["id"]]),
+    "image_name": ResourceParam(lambda t: [f"{t.file['id']}.png"]),  # InvokeAI's name of a file
     "webhook_id": ResourceParam(lambda t: [t.webhook["id"]]),
     "delivery_id": ResourceParam(lambda t: [t.delivery_id]),
     "key_id": ResourceParam(lambda t: [t.key["id"]]),

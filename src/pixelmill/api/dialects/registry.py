@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from fastapi import APIRouter
 
 from pixelmill.api.dialects.imaginelab import routes as imaginelab
+from pixelmill.api.dialects.invokeai import envelope as invokeai
+from pixelmill.api.dialects.invokeai import routes_auth as invokeai_auth
+from pixelmill.api.dialects.invokeai import routes_images as invokeai_images
 from pixelmill.api.errors import ErrorShape
 
 
@@ -27,6 +30,13 @@ class Dialect:
 
 DIALECTS: tuple[Dialect, ...] = (
     Dialect("imaginelab", imaginelab.router, ((f"{imaginelab.router.prefix}/", imaginelab.ENVELOPE),)),
+    # InvokeAI's login shares ImagineLab's path (its route tells the two apart by content type).
+    Dialect(
+        "invokeai-edge",
+        invokeai_auth.router,
+        (("/api/v1/app/", invokeai.ENVELOPE), ("/api/v1/auth/status", invokeai.ENVELOPE)),
+    ),
+    Dialect("invokeai-images", invokeai_images.router, (("/api/v1/images/", invokeai.ENVELOPE),)),
 )
 
 

@@ -143,7 +143,7 @@ async def _read_upload(request: Request, limit: int) -> tuple[bytes, str | None]
         return data, upload.filename
 
 
-def _require_files_scope(principal: Principal) -> None:
+def require_files_scope(principal: Principal) -> None:
     if "files" not in principal.scopes:
         raise PixelmillError(errors.INSUFFICIENT_SCOPE, required_scope="files")
 
@@ -170,7 +170,7 @@ async def create_file(
     filename: Annotated[str | None, Query(max_length=255, description="Name for a raw-body upload")] = None,
 ) -> FilePublic:
     """Store an image, video or audio file; its type is sniffed from the bytes, not the header."""
-    _require_files_scope(principal)
+    require_files_scope(principal)
     data, form_filename = await _read_upload(request, runtime.settings.max_upload_bytes)
     service = FileService(session, runtime.blobs, runtime.settings)
     row = await service.create(principal.workspace_id, data, filename=filename or form_filename)
@@ -182,7 +182,7 @@ async def get_file(
     file_id: str, request: Request, principal: PrincipalDep, runtime: RuntimeDep, session: SessionDep
 ) -> FilePublic:
     """A file's metadata with fresh signed links."""
-    _require_files_scope(principal)
+    require_files_scope(principal)
     service = FileService(session, runtime.blobs, runtime.settings)
     row = await service.get(principal.workspace_id, file_id)
     return _public(row, service, _base_url(request, runtime))
@@ -202,7 +202,7 @@ async def _authorised_file(
     principal = await principal_or_link(request, runtime, path, expires, sig, missing=file_not_found(file_id))
     if principal is None:
         return await service.get_signed(file_id)
-    _require_files_scope(principal)
+    require_files_scope(principal)
     return await service.get(principal.workspace_id, file_id)
 
 

@@ -5,6 +5,7 @@ from pixelmill.db.models.credits import LedgerEntry, PlanGrant, Wallet
 from pixelmill.db.models.events import RunEvent
 from pixelmill.db.models.files import File
 from pixelmill.db.models.idempotency import IdempotencyRecord
+from pixelmill.db.models.invokeai import InvokeAIImage
 from pixelmill.db.models.numeric_ids import NumericId
 from pixelmill.db.models.projects import Project
 from pixelmill.db.models.providers import ProviderKey, WorkspaceDefaultModel
@@ -17,6 +18,7 @@ __all__ = [
     "File",
     "IdempotencyRecord",
     "Invitation",
+    "InvokeAIImage",
     "LedgerEntry",
     "Membership",
     "NodeCacheEntry",

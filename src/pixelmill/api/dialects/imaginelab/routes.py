@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pixelmill import errors
@@ -20,6 +22,7 @@ from pixelmill.api.deps import ClientAddressDep, PrincipalDep, RuntimeDep
 from pixelmill.api.dialects.common.errors import ErrorEnvelope
 from pixelmill.api.dialects.common.ids import not_found_as, resolve
 from pixelmill.api.dialects.imaginelab import schemas, translate
+from pixelmill.api.dialects.invokeai import routes_auth as invokeai_auth
 from pixelmill.api.routers import auth
 from pixelmill.api.routers.runs import public_base_url
 from pixelmill.config import CreditPackage
@@ -48,15 +51,27 @@ DELETE_STOP_WAIT_SECONDS = 10.0
 # Auth -----------------------------------------------------------------------------------------
 
 
-@router.post("/auth/login")
-async def login(
-    username: Annotated[str, Form(max_length=320)],
-    password: Annotated[str, Form(max_length=MAX_PASSWORD_LENGTH)],
-    runtime: RuntimeDep,
-    client: ClientAddressDep,
-) -> schemas.Token:
-    """OAuth2 password flow: the canonical login, answered as ``{access_token, token_type}``."""
-    token = await auth.login(username, password, runtime, client)
+class LoginForm(BaseModel):
+    username: str = Field(max_length=320)
+    password: str = Field(max_length=MAX_PASSWORD_LENGTH)
+
+
+@router.post("/auth/login", response_model=None)
+async def login(request: Request, runtime: RuntimeDep, client: ClientAddressDep) -> schemas.Token | Response:
+    """OAuth2 password flow: the canonical login, answered as ``{access_token, token_type}``.
+
+    InvokeAI's clients log in on this same path with a JSON body; the content type tells the two
+    apart, and a JSON login is answered in InvokeAI's shape (:func:`invokeai.routes_auth.login_json`).
+    """
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() == "application/json":
+        return await invokeai_auth.login_json(request, runtime, client)
+    async with request.form(max_files=0, max_fields=8) as form:
+        fields = {name: value for name, value in form.items() if isinstance(value, str)}
+    try:
+        credentials = LoginForm.model_validate(fields)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("form", *e["loc"])} for e in exc.errors()]) from None
+    token = await auth.login(credentials.username, credentials.password, runtime, client)
     return schemas.Token(access_token=token.access_token)
 
 

@@ -1,0 +1,273 @@
+"""InvokeAI's socket.io events against pixelmill on loopback (SQLite and PostgreSQL), read with the
+``python-socketio`` client as InvokeAI's clients read them.
+
+Runs are created the way the queue's enqueue creates them (RunService with the queue identity in
+their metadata) by a second process-like runtime, so their ``run_queued`` reaches the server over
+the Redis bus that SSE uses, while the server executes them and publishes the rest the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import redis
+import socketio
+
+from pixelmill.api.dialects.invokeai.items import QueueIdentity
+from pixelmill.api.dialects.invokeai.socketio import SOCKET_PATH
+from pixelmill.config import Settings
+from pixelmill.runtime import Runtime
+from pixelmill.services.auth import Authenticator
+from pixelmill.services.numeric_ids import NumericIds
+from pixelmill.services.runs import RunService
+from tests.support.accounts import SeededAccount, seed_account
+from tests.support.plans import unthrottled_plans
+from tests.support.runs import grant
+from tests.support.server import LiveServer, start_server
+from tests.support.services import REDIS_URL, require_service
+
+pytestmark = pytest.mark.redis
+
+REDIS_DB = urlsplit(REDIS_URL)._replace(path="/4").geturl()
+EVENTS = (
+    "queue_item_status_changed",
+    "batch_enqueued",
+    "invocation_started",
+    "invocation_progress",
+    "invocation_complete",
+    "invocation_error",
+    "queue_cleared",
+    "queue_items_canceled",
+)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Iterator[Settings]:
+    require_service("Redis", "127.0.0.1", 6379)
+    channel = f"pixelmill-test:{uuid.uuid4().hex[:10]}"
+    yield settings.model_copy(
+        update={
+            "plans": unthrottled_plans(),
+            "dispatch_poll_seconds": 0.2,
+            "redis_url": REDIS_DB,
+            "events_channel": channel,
+            "sse_heartbeat_seconds": 0.3,
+        }
+    )
+    client = redis.Redis.from_url(REDIS_DB)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+class Received:
+    """A socket.io client that keeps every InvokeAI event it receives, in order."""
+
+    def __init__(self) -> None:
+        self.client = socketio.Client(reconnection=False)
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self._lock = threading.Lock()
+        for name in EVENTS:
+            self.client.on(name, self._keep(name))
+
+    def _keep(self, name: str) -> Any:
+        def handler(payload: dict[str, Any]) -> None:
+            with self._lock:
+                self.events.append((name, payload))
+
+        return handler
+
+    def connect(self, url: str, auth: dict[str, str] | None) -> None:
+        self.client.connect(url, socketio_path=SOCKET_PATH, auth=auth, wait_timeout=10)
+
+    def subscribe(self, queue_id: str) -> None:
+        self.client.call("subscribe_queue", {"queue_id": queue_id}, timeout=10)
+
+    def wait_for(self, done: Any, seconds: float = 30) -> list[tuple[str, dict[str, Any]]]:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            with self._lock:
+                if done(self.events):
+                    return list(self.events)
+            time.sleep(0.05)
+        raise AssertionError(f"timed out; received {self.events}")
+
+
+def enqueue(
+    settings: Settings,
+    account: SeededAccount,
+    batch_id: str,
+    graphs: list[dict[str, Any]],
+    *,
+    cancel: bool = False,
+) -> list[int]:
+    """Create one run per graph in one transaction, as InvokeAI's enqueue_batch does; their item ids.
+    ``cancel``: cancel them all in that transaction too (they are never executed)."""
+
+    async def work() -> list[int]:
+        runtime = Runtime.create(settings)
+        try:
+            principal = await Authenticator(runtime.db, runtime.settings.secret, runtime.auth_cache).authenticate(
+                account.key
+            )
+            async with runtime.db.session() as session:
+                numbers = []
+                for graph in graphs:
+                    identity = QueueIdentity(
+                        queue_id="default",
+                        batch_id=batch_id,
+                        session_id=str(uuid.uuid4()),
+                        origin="external-client",
+                        source_prepared_mapping={"add-node": ["add"]},
+                        prepared_source_mapping={"add": "add-node"},
+                        node_types={"add": "add"},
+                    )
+                    runs = RunService(session, runtime)
+                    run = await runs.create(principal, graph, metadata=identity.to_metadata())
+                    numbers.append(await NumericIds(session, "run").number(run.id))
+                    if cancel:
+                        await runs.cancel(principal, run.id)
+            return numbers
+        finally:
+            await runtime.close()
+
+    return asyncio.run(work())
+
+
+def add_graph(a: int, b: int) -> dict[str, Any]:
+    return {"nodes": [{"id": "add", "type": "math.add", "inputs": {"a": a, "b": b}}], "edges": []}
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[LiveServer]:
+    live = start_server(settings)
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
+def test_a_subscribed_socket_receives_a_batchs_events_in_order_and_another_workspace_none(
+    server: LiveServer, settings: Settings, account: SeededAccount
+) -> None:
+    grant(settings.resolved_database_url, account.workspace_id, 100)
+    other = seed_account(settings.resolved_database_url)
+    mine, theirs, unsubscribed = Received(), Received(), Received()
+    mine.connect(server.url, {"token": account.key})
+    theirs.connect(server.url, {"token": other.key})
+    unsubscribed.connect(server.url, {"token": account.key})
+    try:
+        mine.subscribe("default")
+        theirs.subscribe("default")
+        items = enqueue(settings, account, "batch-1", [add_graph(2, 3), add_graph(10, 20)])
+
+        def finished(events: list[tuple[str, dict[str, Any]]]) -> bool:
+            done = {p["item_id"] for n, p in events if n == "queue_item_status_changed" and p["status"] == "completed"}
+            return done == set(items)
+
+        events = mine.wait_for(finished)
+        assert events[0][0] == "batch_enqueued"
+        assert events[0][1]["batch_id"] == "batch-1"
+        assert (events[0][1]["enqueued"], events[0][1]["origin"], events[0][1]["queue_id"]) == (
+            2,
+            "external-client",
+            "default",
+        )
+        for item_id, total in zip(items, (5, 30), strict=True):
+            own = [(n, p) for n, p in events if p.get("item_id") == item_id]
+            names = [n if n != "queue_item_status_changed" else f"status:{p['status']}" for n, p in own]
+            assert names == ["status:in_progress", "invocation_started", "invocation_complete", "status:completed"]
+            started, complete = own[1][1], own[2][1]
+            assert started["invocation"] == {"id": "add", "type": "add"}
+            assert started["invocation_source_id"] == "add-node"
+            assert started["batch_id"] == "batch-1"
+            assert complete["result"] == {"type": "integer_output", "value": total, "output_meta": None}
+            status = own[-1][1]
+            assert status["batch_status"]["total"] == 2
+            assert status["queue_status"]["queue_id"] == "default"
+            assert status["completed_at"] is not None
+            assert status["error_type"] is None
+            assert own[0][1]["status_sequence"] < status["status_sequence"]
+        time.sleep(0.5)  # anything misrouted would have arrived by now
+        assert theirs.events == []  # another workspace's socket, subscribed to the same queue id
+        assert unsubscribed.events == []  # a socket of this workspace that follows no queue
+
+        mine.client.call("unsubscribe_queue", {"queue_id": "default"}, timeout=10)
+        count = len(mine.events)
+        enqueue(settings, account, "batch-2", [add_graph(1, 1)])
+        time.sleep(1.5)
+        assert len(mine.events) == count
+    finally:
+        for received in (mine, theirs, unsubscribed):
+            received.client.disconnect()
+
+
+def test_a_socket_without_a_valid_credential_is_refused(server: LiveServer, account: SeededAccount) -> None:
+    for auth in (None, {"token": "not-a-token"}):
+        client = socketio.Client(reconnection=False)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            client.connect(server.url, socketio_path=SOCKET_PATH, auth=auth, wait_timeout=10)
+    bearer = socketio.Client(reconnection=False)
+    bearer.connect(server.url, socketio_path=SOCKET_PATH, headers=account.headers, wait_timeout=10)
+    assert bearer.connected
+    bearer.disconnect()
+
+
+def test_single_user_mode_accepts_a_socket_without_credentials(settings: Settings) -> None:
+    operator = seed_account(settings.resolved_database_url, plan="operator", operator=True)
+    grant(settings.resolved_database_url, operator.workspace_id, 100)
+    live = start_server(settings.model_copy(update={"anonymous_loopback": True}))
+    received = Received()
+    try:
+        received.connect(live.url, None)
+        received.subscribe("default")
+        (item,) = enqueue(settings, operator, "solo", [add_graph(4, 4)])
+        events = received.wait_for(
+            lambda evs: any(n == "queue_item_status_changed" and p["status"] == "completed" for n, p in evs)
+        )
+        complete = next(p for n, p in events if n == "invocation_complete")
+        assert (complete["item_id"], complete["result"]["value"]) == (item, 8)
+    finally:
+        received.client.disconnect()
+        live.stop()
+
+
+def test_a_failing_node_and_cancelled_items_reach_the_socket_as_invokeai_says_them(
+    server: LiveServer, settings: Settings, account: SeededAccount
+) -> None:
+    grant(settings.resolved_database_url, account.workspace_id, 100)
+    received = Received()
+    received.connect(server.url, {"token": account.key})
+    try:
+        received.subscribe("default")
+        missing = {"file_id": "file_01J9ZZZZZZZZZZZZZZZZZZZZZZ"}  # a file no workspace has
+        broken = {"nodes": [{"id": "add", "type": "image.resize", "inputs": {"image": missing, "width": 8}}]}
+        (failed,) = enqueue(settings, account, "broken", [{**broken, "edges": []}])
+        events = received.wait_for(
+            lambda evs: any(n == "queue_item_status_changed" and p["status"] == "failed" for n, p in evs)
+        )
+        error = next(p for n, p in events if n == "invocation_error")
+        assert (error["item_id"], error["invocation_source_id"]) == (failed, "add-node")
+        assert error["error_type"]
+        assert error["error_message"]
+        status = next(p for n, p in events if n == "queue_item_status_changed" and p["status"] == "failed")
+        assert status["error_type"] == error["error_type"]
+        assert status["batch_status"]["failed"] == 1
+
+        cancelled = enqueue(settings, account, "dropped", [add_graph(1, 2), add_graph(3, 4)], cancel=True)
+        events = received.wait_for(lambda evs: any(n == "queue_items_canceled" for n, _ in evs))
+        canceled = next(p for n, p in events if n == "queue_items_canceled")
+        assert (canceled["queue_id"], sorted(canceled["canceled_item_ids"])) == ("default", sorted(cancelled))
+        statuses = {p["item_id"]: p["status"] for n, p in events if n == "queue_item_status_changed"}
+        assert all(statuses[item] == "canceled" for item in cancelled)
+        assert not any(n == "invocation_started" and p["item_id"] in cancelled for n, p in events)
+    finally:
+        received.client.disconnect()
