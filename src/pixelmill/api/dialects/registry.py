@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter
 
+from pixelmill.api.dialects.imagerift import routes as imagerift
 from pixelmill.api.dialects.imaginelab import routes as imaginelab
 from pixelmill.api.errors import ErrorShape
 
@@ -27,6 +28,7 @@ class Dialect:
 
 DIALECTS: tuple[Dialect, ...] = (
     Dialect("imaginelab", imaginelab.router, ((f"{imaginelab.router.prefix}/", imaginelab.ENVELOPE),)),
+    Dialect("imagerift", imagerift.router, tuple((prefix, imagerift.ENVELOPE) for prefix in imagerift.PREFIXES)),
 )
 
 
