@@ -282,6 +282,12 @@ class Settings(BaseSettings):
         "(provider/model) or a generation type (image, video, voice, music, infographic, text) for that "
         "type's default model; pixelmill's own model ids are accepted too",
     )
+    imagerift_mode_models: dict[Literal["style", "variations", "avatar", "enhance"], str] = Field(
+        default_factory=dict,
+        description="The upstream image-to-image model (provider/model, e.g. openai/gpt-image-1) that runs each "
+        "imagerift mode (style, variations, avatar, enhance) at /api/v1/generate; a mode not named here, or "
+        "whose model a workspace cannot use, runs on the built-in CPU styles (local/cv)",
+    )
 
     # Mail
     smtp_host: str | None = Field(

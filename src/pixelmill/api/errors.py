@@ -43,16 +43,24 @@ def error_response(exc: PixelmillError) -> JSONResponse:
 class ErrorShape(Protocol):
     """How a dialect answers a failure (its status and body): its ``ErrorEnvelope``."""
 
-    def response(self, exc: PixelmillError) -> Response: ...
+    def response(self, exc: PixelmillError, scope: Scope | None = None) -> Response: ...
+
+
+def under_prefix(path: str, prefix: str) -> bool:
+    """Whether ``path`` is under ``prefix``: a prefix ending in ``/`` claims everything below it, any
+    other names a path and what lies below it (``/api/v1/generate`` is not ``/api/v1/generations``)."""
+    if prefix.endswith("/"):
+        return path.startswith(prefix)
+    return path == prefix or path.startswith(f"{prefix}/")
 
 
 def dialect_shape(scope: Scope) -> ErrorShape | None:
     """The error shape of the dialect whose path prefix the request is under, from the app's
-    ``state.error_shapes`` ((prefix, shape) pairs); None on the canonical API."""
+    ``state.error_shapes`` ((prefix, shape) pairs, longest first); None on the canonical API."""
     state = getattr(scope.get("app"), "state", None)
     path = str(scope.get("path", ""))
     for prefix, shape in getattr(state, "error_shapes", ()):
-        if path.startswith(prefix):
+        if under_prefix(path, prefix):
             return shape  # type: ignore[no-any-return]
     return None
 
@@ -67,7 +75,7 @@ async def send_error(send: Send, exc: PixelmillError, scope: Scope | None = None
     so a client of a foreign API sees its own statuses and bodies even for what the edge refuses."""
     shape = dialect_shape(scope) if scope is not None else None
     if shape is not None and scope is not None:
-        await shape.response(exc)(scope, _nothing_received, send)
+        await shape.response(exc, scope)(scope, _nothing_received, send)
         return
     body = json.dumps(exc.body(), separators=(",", ":")).encode()  # as compact as JSONResponse writes it
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]

@@ -137,7 +137,7 @@ class GenerationService:
         ``dialect`` is what a foreign API needs to show the generation as it was asked for (kept in
         the metadata, e.g. the model name its client sent)."""
         principal.require_scope("runs")
-        source_file_id = await self._source(principal, request)
+        source_file_id = await self.source_file(principal, request)
         test_mode = principal.mode == "test"
         providers = await self.runtime.workspace_providers.registry(self.session, principal.workspace_id)
         request = self._unaliased(request, providers)
@@ -151,6 +151,22 @@ class GenerationService:
             source_file_id=source_file_id,
             test_mode=test_mode,
         )
+        return await self.create_planned(principal, request, plan, source_file_id=source_file_id, dialect=dialect)
+
+    async def create_planned(
+        self,
+        principal: Principal,
+        request: GenerationRequest,
+        plan: GenerationPlan,
+        *,
+        source_file_id: str | None,
+        dialect: Mapping[str, Any] | None = None,
+        run_id: str | None = None,
+        charge_only_on_success: bool = False,
+    ) -> Run:
+        """Queue ``plan`` as the generation ``request`` asked for: for a dialect that builds its own
+        graph (imagerift's modes) on a source resolved by :meth:`source_file`. ``run_id`` and
+        ``charge_only_on_success`` pass to :meth:`RunService.create`."""
         project = await self._project(principal, request.project_id)
         metadata = {
             "user_id": principal.user_id,
@@ -166,7 +182,13 @@ class GenerationService:
             metadata["dialect"] = dict(dialect)
         try:
             return await self.runs.create(
-                principal, plan.graph, kind="generation", metadata=metadata, project_id=project
+                principal,
+                plan.graph,
+                kind="generation",
+                metadata=metadata,
+                project_id=project,
+                run_id=run_id,
+                charge_only_on_success=charge_only_on_success,
             )
         except PixelmillError as exc:
             raise _remap(exc, plan) from None
@@ -229,8 +251,9 @@ class GenerationService:
             exc.extra.setdefault("field", "project_id")
             raise
 
-    async def _source(self, principal: Principal, request: GenerationRequest) -> str | None:
-        """The source image as a file of the workspace: an upload made now, a file, or an earlier output."""
+    async def source_file(self, principal: Principal, request: GenerationRequest) -> str | None:
+        """The source image as a file of the workspace: an upload made now (in the caller's
+        transaction, so a refused create leaves no file row), a file, or an earlier output."""
         files = FileService(self.session, self.runtime.blobs, self.runtime.settings)
         if request.image_base64:
             data = _decode_base64(request.image_base64, self.runtime.settings.max_upload_bytes)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from sqlalchemy import JSON, Integer, Table, bindparam, case, update
+from sqlalchemy import JSON, Integer, String, Table, and_, bindparam, case, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,7 +45,7 @@ _JSON_OR_NULL = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "
 def _finish_statement(*, fenced: bool) -> Any:
     """The terminal compare-and-set, built once (it runs for every run): ``fenced`` adds the claim's
     attempt to the condition. The charge is clamped to the hold in the same statement (test runs
-    hold nothing and pay nothing)."""
+    hold nothing and pay nothing; a run charged only on success pays nothing unless it completed)."""
     conditions = [Run.id == bindparam("run_id"), Run.status == bindparam("expected")]
     if fenced:
         conditions.append(Run.attempt == bindparam("claimed_attempt"))
@@ -62,6 +62,7 @@ def _finish_statement(*, fenced: bool) -> Any:
             lease_expires_at=None,
             credits_used=case(
                 (Run.test_mode, 0),
+                (and_(Run.charge_only_on_success, bindparam("new_status", type_=String) != "completed"), 0),
                 (Run.credits_reserved < requested, Run.credits_reserved),
                 else_=requested,
             ),

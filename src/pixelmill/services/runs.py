@@ -99,10 +99,16 @@ class RunService:
         webhook: Mapping[str, Any] | None = None,
         metadata: Mapping[str, Any] | None = None,
         project_id: str | None = None,
+        run_id: str | None = None,
+        charge_only_on_success: bool = False,
     ) -> Run:
         """Validate ``graph`` (422 naming node and field), check what a test key may use (403
         SANDBOX_ONLY), queue the run under the plan's cap (429 TOO_MANY_JOBS) and hold its estimated
-        cost (402 INSUFFICIENT_CREDITS with balance, available and required). The caller commits."""
+        cost (402 INSUFFICIENT_CREDITS with balance, available and required). The caller commits.
+
+        ``run_id`` is a fresh id the caller made (a dialect that shows runs under UUIDs makes it with
+        ``ids.new_uuid_id``); ``charge_only_on_success`` releases the whole hold unless the run
+        completes, where the canonical rule keeps what executed nodes cost."""
         principal.require_scope("runs")
         # The workspace's own upstream keys decide which models it may name.
         providers = await self.runtime.workspace_providers.registry(self.session, principal.workspace_id)
@@ -117,7 +123,7 @@ class RunService:
         run_priority = plan.priority if priority is None else max(0, min(priority, plan.priority))
         cost = 0 if test_mode else validated.estimated_cost
         run = Run(
-            id=new_id("run"),
+            id=run_id or new_id("run"),
             workspace_id=principal.workspace_id,
             workflow_id=workflow_id,
             workflow_version=workflow_version,
@@ -129,6 +135,7 @@ class RunService:
             credits_reserved=cost,
             credits_used=0,
             test_mode=test_mode,
+            charge_only_on_success=charge_only_on_success,
             run_metadata=dict(metadata) if metadata is not None else None,
             project_id=project_id,
             webhook=hook,

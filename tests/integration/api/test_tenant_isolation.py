@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -43,6 +44,7 @@ METADATA = "tenant-probe metadata 3f9a"
 HOOK_PATH = "/tenant-probe-hook-51be"
 WAIT = {"Prefer": "wait=30"}
 _PARAM = re.compile(r"{(\w+)(?::\w+)?}")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 class Tenant:
@@ -106,6 +108,11 @@ class Tenant:
         """An ImagineLab generation (integer id), filed under an ImagineLab project."""
         body = {"generation_type": "image", "prompt": PROMPT, "project_id": self.imaginelab_project["id"]}
         return self._ok("POST", "/api/v1/generations", json=body)
+
+    @cached_property
+    def imagerift_job(self) -> dict[str, Any]:
+        """An imagerift job (a UUID jobId) restyling the workspace's file."""
+        return self._ok("POST", "/api/v1/generate", json={"mode": "style", "imageKey": self.file["id"]})
 
     @cached_property
     def workflow(self) -> dict[str, Any]:
@@ -184,6 +191,7 @@ RESOURCES: dict[str, ResourceParam] = {
     "generation_number": ResourceParam(lambda t: [str(t.imaginelab_generation["id"])]),
     "project_id": ResourceParam(lambda t: [t.project["id"]]),
     "imaginelab_project_id": ResourceParam(lambda t: [str(t.imaginelab_project["id"])]),
+    "job_id": ResourceParam(lambda t: [t.imagerift_job["jobId"]]),
     "workflow_id": ResourceParam(lambda t: [t.workflow["id"]]),
     "file_id": ResourceParam(lambda t: [t.file["id"]]),
     "image_name": ResourceParam(lambda t: [f"{t.file['id']}.png"]),  # InvokeAI's name of a file
@@ -306,12 +314,18 @@ def _missing(value: str) -> str:
     """An id of the same kind that no workspace has."""
     if value.isdigit():  # a dialect's integer alias: one far past any made in a test
         return str(10**15 + int(value))
+    if _UUID.match(value):  # a dialect's UUID (imagerift's jobId)
+        return str(uuid.uuid4())
     prefix, _, _ = value.partition("_")
     return new_id(prefix)
 
 
 def _normalised(response: httpx.Response, ids: dict[str, str]) -> Any:
+    """The body with the given ids, and the request's own id (which a dialect may echo), masked."""
     text = response.text
+    request_id = response.headers.get("x-request-id")
+    if request_id:
+        text = text.replace(request_id, "<request>")
     for value, placeholder in ids.items():
         text = text.replace(value, placeholder)
     try:
@@ -410,6 +424,8 @@ BODY_REFERENCES: list[tuple[str, str, str, Callable[[str], dict[str, Any]]]] = [
         "imaginelab_project_id",
         lambda i: {"generation_type": "image", "prompt": "x", "project_id": int(i)},
     ),
+    ("POST", "/api/v1/generate", "file_id", lambda i: {"mode": "style", "imageKey": i}),
+    ("POST", "/api/v1/generate", "job_id", lambda i: {"mode": "style", "sourceGenerationId": i}),
 ]
 
 

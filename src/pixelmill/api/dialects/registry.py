@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter
 
+from pixelmill.api.dialects.imagerift import routes as imagerift
 from pixelmill.api.dialects.imaginelab import routes as imaginelab
 from pixelmill.api.dialects.invokeai import envelope as invokeai
 from pixelmill.api.dialects.invokeai import routes_auth as invokeai_auth
@@ -37,6 +38,7 @@ DIALECTS: tuple[Dialect, ...] = (
         (("/api/v1/app/", invokeai.ENVELOPE), ("/api/v1/auth/status", invokeai.ENVELOPE)),
     ),
     Dialect("invokeai-images", invokeai_images.router, (("/api/v1/images/", invokeai.ENVELOPE),)),
+    Dialect("imagerift", imagerift.router, tuple((prefix, imagerift.ENVELOPE) for prefix in imagerift.PREFIXES)),
 )
 
 

@@ -32,6 +32,10 @@ class Run(Base):
     error: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     # A pm_test_ key made it: sandbox models only, no credits held or spent.
     test_mode: Mapped[bool] = mapped_column(default=False)
+    # Captured only when the run completes: a failed or cancelled run releases its whole hold, even
+    # what its executed nodes cost (imagerift's "failed jobs do not consume quota"). False for the
+    # canonical rule, where what executed is paid for.
+    charge_only_on_success: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     # What the caller attached (a generation's type, model and prompt); "metadata" is taken by SQLAlchemy.
     run_metadata: Mapped[dict[str, Any] | None] = mapped_column("metadata", default=None)
     # The workspace's project a generation was filed under (services/projects.py); None for the rest.

@@ -18,6 +18,7 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.types import Scope
 
 from pixelmill import errors
 from pixelmill.api.errors import validation_error
@@ -40,12 +41,15 @@ class ErrorEnvelope:
     ``statuses`` maps a catalogue status to the dialect's (422 -> 400); ``codes`` maps single codes,
     and wins. ``plain_codes`` answer with the catalogue's fixed message instead of the specific one,
     where the document shows an exact text (ImagineLab's ``"Insufficient credits"``).
+    ``request_id_field`` names the body field that carries the request's id, for a dialect whose
+    clients log it from the body (imagerift's ``requestId``); None leaves it to the header.
     """
 
     statuses: Mapping[int, int] = field(default_factory=dict)
     codes: Mapping[str, int] = field(default_factory=dict)
     plain_codes: frozenset[str] = frozenset()
     body: ErrorBody = detail_body
+    request_id_field: str | None = None
 
     def status(self, exc: PixelmillError) -> int:
         return self.codes.get(exc.code, self.statuses.get(exc.status, exc.status))
@@ -53,10 +57,12 @@ class ErrorEnvelope:
     def message(self, exc: PixelmillError) -> str:
         return exc.spec.message if exc.code in self.plain_codes else exc.message
 
-    def response(self, exc: PixelmillError) -> JSONResponse:
-        return JSONResponse(
-            self.body(exc, self.message(exc)), status_code=self.status(exc), headers=exc.headers or None
-        )
+    def response(self, exc: PixelmillError, scope: Scope | None = None) -> JSONResponse:
+        """``exc`` in this dialect's shape; ``scope`` (the request's) supplies the request id."""
+        body = self.body(exc, self.message(exc))
+        if self.request_id_field is not None:
+            body[self.request_id_field] = (scope or {}).get("state", {}).get("request_id")
+        return JSONResponse(body, status_code=self.status(exc), headers=exc.headers or None)
 
     def route_class(self) -> type[APIRoute]:
         """An ``APIRoute`` whose handler answers every failure in this envelope."""
@@ -70,14 +76,14 @@ class ErrorEnvelope:
                     try:
                         return await handler(request)
                     except PixelmillError as exc:
-                        return envelope.response(exc)
+                        return envelope.response(exc, request.scope)
                     except RequestValidationError as exc:
-                        return envelope.response(validation_error(exc))
+                        return envelope.response(validation_error(exc), request.scope)
                     except Exception:
                         log.exception(
                             "unhandled error", extra={"request_id": request.scope.get("state", {}).get("request_id")}
                         )
-                        return envelope.response(PixelmillError(errors.INTERNAL_ERROR))
+                        return envelope.response(PixelmillError(errors.INTERNAL_ERROR), request.scope)
 
                 return handle
 
