@@ -12,6 +12,14 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter
 
+from pixelmill.api.dialects.ima2 import (
+    routes_events,
+    routes_inflight,
+    routes_keys,
+    routes_sessions,
+    routes_status,
+)
+from pixelmill.api.dialects.ima2.errors import FLAT, KEYS, NESTED
 from pixelmill.api.dialects.imaginelab import routes as imaginelab
 from pixelmill.api.errors import ErrorShape
 
@@ -25,8 +33,32 @@ class Dialect:
     error_shapes: Sequence[tuple[str, ErrorShape]]
 
 
+def _combined(*routers: APIRouter) -> APIRouter:
+    combined = APIRouter()
+    for router in routers:
+        combined.include_router(router)
+    return combined
+
+
+IMA2_STATE = Dialect(
+    "ima2",
+    _combined(
+        routes_events.router, routes_inflight.router, routes_sessions.router, routes_keys.router, routes_status.router
+    ),
+    (
+        # ima2's global 404 and 500 are nested; ImagineLab's longer /api/v1/ keeps its own.
+        ("/api/", NESTED),
+        ("/api/events", NESTED),
+        ("/api/inflight", FLAT),
+        ("/api/sessions", NESTED),
+        ("/api/keys/", KEYS),
+        *((path, NESTED) for path in routes_status.PATHS),
+    ),
+)
+
 DIALECTS: tuple[Dialect, ...] = (
     Dialect("imaginelab", imaginelab.router, ((f"{imaginelab.router.prefix}/", imaginelab.ENVELOPE),)),
+    IMA2_STATE,
 )
 
 

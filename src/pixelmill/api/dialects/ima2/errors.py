@@ -4,7 +4,8 @@ ima2 does not answer errors uniformly, and both of its clients accept either for
 
 - ``FLAT`` ``{"error": "message", "code": "X", …}``: the generation pipeline, in-flight (409/429), refs;
 - ``NESTED`` ``{"error": {"code": "X", "message": "…"}, …}``: validation of prompts and counts,
-  sessions, the node routes, the global 404/500, ``SSE_CAPACITY`` and ``LAN_TOKEN_REQUIRED``.
+  sessions, the node routes, the global 404/500, ``SSE_CAPACITY`` and ``LAN_TOKEN_REQUIRED``;
+- ``KEYS``, the flat one with ``"ok": false``, for the key management routes.
 
 A route module picks the envelope its ima2 counterpart uses (``router = APIRouter(route_class=
 NESTED.route_class())``). The error's extra fields (``requestId``, ``currentVersion``, ``parentNodeId``,
@@ -25,6 +26,8 @@ _CODE_NAMES: dict[str, str] = {
     "VALIDATION_ERROR": "INVALID_REQUEST",
     "BAD_REQUEST": "INVALID_REQUEST",
     "JSON_TOO_DEEP": "INVALID_REQUEST",
+    # ima2 answers a missing or wrong token so, on loopback and off it.
+    "UNAUTHENTICATED": "LAN_TOKEN_REQUIRED",
 }
 # ima2 answers a malformed request with 400 where pixelmill says 422.
 _STATUSES: dict[int, int] = {422: 400}
@@ -43,8 +46,14 @@ def nested_body(exc: PixelmillError, message: str) -> dict[str, Any]:
     return {"error": {"code": ima2_code(exc), "message": message}, **exc.extra}
 
 
+def keys_body(exc: PixelmillError, message: str) -> dict[str, Any]:
+    return {"ok": False, **flat_body(exc, message)}
+
+
 FLAT = ErrorEnvelope(statuses=_STATUSES, body=flat_body)
 NESTED = ErrorEnvelope(statuses=_STATUSES, body=nested_body)
+# ``/api/keys/*`` answers ``{ok: false, error, code}``.
+KEYS = ErrorEnvelope(statuses=_STATUSES, body=keys_body)
 
 
 # ima2's codes (statuses as ima2 answers them) -----------------------------------------------------
