@@ -47,3 +47,17 @@ def test_canonical_codes_keep_their_status_and_name() -> None:
     status, body, _ = _answer(NESTED, PixelmillError(errors.SSE_CAPACITY))
     assert status == 503
     assert body["error"] == {"code": "SSE_CAPACITY", "message": errors.SSE_CAPACITY.message}
+
+
+def test_a_safety_refusal_stays_422_as_in_ima2() -> None:
+    status, body, _ = _answer(FLAT, PixelmillError(errors.SAFETY_REFUSAL, "refused"))
+    assert status == 422
+    assert body["code"] == "SAFETY_REFUSAL"
+    assert ima2_errors.wire_status(errors.SAFETY_REFUSAL) == 422
+    assert ima2_errors.wire_status(errors.INVALID_INPUT) == 400
+
+
+def test_no_credential_is_ima2s_lan_token_required() -> None:
+    status, body, _ = _answer(NESTED, PixelmillError(errors.UNAUTHENTICATED))
+    assert status == 401
+    assert body["error"]["code"] == "LAN_TOKEN_REQUIRED"  # type: ignore[index]

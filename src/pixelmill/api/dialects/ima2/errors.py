@@ -29,13 +29,24 @@ _CODE_NAMES: dict[str, str] = {
     # ima2 answers a missing or wrong token so, on loopback and off it.
     "UNAUTHENTICATED": "LAN_TOKEN_REQUIRED",
 }
-# ima2 answers a malformed request with 400 where pixelmill says 422.
+# ima2 answers a malformed request with 400 where pixelmill says 422; a refusal by the upstream's
+# safety system stays 422 in ima2 too.
 _STATUSES: dict[int, int] = {422: 400}
+_CODE_STATUSES: dict[str, int] = {"SAFETY_REFUSAL": 422}
+
+
+def code_name(code: str) -> str:
+    """The code ima2's clients see for pixelmill's ``code``."""
+    return _CODE_NAMES.get(code, code)
+
+
+def wire_status(spec: ErrorSpec) -> int:
+    """The HTTP status ima2 answers for a catalogue entry (and reports in its SSE ``error`` events)."""
+    return _CODE_STATUSES.get(spec.code, _STATUSES.get(spec.status, spec.status))
 
 
 def ima2_code(exc: PixelmillError) -> str:
-    """The code ima2's clients see for ``exc``."""
-    return _CODE_NAMES.get(exc.code, exc.code)
+    return code_name(exc.code)
 
 
 def flat_body(exc: PixelmillError, message: str) -> dict[str, Any]:
@@ -50,10 +61,10 @@ def keys_body(exc: PixelmillError, message: str) -> dict[str, Any]:
     return {"ok": False, **flat_body(exc, message)}
 
 
-FLAT = ErrorEnvelope(statuses=_STATUSES, body=flat_body)
-NESTED = ErrorEnvelope(statuses=_STATUSES, body=nested_body)
+FLAT = ErrorEnvelope(statuses=_STATUSES, codes=_CODE_STATUSES, body=flat_body)
+NESTED = ErrorEnvelope(statuses=_STATUSES, codes=_CODE_STATUSES, body=nested_body)
 # ``/api/keys/*`` answers ``{ok: false, error, code}``.
-KEYS = ErrorEnvelope(statuses=_STATUSES, body=keys_body)
+KEYS = ErrorEnvelope(statuses=_STATUSES, codes=_CODE_STATUSES, body=keys_body)
 
 
 # ima2's codes (statuses as ima2 answers them) -----------------------------------------------------

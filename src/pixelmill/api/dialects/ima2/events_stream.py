@@ -65,8 +65,8 @@ def failure(job: Ima2Job, error: dict[str, Any] | None) -> dict[str, Any]:
     message = error.get("message") or (spec.message if spec is not None else "Generation failed")
     return {
         "error": str(message),
-        "code": code,
-        "status": spec.status if spec is not None else 500,
+        "code": ima2_errors.code_name(code),
+        "status": ima2_errors.wire_status(spec) if spec is not None else 500,
         "requestId": job.requestId,
     }
 

@@ -93,14 +93,14 @@ def http_status(run: Run) -> int:
     if run.status == "cancelled":
         return ima2_errors.GENERATION_CANCELED.status
     spec = errors.spec_for(str((run.error or {}).get("code", "")))
-    return spec.status if spec is not None else 500
+    return ima2_errors.wire_status(spec) if spec is not None else 500
 
 
 def error_code(run: Run) -> str | None:
     if run.status == "cancelled":
         return ima2_errors.GENERATION_CANCELED.code
     code = (run.error or {}).get("code")
-    return str(code) if run.status == "failed" and code is not None else None
+    return ima2_errors.code_name(str(code)) if run.status == "failed" and code is not None else None
 
 
 def terminal_job(item: JobRun, filenames: list[str] | None = None) -> dict[str, Any]:
