@@ -70,20 +70,14 @@ KEYS = ErrorEnvelope(statuses=_STATUSES, codes=_CODE_STATUSES, body=keys_body)
 # ima2's codes (statuses as ima2 answers them) -----------------------------------------------------
 
 INVALID_REQUEST = ErrorSpec("INVALID_REQUEST", 400, "The request is invalid")
-LAN_TOKEN_REQUIRED = ErrorSpec(
-    "LAN_TOKEN_REQUIRED", 401, "Send a pixelmill API key as X-Ima2-Token or Authorization: Bearer"
-)
-ROUTE_NOT_FOUND = ErrorSpec("NOT_FOUND", 404, "Route not found")
 GENERATION_CANCELED = ErrorSpec("GENERATION_CANCELED", 499, "Generation canceled")
 
 # In-flight jobs
 REQUEST_ID_IN_USE = ErrorSpec("REQUEST_ID_IN_USE", 409, "A job with this requestId is still running")
 TOO_MANY_JOBS = ErrorSpec("TOO_MANY_JOBS", 429, "Too many concurrent generation jobs")
-JOB_NOT_FOUND = ErrorSpec("JOB_NOT_FOUND", 404, "No job with this requestId")
 
 # Sessions and their graphs
 SESSION_NOT_FOUND = ErrorSpec("SESSION_NOT_FOUND", 404, "Session not found")
-INVALID_SESSION = ErrorSpec("INVALID_SESSION", 400, "The session is invalid")
 INVALID_GRAPH = ErrorSpec("INVALID_GRAPH", 400, "The graph is invalid")
 INVALID_GRAPH_VERSION = ErrorSpec("INVALID_GRAPH_VERSION", 400, "If-Match must be a graph version (an integer)")
 GRAPH_VERSION_REQUIRED = ErrorSpec(
