@@ -5,6 +5,7 @@ one workspace never seeing another's jobs."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import time
@@ -23,7 +24,7 @@ from tests.integration.runs.conftest import run_settings
 from tests.support.accounts import SeededAccount, seed_account
 from tests.support.ima2_jobs import create_job, image_graph, job, sleep_graph
 from tests.support.run_nodes import GATES, use_run_nodes
-from tests.support.runs import grant, with_db
+from tests.support.runs import grant, run_row, with_db
 from tests.support.server import LiveServer, start_server
 from tests.support.sse import Frame, parse_frames
 
@@ -226,3 +227,20 @@ def test_the_listener_cap_answers_503_sse_capacity(settings: Settings, account: 
                 time.sleep(0.05)
     finally:
         server.stop()
+
+
+def test_a_result_that_cannot_be_read_is_an_error_not_a_dead_stream(
+    client: httpx.Client, account: SeededAccount, settings: Settings, live_server: LiveServer
+) -> None:
+    run_id: list[str] = []
+    read_until(
+        client,
+        is_done("freq_gone"),
+        then=lambda: run_id.append(create_job(settings, account, job("freq_gone"), image_graph())),
+    )
+    (output,) = (run_row(settings.resolved_database_url, run_id[0]).outputs or {}).values()
+    (ref,) = output["value"]
+    asyncio.run(live_server.app.state.runtime.blobs.delete(ref["sha256"]))
+    frames = named(read_until(client, is_done("freq_gone"), params={"lastEventId": "0"}))
+    assert [frame.event for frame in frames] == ["phase", "error"]
+    assert (frames[-1].data or {})["code"] == "INTERNAL_ERROR"

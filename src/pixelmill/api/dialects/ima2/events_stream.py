@@ -20,6 +20,7 @@ frames keep them.
 from __future__ import annotations
 
 import base64
+import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,8 @@ from pixelmill.services.run_outputs import output_refs
 
 if TYPE_CHECKING:
     from pixelmill.runtime import Runtime
+
+log = logging.getLogger("pixelmill.api")
 
 REPLAY_IMAGE_LIMIT = 1000  # ima2 drops image strings longer than this from replayed events
 JOB_CACHE = 4096  # runs one stream remembers as ima2 jobs or not
@@ -176,9 +179,20 @@ class Ima2EventTranslator:
             return [("error", cancelled(job))]
         if name == "run_complete":
             self._partials.pop(record.run_id, None)
-            run = await self._run(record.run_id)
-            return await self.finish(self.runtime, run, job) if run is not None else []
+            return await self._finished(record.run_id, job)
         return []
+
+    async def _finished(self, run_id: str, job: Ima2Job) -> Frames:
+        """The finished job's frames; if they cannot be made (its outputs already released), an
+        ``error`` rather than a stream that dies or a client left waiting for a ``done``."""
+        run = await self._run(run_id)
+        if run is None:
+            return []
+        try:
+            return await self.finish(self.runtime, run, job)
+        except Exception:
+            log.exception("the ima2 done event of run %s could not be made", run_id)
+            return [("error", failure(job, {"code": "INTERNAL_ERROR", "message": "The result could not be read"}))]
 
     async def __call__(self, record: EventRecord, replayed: bool) -> Frames:
         job = await self._job(record.run_id)
