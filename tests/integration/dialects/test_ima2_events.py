@@ -58,6 +58,8 @@ def read_until(
     with client.stream("GET", "/api/events", headers=headers, params=params, timeout=15.0) as response:
         assert response.status_code == 200, response.read()
         assert response.headers["content-type"].startswith("text/event-stream")
+        assert response.headers["cache-control"] == "no-cache, no-transform"
+        assert response.headers["x-accel-buffering"] == "no"
         if then is not None:
             then()
         for frame in parse_frames(response.iter_lines()):

@@ -21,6 +21,12 @@ from pixelmill.events.sse import StreamScope, parse_cursor
 router = APIRouter(prefix="/api/events", tags=["ima2"], route_class=NESTED.route_class(), include_in_schema=False)
 
 STREAM_KIND = "ima2"
+# ima2's own stream headers (no-transform keeps a compressing proxy from buffering the frames).
+HEADERS: list[tuple[bytes, bytes]] = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache, no-transform"),
+    (b"x-accel-buffering", b"no"),
+]
 # How a finished job's frames are made; the generation routes' payload replaces the basic one.
 FINISH: Finish = basic_finish
 
@@ -52,4 +58,4 @@ async def stream_events(
         heartbeat=settings.sse_heartbeat_seconds,
         translate=Ima2EventTranslator(runtime, FINISH),
     )
-    return EventStreamResponse(chunks, listener, close)
+    return EventStreamResponse(chunks, listener, close, HEADERS)
