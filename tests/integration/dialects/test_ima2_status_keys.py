@@ -106,6 +106,14 @@ def test_keys_set_remove_and_env_immutable(client: httpx.Client) -> None:
     empty = client.put("/api/keys/openai", json={"apiKey": "  "})
     assert (empty.status_code, empty.json()["code"]) == (400, "INVALID_API_KEY")
 
+    # A Vertex service account is JSON (text or object); one that is not is refused and nothing is saved.
+    broken = client.put("/api/keys/vertex", json={"serviceAccountJson": {"type": "service_account"}})
+    assert broken.status_code == 400
+    assert broken.json()["ok"] is False
+    assert client.get("/api/keys/status").json()["vertex"]["configured"] is False
+    nothing = client.delete("/api/keys/vertex")
+    assert (nothing.status_code, nothing.json()["code"]) == (404, "NOT_FOUND")
+
     assert client.put("/api/keys/gemini-auth-mode", json={"mode": "vertex"}).json() == {
         "ok": True,
         "geminiAuthMode": "vertex",
