@@ -649,6 +649,29 @@ class Settings(BaseSettings):
         ),
     )
 
+    # The ima2 dialect (`/api/*`)
+    ima2_max_parallel: int = Field(
+        default=24,
+        ge=1,
+        description=(
+            "Active ima2 jobs (one per request) a workspace may have at once; one more is refused with 429 "
+            "TOO_MANY_JOBS and `Retry-After: 5`, as ima2's IMA2_MAX_PARALLEL"
+        ),
+    )
+    ima2_inflight_terminal_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How long a finished ima2 job stays in `GET /api/inflight?includeTerminal=1`",
+    )
+    ima2_discovery: bool = Field(
+        default=False,
+        description=(
+            "`pixelmill serve` writes ima2's discovery file (`IMA2_ADVERTISE_FILE`, else "
+            "`$IMA2_CONFIG_DIR/server.json`, else `~/.ima2/server.json`), so ima2's CLI finds this server with "
+            "no `--server`; removed on shutdown"
+        ),
+    )
+
     # Operations
     log_level: str = Field(default="INFO", description="Log level")
     log_format: Literal["auto", "json", "text"] = Field(

@@ -9,6 +9,7 @@ import sys
 from types import FrameType
 
 from pixelmill import __version__
+from pixelmill.api.dialects.ima2 import discovery as ima2_discovery
 from pixelmill.cli.discovery import remove_discovery, running_server, save_credentials, write_discovery
 from pixelmill.config import Settings
 from pixelmill.db.migrate import DatabaseNotReady, require_current_schema, upgrade
@@ -94,6 +95,9 @@ def run_server(settings: Settings) -> None:
         f"pixelmill {__version__} listening on {url}  (API docs: {url}/docs, OpenAPI: {url}/openapi.json)", flush=True
     )
     write_discovery(data_dir, url=url, port=settings.port, version=__version__)
+    ima2_file = ima2_discovery.discovery_path() if settings.ima2_discovery else None
+    if ima2_file is not None:
+        ima2_discovery.write_discovery(ima2_file, url=url, port=settings.port, version=__version__)
     previous = {sig: signal.signal(sig, _raise_stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
@@ -103,3 +107,5 @@ def run_server(settings: Settings) -> None:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         remove_discovery(data_dir)
+        if ima2_file is not None:
+            ima2_discovery.remove_discovery(ima2_file)

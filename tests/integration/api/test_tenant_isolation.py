@@ -115,6 +115,12 @@ class Tenant:
         return self._ok("POST", "/api/v1/generate", json={"mode": "style", "imageKey": self.file["id"]})
 
     @cached_property
+    def ima2_session(self) -> dict[str, Any]:
+        """An ima2 node-mode session (its graph kept under versions)."""
+        session: dict[str, Any] = self._ok("POST", "/api/sessions", json={"title": f"probe {METADATA}"})["session"]
+        return session
+
+    @cached_property
     def workflow(self) -> dict[str, Any]:
         graph = {"nodes": [node("sum", "math.add", a=1, b=2)], "edges": []}
         workflow = self._ok("POST", "/v1/workflows", json={"name": f"probe {METADATA}", "graph": graph})
@@ -192,6 +198,7 @@ RESOURCES: dict[str, ResourceParam] = {
     "project_id": ResourceParam(lambda t: [t.project["id"]]),
     "imaginelab_project_id": ResourceParam(lambda t: [str(t.imaginelab_project["id"])]),
     "job_id": ResourceParam(lambda t: [t.imagerift_job["jobId"]]),
+    "session_id": ResourceParam(lambda t: [t.ima2_session["id"]]),
     "workflow_id": ResourceParam(lambda t: [t.workflow["id"]]),
     "file_id": ResourceParam(lambda t: [t.file["id"]]),
     "image_name": ResourceParam(lambda t: [f"{t.file['id']}.png"]),  # InvokeAI's name of a file
@@ -209,10 +216,13 @@ SHARED: dict[str, str] = {
     "model_id": "the model catalogue is the server's, the same for every workspace",
     "node_type": "node types are the server's, the same for every workspace",
     "provider_id": "upstream ids are the server's; a saved key is found by the caller's workspace, never by an id",
+    "provider": "ima2's provider names are the server's; a saved key is found by the caller's workspace",
 }
 
 # Bodies and headers a method needs to get past validation to the lookup (else it would answer 422).
 REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
+    ("PUT", "/api/sessions/{session_id}/graph"): {"json": {"nodes": [], "edges": []}, "headers": {"If-Match": '"1"'}},
+    ("PATCH", "/api/sessions/{session_id}"): {"json": {"title": "renamed"}},
     ("PATCH", "/v1/workflows/{workflow_id}"): {"json": {"name": "renamed"}, "headers": {"If-Match": '"1"'}},
     ("POST", "/v1/workflows/{workflow_id}/runs"): {"json": {}},
     ("PATCH", "/v1/webhooks/{webhook_id}"): {"json": {"enabled": False}},

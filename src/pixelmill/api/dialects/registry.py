@@ -12,6 +12,14 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter
 
+from pixelmill.api.dialects.ima2 import (
+    routes_events,
+    routes_inflight,
+    routes_keys,
+    routes_sessions,
+    routes_status,
+)
+from pixelmill.api.dialects.ima2.errors import FLAT, KEYS, NESTED
 from pixelmill.api.dialects.imagerift import routes as imagerift
 from pixelmill.api.dialects.imaginelab import routes as imaginelab
 from pixelmill.api.dialects.invokeai import envelope as invokeai
@@ -29,6 +37,29 @@ class Dialect:
     error_shapes: Sequence[tuple[str, ErrorShape]]
 
 
+def _combined(*routers: APIRouter) -> APIRouter:
+    combined = APIRouter()
+    for router in routers:
+        combined.include_router(router)
+    return combined
+
+
+IMA2_STATE = Dialect(
+    "ima2",
+    _combined(
+        routes_events.router, routes_inflight.router, routes_sessions.router, routes_keys.router, routes_status.router
+    ),
+    (
+        # ima2's global 404 and 500 are nested; ImagineLab's longer /api/v1/ keeps its own.
+        ("/api/", NESTED),
+        ("/api/events", NESTED),
+        ("/api/inflight", FLAT),
+        ("/api/sessions", NESTED),
+        ("/api/keys/", KEYS),
+        *((path, NESTED) for path in routes_status.PATHS),
+    ),
+)
+
 DIALECTS: tuple[Dialect, ...] = (
     Dialect("imaginelab", imaginelab.router, ((f"{imaginelab.router.prefix}/", imaginelab.ENVELOPE),)),
     # InvokeAI's login shares ImagineLab's path (its route tells the two apart by content type).
@@ -39,6 +70,7 @@ DIALECTS: tuple[Dialect, ...] = (
     ),
     Dialect("invokeai-images", invokeai_images.router, (("/api/v1/images/", invokeai.ENVELOPE),)),
     Dialect("imagerift", imagerift.router, tuple((prefix, imagerift.ENVELOPE) for prefix in imagerift.PREFIXES)),
+    IMA2_STATE,
 )
 
 

@@ -42,15 +42,22 @@ class EventStreamResponse(Response):
 
     media_type = "text/event-stream"
 
-    def __init__(self, chunks: AsyncIterator[bytes], listener: Listener, on_close: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        chunks: AsyncIterator[bytes],
+        listener: Listener,
+        on_close: Callable[[], None],
+        headers: list[tuple[bytes, bytes]] = HEADERS,
+    ) -> None:
         super().__init__(status_code=200)
         self._chunks = chunks
         self._listener = listener
         self._on_close = on_close
+        self._stream_headers = headers
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+            await send({"type": "http.response.start", "status": 200, "headers": self._stream_headers})
             pump = asyncio.ensure_future(self._pump(send))
             watch = asyncio.ensure_future(_disconnected(receive))
             dropped = asyncio.ensure_future(self._listener.closed.wait())
