@@ -12,6 +12,10 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter
 
+from pixelmill.api.dialects.ima2 import codes as ima2_codes
+from pixelmill.api.dialects.ima2 import errors as ima2_errors
+from pixelmill.api.dialects.ima2 import routes_generate as ima2_generate
+from pixelmill.api.dialects.ima2 import routes_history as ima2_history
 from pixelmill.api.dialects.imaginelab import routes as imaginelab
 from pixelmill.api.errors import ErrorShape
 
@@ -27,6 +31,21 @@ class Dialect:
 
 DIALECTS: tuple[Dialect, ...] = (
     Dialect("imaginelab", imaginelab.router, ((f"{imaginelab.router.prefix}/", imaginelab.ENVELOPE),)),
+    Dialect(
+        "ima2-generate",
+        ima2_generate.router,
+        (
+            ("/api/generate", ima2_codes.GENERATION),
+            ("/api/edit", ima2_codes.GENERATION),
+            ("/api/video/", ima2_codes.GENERATION),
+        ),
+    ),
+    Dialect("ima2-node", ima2_generate.node_router, (("/api/node/", ima2_errors.NESTED),)),
+    Dialect(
+        "ima2-history",
+        ima2_history.router,
+        (("/api/history", ima2_errors.NESTED), ("/generated/", ima2_errors.NESTED)),
+    ),
 )
 
 
