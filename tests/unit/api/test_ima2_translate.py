@@ -1,0 +1,191 @@
+"""ima2 <-> pixelmill translation without HTTP: request checks and their codes, provider routing,
+the graphs a request becomes, file names, and the answers' shapes."""
+
+from __future__ import annotations
+
+import base64
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from pixelmill.api.dialects.ima2 import files, providers_map, translate
+from pixelmill.api.dialects.ima2.jobs import Ima2Job
+from pixelmill.api.dialects.ima2.providers_map import Catalogue
+from pixelmill.errors import PixelmillError
+from pixelmill.providers.base import ModelInfo
+
+PROCEDURAL = ModelInfo(
+    id="local/procedural",
+    provider="local",
+    generation_type="image",
+    capabilities=("text-to-image",),
+    cost=1,
+    description="",
+    sandbox=True,
+)
+GPT = ModelInfo(
+    id="openai/gpt-image-1",
+    provider="openai",
+    generation_type="image",
+    capabilities=("text-to-image", "image-to-image", "inpainting"),
+    cost=5,
+    description="",
+    limits={"max_images": 10, "max_reference_images": 16},
+)
+
+
+def catalogue(*configured: str, models: tuple[ModelInfo, ...] = (PROCEDURAL,)) -> Catalogue:
+    return Catalogue(models, lambda name: name in configured, {})
+
+
+def code_of(call: Any, *args: Any, **kwargs: Any) -> str:
+    with pytest.raises(PixelmillError) as caught:
+        call(*args, **kwargs)
+    return caught.value.code
+
+
+def png(size: tuple[int, int], mode: str) -> str:
+    buffer = io.BytesIO()
+    Image.new(mode, size).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_request_id_keeps_a_valid_client_id_else_makes_one() -> None:
+    assert translate.request_id("req_cli_gen_x", None) == "req_cli_gen_x"
+    assert translate.request_id(None, "hdr.1:2") == "hdr.1:2"
+    assert translate.request_id("bad id!", None).startswith("req_")
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, 1), (3, 3), ("24", 24), (2.0, 2)])
+def test_count_reads_numbers_as_ima2_does(value: object, expected: int) -> None:
+    assert translate.count(value) == expected
+
+
+@pytest.mark.parametrize("value", [0, 25, "x", 1.5, True, [1]])
+def test_count_refuses(value: object) -> None:
+    assert code_of(translate.count, value) == "INVALID_COUNT"
+
+
+def test_quality_defaults_with_a_warning_never_an_error() -> None:
+    assert translate.quality("high") == ("high", [])
+    chosen, warnings = translate.quality("ultra")
+    assert chosen == "medium"
+    assert warnings[0]["code"] == "QUALITY_DEFAULTED"
+
+
+@pytest.mark.parametrize(
+    ("refs", "code"),
+    [
+        ("x", "REF_NOT_ARRAY"),
+        (["QQ=="] * 6, "REF_TOO_MANY"),
+        ([None], "REF_NOT_STRING"),
+        (["data:image/png;base64,"], "REF_EMPTY"),
+        (["A" * 7_340_033], "REF_TOO_LARGE"),
+        (["%%%"], "REF_NOT_BASE64"),
+    ],
+)
+def test_reference_codes(refs: object, code: str) -> None:
+    assert code_of(translate.references, refs) == code
+
+
+def test_upstream_providers_cap_input_images() -> None:
+    grok = providers_map.route_image("grok-api", None, "medium", catalogue("xai"))
+    assert translate.references(["QQ=="] * 3, grok) == [b"A"] * 3
+    assert code_of(translate.references, ["QQ=="] * 4, grok) == "GROK_REF_TOO_MANY"
+    agy = providers_map.route_image("agy", None, "medium", catalogue("gemini"))
+    assert code_of(translate.references, ["QQ=="] * 3, agy, extra_inputs=1) == "AGY_REF_TOO_MANY"
+
+
+def test_provider_routing() -> None:
+    assert providers_map.route_image("auto", None, "low", catalogue()).model_id == "local/procedural"
+    assert providers_map.route_image("whatever", "gpt-5.4", "low", catalogue()).provider == "oauth"
+    api = providers_map.route_image("api", "gpt-5.5", "low", catalogue("openai", models=(PROCEDURAL, GPT)))
+    assert (api.model_id, api.model, api.format) == ("openai/gpt-image-1", "gpt-5.5", "png")
+    grok = providers_map.route_image("grok", None, "high", catalogue("xai"))
+    assert (grok.model_id, grok.format) == ("xai/grok-imagine-image-quality", "jpeg")
+    gemini = providers_map.route_image("gemini-api", "nano-banana-pro", "low", catalogue("vertex"))
+    assert gemini.model_id == "vertex/gemini-3-pro-image-preview"
+    assert code_of(providers_map.route_image, "api", None, "low", catalogue()) == "API_KEY_REQUIRED"
+    assert code_of(providers_map.route_image, "grok", None, "low", catalogue()) == "OAUTH_UNAVAILABLE"
+    assert code_of(providers_map.route_image, "gemini-api", None, "low", catalogue()) == "GEMINI_API_KEY_MISSING"
+    assert code_of(providers_map.route_image, "oauth", None, "low", catalogue(models=())) == "OAUTH_UNAVAILABLE"
+    assert code_of(providers_map.route_video, "oauth", None, catalogue("xai")) == "VIDEO_PROVIDER_UNSUPPORTED"
+    assert providers_map.route_video("grok-api", None, catalogue("xai")).model_id == "xai/grok-imagine-video"
+
+
+def test_mask_checks() -> None:
+    oauth = providers_map.route_image("oauth", None, "low", catalogue())
+    assert translate.mask(png((8, 4), "RGBA"), (8, 4), oauth)
+    assert code_of(translate.mask, png((8, 4), "RGB"), (8, 4), oauth) == "EDIT_MASK_NO_ALPHA"
+    assert code_of(translate.mask, png((4, 4), "RGBA"), (8, 4), oauth) == "EDIT_MASK_DIMENSION_MISMATCH"
+    grok = providers_map.route_image("grok", None, "low", catalogue("xai"))
+    assert code_of(translate.mask, png((8, 4), "RGBA"), (8, 4), grok) == "GROK_MASK_UNSUPPORTED"
+
+
+def test_inpaint_mask_is_white_where_ima2s_mask_is_transparent() -> None:
+    picture = Image.new("RGBA", (2, 1), (0, 0, 0, 255))
+    picture.putpixel((0, 0), (0, 0, 0, 0))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    converted = Image.open(io.BytesIO(translate.inpaint_mask(buffer.getvalue())))
+    assert [converted.getpixel((x, 0)) for x in (0, 1)] == [(255, 255, 255), (0, 0, 0)]
+
+
+def test_generate_graph_splits_large_counts_over_nodes_with_distinct_seeds() -> None:
+    graph = translate.generate_graph(PROCEDURAL, "a fox", 20, "512x512")
+    counts = [node["inputs"]["n"] for node in graph["nodes"]]
+    assert counts == [8, 8, 4]
+    assert [node["inputs"].get("seed", 0) for node in graph["nodes"]] == [0, 8, 16]
+    assert all(node["inputs"]["size"] == "512x512" for node in graph["nodes"])
+    assert "size" not in translate.generate_graph(PROCEDURAL, "a fox", 1, "auto")["nodes"][0]["inputs"]
+    assert (
+        "reference_images" not in translate.generate_graph(PROCEDURAL, "x", 1, "auto", ["file_1"])["nodes"][0]["inputs"]
+    )
+    assert translate.generate_graph(GPT, "x", 1, "auto", ["file_1"])["nodes"][0]["inputs"]["reference_images"] == [
+        {"file_id": "file_1"}
+    ]
+
+
+def test_edit_graph_picks_the_node_the_model_can_run() -> None:
+    assert translate.edit_graph(GPT, "x", "file_i", "file_m")["nodes"][0]["type"] == "image.inpaint"
+    assert translate.edit_graph(GPT, "x", "file_i", None)["nodes"][0]["type"] == "image.edit"
+    styled = translate.edit_graph(PROCEDURAL, "as a watercolor", "file_i", None)["nodes"][0]
+    assert (styled["type"], styled["inputs"]["style"]) == ("image.style", "watercolor")
+
+
+def test_file_names_follow_ima2() -> None:
+    when = datetime(2026, 6, 1, tzinfo=UTC)
+    ms = int(when.timestamp() * 1000)
+    job = Ima2Job(requestId="r", kind="classic", prompt="p", provider="oauth")
+    name = files.filename_for(job, "run_1", when, 2, 3, "image/png")
+    assert name.startswith(f"{ms}_")
+    assert name.endswith("_2.png")
+    assert len(name.split("_")[1]) == 8
+    edit = Ima2Job(requestId="r", kind="edit", prompt="p", provider="grok")
+    assert files.filename_for(edit, "run_1", when, 0, 1, "image/jpeg").count("_") == 1
+    node = Ima2Job(requestId="r", kind="node", prompt="p", provider="oauth", nodeId="n_0123456789")
+    assert files.filename_for(node, "run_1", when, 0, 1, "image/png") == "n_0123456789.png"
+    multi = Ima2Job(requestId="r", kind="multimode", prompt="p", provider="oauth")
+    assert files.filename_for(multi, "run_1", when, 1, 2, "image/png").endswith("_multimode_1.png")
+    assert files.filename_for(None, "run_1", when, 0, 1, "video/mp4").endswith("_0.mp4")
+
+
+def test_payload_shapes() -> None:
+    job = Ima2Job(requestId="r1", kind="multimode", prompt="p", provider="oauth", n=3, extra={"sequenceId": "seq_x"})
+    items = [translate.Produced(f"f{i}.png", "image/png", b"\x89PNG", 5) for i in range(2)]
+    one = translate.generate_payload(job, items[:1], 1.234)
+    assert (one["image"][:22], one["elapsed"], one["filename"], one["requestId"]) == (
+        "data:image/png;base64,",
+        1.2,
+        "f0.png",
+        "r1",
+    )
+    many = translate.generate_payload(job, items, 2.0)
+    assert many["count"] == 2
+    assert [i["filename"] for i in many["images"]] == ["f0.png", "f1.png"]
+    done = translate.multimode_done(job, items, 3.0)
+    assert (done["elapsed"], done["status"], done["requested"], done["returned"]) == ("3.0", "partial", 3, 2)
+    assert [i["sequenceIndex"] for i in done["images"]] == [1, 2]
