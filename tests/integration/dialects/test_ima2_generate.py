@@ -19,6 +19,8 @@ from pydantic import SecretStr
 from pixelmill.config import Settings
 from tests.support.accounts import SeededAccount, seed_account
 from tests.support.fake_openai import FakeOpenAI, serve_fake_openai
+from tests.support.fake_xai import COLOUR as XAI_COLOUR
+from tests.support.fake_xai import FakeXAI, serve_fake_xai
 from tests.support.plans import unthrottled_plans
 from tests.support.runs import grant
 from tests.support.server import LiveServer, start_server
@@ -361,3 +363,100 @@ def test_anonymous_loopback_generates_for_the_operator(settings: Settings) -> No
             assert anonymous.get(f"/generated/{body['filename']}").status_code == 200
     finally:
         server.stop()
+
+
+XAI_KEY = "xai-ima2-test-key-0123456789abcdef"
+
+
+@pytest.fixture
+def xai_client(settings: Settings, account: SeededAccount) -> Iterator[tuple[httpx.Client, FakeXAI]]:
+    with serve_fake_xai(XAI_KEY) as (fake, url):
+        fake.video_pending_polls = 1
+        served = settings.model_copy(
+            update={
+                "xai_api_key": SecretStr(XAI_KEY),
+                "xai_base_url": url,
+                "xai_video_poll_seconds": 0.05,
+                "upstream_retry_budget_seconds": 5,
+            }
+        )
+        grant(settings.resolved_database_url, account.workspace_id, 5000)
+        server = start_server(served)
+        try:
+            with httpx.Client(base_url=server.url, headers=account.headers, timeout=120) as http:
+                yield http, fake
+        finally:
+            server.stop()
+
+
+def test_grok_runs_on_xai_and_refuses_masks_and_extra_inputs(xai_client: tuple[httpx.Client, FakeXAI]) -> None:
+    http, fake = xai_client
+    response = http.post("/api/generate", json={"prompt": "a desert", "provider": "grok", "quality": "high"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["provider"], body["model"]) == ("grok", "grok-imagine-image-quality")
+    assert body["filename"].endswith("_0.png")
+    assert png_of(body["image"]).getpixel((0, 0))[:3] == XAI_COLOUR
+    (received,) = fake.requests("/v1/images/generations")
+    assert received.json is not None
+    assert received.json["model"] == "grok-imagine-image-quality"
+    image = png_b64((64, 64))
+    mask = png_b64((64, 64), "RGBA", (0, 0, 0, 0))
+    masked = http.post("/api/edit", json={"prompt": "x", "image": image, "mask": mask, "provider": "grok"})
+    assert (masked.status_code, masked.json()["code"]) == (400, "GROK_MASK_UNSUPPORTED")
+    refs = http.post("/api/generate", json={"prompt": "x", "provider": "grok-api", "references": [image] * 4})
+    assert (refs.status_code, refs.json()["code"]) == (400, "GROK_REF_TOO_MANY")
+    assert len(fake.requests("/v1/images/edits")) == 0
+
+
+def test_video_generate_streams_then_frame_and_extend(xai_client: tuple[httpx.Client, FakeXAI]) -> None:
+    http, fake = xai_client
+    response = http.post(
+        "/api/video/generate",
+        json={
+            "prompt": "a cat at a piano",
+            "provider": "grok",
+            "duration": 2,
+            "resolution": "480p",
+            "aspectRatio": "16:9",
+        },
+    )
+    events = sse_events(response)
+    assert [name for name, _ in events] == ["planning", "submitted", "done"], events
+    done = events[-1][1]
+    assert done["mediaType"] == "video"
+    assert done["filename"].endswith(".mp4")
+    assert done["url"] == f"/generated/{done['filename']}"
+    assert (done["video"]["resolution"], done["video"]["aspectRatio"]) == ("480p", "16:9")
+    served = http.get(done["url"])
+    assert served.status_code == 200
+    assert served.content[4:8] == b"ftyp"
+    (started,) = fake.requests("/v1/videos/generations")
+    assert started.json is not None
+    assert (started.json["prompt"], started.json["duration"]) == ("a cat at a piano", 2)
+    still = http.get("/api/video/frame", params={"file": done["filename"]})
+    assert still.status_code == 200
+    assert still.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(still.content)).format == "PNG"
+    missing = http.get("/api/video/frame", params={"file": "nope.mp4"})
+    assert (missing.status_code, missing.json()["code"]) == (404, "VIDEO_NOT_FOUND")
+    extended = http.post(
+        "/api/video/extend", json={"prompt": "camera pulls back", "videoUrl": done["filename"], "duration": 2}
+    )
+    assert extended.status_code == 200, extended.text
+    joined = extended.json()
+    assert joined["filename"] != done["filename"]
+    assert joined["mediaType"] == "video"
+    assert http.get(joined["url"]).content[4:8] == b"ftyp"
+    second = fake.requests("/v1/videos/generations")[-1]
+    assert second.json is not None
+    assert "image" in second.json
+    names = [item["filename"] for item in http.get("/api/history").json()["items"]]
+    assert names == [joined["filename"], done["filename"]]  # the extension clip alone is in the trash
+    bad = http.post("/api/video/extend", json={"prompt": "x", "videoUrl": done["filename"], "duration": 11})
+    assert (bad.status_code, bad.json()["code"]) == (400, "INVALID_VIDEO_DURATION")
+    queued = http.post(
+        "/api/video/generate", json={"prompt": "rain", "provider": "grok-api", "async": True, "duration": 1}
+    )
+    assert queued.status_code == 202
+    assert set(queued.json()) == {"requestId"}

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from pixelmill.api.dialects.ima2 import files, providers_map, translate
+from pixelmill.api.dialects.ima2 import answers, files, providers_map, translate
 from pixelmill.api.dialects.ima2.jobs import Ima2Job
 from pixelmill.api.dialects.ima2.providers_map import Catalogue
 from pixelmill.errors import PixelmillError
@@ -105,7 +105,7 @@ def test_provider_routing() -> None:
     api = providers_map.route_image("api", "gpt-5.5", "low", catalogue("openai", models=(PROCEDURAL, GPT)))
     assert (api.model_id, api.model, api.format) == ("openai/gpt-image-1", "gpt-5.5", "png")
     grok = providers_map.route_image("grok", None, "high", catalogue("xai"))
-    assert (grok.model_id, grok.format) == ("xai/grok-imagine-image-quality", "jpeg")
+    assert (grok.model_id, grok.max_inputs) == ("xai/grok-imagine-image-quality", 3)
     gemini = providers_map.route_image("gemini-api", "nano-banana-pro", "low", catalogue("vertex"))
     assert gemini.model_id == "vertex/gemini-3-pro-image-preview"
     assert code_of(providers_map.route_image, "api", None, "low", catalogue()) == "API_KEY_REQUIRED"
@@ -175,17 +175,17 @@ def test_file_names_follow_ima2() -> None:
 
 def test_payload_shapes() -> None:
     job = Ima2Job(requestId="r1", kind="multimode", prompt="p", provider="oauth", n=3, extra={"sequenceId": "seq_x"})
-    items = [translate.Produced(f"f{i}.png", "image/png", b"\x89PNG", 5) for i in range(2)]
-    one = translate.generate_payload(job, items[:1], 1.234)
+    items = [answers.Produced(f"f{i}.png", "image/png", b"\x89PNG", 5) for i in range(2)]
+    one = answers.generate_payload(job, items[:1], 1.234)
     assert (one["image"][:22], one["elapsed"], one["filename"], one["requestId"]) == (
         "data:image/png;base64,",
         1.2,
         "f0.png",
         "r1",
     )
-    many = translate.generate_payload(job, items, 2.0)
+    many = answers.generate_payload(job, items, 2.0)
     assert many["count"] == 2
     assert [i["filename"] for i in many["images"]] == ["f0.png", "f1.png"]
-    done = translate.multimode_done(job, items, 3.0)
+    done = answers.multimode_done(job, items, 3.0)
     assert (done["elapsed"], done["status"], done["requested"], done["returned"]) == ("3.0", "partial", 3, 2)
     assert [i["sequenceIndex"] for i in done["images"]] == [1, 2]

@@ -16,6 +16,7 @@ from pixelmill.api.dialects.ima2 import codes as ima2_codes
 from pixelmill.api.dialects.ima2 import errors as ima2_errors
 from pixelmill.api.dialects.ima2 import routes_generate as ima2_generate
 from pixelmill.api.dialects.ima2 import routes_history as ima2_history
+from pixelmill.api.dialects.ima2 import routes_video as ima2_video
 from pixelmill.api.dialects.imaginelab import routes as imaginelab
 from pixelmill.api.errors import ErrorShape
 
@@ -37,9 +38,9 @@ DIALECTS: tuple[Dialect, ...] = (
         (
             ("/api/generate", ima2_codes.GENERATION),
             ("/api/edit", ima2_codes.GENERATION),
-            ("/api/video/", ima2_codes.GENERATION),
         ),
     ),
+    Dialect("ima2-video", ima2_video.router, (("/api/video/", ima2_codes.GENERATION),)),
     Dialect("ima2-node", ima2_generate.node_router, (("/api/node/", ima2_errors.NESTED),)),
     Dialect(
         "ima2-history",

@@ -23,8 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pixelmill import errors
+from pixelmill.api.dialects.ima2.answers import Produced
 from pixelmill.api.dialects.ima2.jobs import Ima2Job
-from pixelmill.api.dialects.ima2.translate import Produced
 from pixelmill.db.base import utcnow
 from pixelmill.db.models import File, Ima2File, Run
 from pixelmill.errors import PixelmillError

@@ -13,7 +13,8 @@ unknown                 built-in CPU renderer when nothing is set)  model instal
 ``agy``                 Gemini, else Vertex (nano-banana-2)         503 ``OAUTH_UNAVAILABLE``
 ======================  ==========================================  ===============================
 
-Grok, Gemini and agy take at most three input images and no mask, and answer JPEG, as in ima2.
+Grok, Gemini and agy take at most three input images and no mask, as in ima2. Images are PNG whatever
+the provider (ima2 answers JPEG for Grok and Gemini): pixelmill stores every generated image as PNG.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from pixelmill.errors import ErrorSpec, PixelmillError
 from pixelmill.providers.base import ModelInfo
 from pixelmill.services.generation_graphs import default_model
 
-ImageFormat = Literal["png", "jpeg", "webp"]
 # ima2's OAuth/API model names (Responses API models that call the image tool).
 OPENAI_MODELS = frozenset({"gpt-5.5", "gpt-5.4", "gpt-5.4-mini", "gpt-5.6-sol", "gpt-5.6-terra", "gpt-5.6-luna"})
 UNSUPPORTED_MODELS = frozenset({"gpt-5.3-codex-spark"})
@@ -68,7 +68,7 @@ class Route:
     provider: str  # ima2's name, normalised (auto -> oauth)
     model_id: str  # the pixelmill model
     model: str  # the model name the answer shows: the client's ima2 name, else the pixelmill id
-    format: ImageFormat
+    format: Literal["png"]  # ima2's ``format``: what pixelmill stores
     max_inputs: int | None = None
     too_many_inputs: ErrorSpec | None = None
     mask_unsupported: ErrorSpec | None = None
@@ -102,7 +102,7 @@ def route_image(provider: object, model: object, quality: str, catalogue: Catalo
             name,
             f"xai/{GROK_MODELS[grok]}",
             grok,
-            "jpeg",
+            "png",
             MAX_UPSTREAM_INPUTS,
             codes.GROK_REF_TOO_MANY,
             codes.GROK_MASK_UNSUPPORTED,
@@ -118,7 +118,7 @@ def route_image(provider: object, model: object, quality: str, catalogue: Catalo
         name,
         f"{upstream}/{GEMINI_MODELS[gemini]}",
         gemini,
-        "jpeg",
+        "png",
         MAX_UPSTREAM_INPUTS,
         codes.AGY_REF_TOO_MANY if agy else codes.GEMINI_REF_TOO_MANY,
         codes.AGY_MASK_UNSUPPORTED if agy else codes.GEMINI_MASK_UNSUPPORTED,

@@ -19,12 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pixelmill.api.deps import PrincipalDep, RuntimeDep
-from pixelmill.api.dialects.ima2 import codes, providers_map, submit, translate
+from pixelmill.api.dialects.ima2 import answers, codes, providers_map, submit, translate
 from pixelmill.api.dialects.ima2.errors import NESTED, ima2_code
 from pixelmill.api.dialects.ima2.files import Ima2FileIndex, elapsed_of
-from pixelmill.api.dialects.ima2.jobs import Ima2Job, JobKind
+from pixelmill.api.dialects.ima2.jobs import Ima2Job
 from pixelmill.api.dialects.ima2.providers_map import Catalogue, Route
-from pixelmill.api.dialects.ima2.schemas import Options
 from pixelmill.db.models import Ima2File, Run
 from pixelmill.errors import PixelmillError
 from pixelmill.events.sse import frame
@@ -38,60 +37,15 @@ _NODE_ID = re.compile(r"^n_[0-9a-f]{10}$")
 SSE_HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"}
 
 
-def _options(body: dict[str, Any], request: Request) -> Options:
-    chosen, warnings = translate.quality(body.get("quality"))
-    return Options(
-        request_id=translate.request_id(body.get("requestId"), request.headers.get("x-request-id")),
-        quality=chosen,
-        warnings=warnings,
-        moderation=translate.moderation(body.get("moderation")),
-        reasoning_effort=translate.reasoning_effort(body.get("reasoningEffort")),
-        size=translate.size(body.get("size")),
-        prompt_mode=translate.prompt_mode(body.get("mode")),
-        web_search=body.get("webSearchEnabled") is True,
-        session_id=_text(body.get("sessionId")),
-        client_node_id=_text(body.get("clientNodeId")),
-    )
-
-
-def _text(value: object) -> str | None:
-    return value[:200] if isinstance(value, str) and value else None
-
-
-def _job(kind: JobKind, text: str, options: Options, route: Route, n: int = 1, **extra: Any) -> dict[str, Any]:
-    """The fields of the job every run carries (see :mod:`.jobs`)."""
-    return {
-        "requestId": options.request_id,
-        "kind": kind,
-        "prompt": text,
-        "provider": route.provider,
-        "model": route.model,
-        "quality": options.quality,
-        "size": options.size,
-        "n": n,
-        "sessionId": options.session_id,
-        "clientNodeId": options.client_node_id,
-        "extra": {
-            "moderation": options.moderation,
-            "reasoningEffort": options.reasoning_effort,
-            "promptMode": options.prompt_mode,
-            "webSearchEnabled": options.web_search,
-            "format": route.format,
-            "warnings": options.warnings,
-            **extra,
-        },
-    }
-
-
-def _sse(frames: AsyncIterator[bytes]) -> StreamingResponse:
+def sse_response(frames: AsyncIterator[bytes]) -> StreamingResponse:
     return StreamingResponse(frames, media_type="text/event-stream", headers=SSE_HEADERS)
 
 
-def _wants_sse(request: Request) -> bool:
+def _wantssse_response(request: Request) -> bool:
     return "text/event-stream" in request.headers.get("accept", "")
 
 
-def _status(exc: PixelmillError) -> int:
+def status_of(exc: PixelmillError) -> int:
     return codes.GENERATION.status(exc)
 
 
@@ -115,7 +69,7 @@ async def generate(body: JsonBody, request: Request, principal: PrincipalDep, ru
     """``n`` images of the prompt: ``image`` (one) or ``images[]`` inline, or 202 with ``async: true``."""
     text = translate.prompt(body.get("prompt"))
     n = translate.count(body.get("n"))
-    options = _options(body, request)
+    options = translate.options(body, request.headers.get("x-request-id"))
     refs = translate.references(body.get("references"))
     async with runtime.db.session() as session:
         catalogue = await submit.catalogue(session, runtime, principal)
@@ -124,15 +78,13 @@ async def generate(body: JsonBody, request: Request, principal: PrincipalDep, ru
         files, warnings = await _references(session, runtime, principal, refs, route, catalogue)
         info = catalogue.info(route.model_id)
         assert info is not None
-        fields = _job("classic", text, options, route, n, refsCount=len(refs))
-        fields["extra"]["warnings"] = [*options.warnings, *warnings]
-        job = Ima2Job(**fields)
+        job = translate.job("classic", text, options, route, n, warnings=warnings, refsCount=len(refs))
         graph = translate.generate_graph(info, text, n, options.size, files)
         run = await submit.queue(session, runtime, principal, job, graph, model_id=route.model_id)
     if body.get("async") is True:
         return JSONResponse({"requestId": job.requestId, "async": True}, status_code=202)
     done = await submit.finish(runtime, run.id)
-    return translate.generate_payload(done.job, done.items, done.elapsed)
+    return answers.generate_payload(done.job, done.items, done.elapsed)
 
 
 # Edit -------------------------------------------------------------------------------------------
@@ -145,7 +97,7 @@ async def edit(body: JsonBody, request: Request, principal: PrincipalDep, runtim
     if not (isinstance(raw_prompt, str) and raw_prompt.strip() and isinstance(raw_image, str) and raw_image):
         raise PixelmillError(codes.EDIT_INPUT_REQUIRED)
     text = translate.prompt(raw_prompt)
-    options = _options(body, request)
+    options = translate.options(body, request.headers.get("x-request-id"))
     source = translate.image_bytes(raw_image)
     dimensions = translate.image_dimensions(source)
     async with runtime.db.session() as session:
@@ -159,15 +111,14 @@ async def edit(body: JsonBody, request: Request, principal: PrincipalDep, runtim
         mask_file = None
         if mask is not None and "inpainting" in info.capabilities:
             mask_file = await submit.upload(session, runtime, principal, translate.inpaint_mask(mask), "mask")
-        fields = _job("edit", text, options, route, hasMask=mask is not None)
-        fields["extra"]["warnings"] = [*options.warnings, *translate.edit_warnings(info, mask is not None)]
-        job = Ima2Job(**fields)
+        warnings = translate.edit_warnings(info, mask is not None)
+        job = translate.job("edit", text, options, route, warnings=warnings, hasMask=mask is not None)
         graph = translate.edit_graph(info, text, image_file, mask_file)
         run = await submit.queue(session, runtime, principal, job, graph, model_id=route.model_id)
     if body.get("async") is True:
         return JSONResponse({"requestId": job.requestId, "async": True}, status_code=202)
     done = await submit.finish(runtime, run.id)
-    return translate.edit_payload(done.job, done.items[0], done.elapsed)
+    return answers.edit_payload(done.job, done.items[0], done.elapsed)
 
 
 # Multimode --------------------------------------------------------------------------------------
@@ -178,7 +129,7 @@ async def multimode(body: JsonBody, request: Request, principal: PrincipalDep, r
     """A sequence of up to ``maxImages``: SSE ``phase``, one ``image`` per picture, then ``done``."""
     text = translate.prompt(body.get("prompt"))
     count = translate.count(body.get("maxImages", 4), "maxImages")
-    options = _options(body, request)
+    options = translate.options(body, request.headers.get("x-request-id"))
     refs = translate.references(body.get("references"))
     async with runtime.db.session() as session:
         catalogue = await submit.catalogue(session, runtime, principal)
@@ -188,29 +139,29 @@ async def multimode(body: JsonBody, request: Request, principal: PrincipalDep, r
         info = catalogue.info(route.model_id)
         assert info is not None
         sequence = f"seq_{secrets.token_hex(4)}_{secrets.token_hex(4)}"
-        fields = _job("multimode", text, options, route, count, sequenceId=sequence, refsCount=len(refs))
-        fields["extra"]["warnings"] = [*options.warnings, *warnings]
-        job = Ima2Job(**fields)
+        job = translate.job(
+            "multimode", text, options, route, count, warnings=warnings, sequenceId=sequence, refsCount=len(refs)
+        )
         graph = translate.generate_graph(info, text, count, options.size, files)
         run = await submit.queue(session, runtime, principal, job, graph, model_id=route.model_id)
     if body.get("async") is True:
         return JSONResponse({"requestId": job.requestId}, status_code=202)
-    return _sse(_multimode_frames(runtime, run.id, job))
+    return sse_response(_multimode_frames(runtime, run.id, job))
 
 
 async def _multimode_frames(runtime: Runtime, run_id: str, job: Ima2Job) -> AsyncIterator[bytes]:
-    yield frame(None, "phase", translate.multimode_phase(job))
+    yield frame(None, "phase", answers.multimode_phase(job))
     try:
         done = await submit.finish(runtime, run_id)
     except PixelmillError as exc:
-        payload = translate.failure(job.requestId, ima2_code(exc), exc.message, _status(exc))
+        payload = answers.failure(job.requestId, ima2_code(exc), exc.message, status_of(exc))
         if exc.code == codes.EMPTY_RESPONSE.code:
             payload.update(sequenceId=job.extra.get("sequenceId"), requested=job.n, returned=0)
         yield frame(None, "error", payload)
         return
-    for item in translate.multimode_images(done.job, done.items):
+    for item in answers.multimode_images(done.job, done.items):
         yield frame(None, "image", item)
-    yield frame(None, "done", translate.multimode_done(done.job, done.items, done.elapsed))
+    yield frame(None, "done", answers.multimode_done(done.job, done.items, done.elapsed))
 
 
 # Node -------------------------------------------------------------------------------------------
@@ -237,7 +188,7 @@ async def node_generate(body: JsonBody, request: Request, principal: PrincipalDe
     """One node image: from the parent node's image (an edit) or the prompt, with references; SSE when
     the client accepts it, JSON otherwise, or 202 ``{requestId}`` with ``async: true``."""
     text = translate.prompt(body.get("prompt"))
-    options = _options(body, request)
+    options = translate.options(body, request.headers.get("x-request-id"))
     refs = translate.references(body.get("references"))
     parent_id = body.get("parentNodeId") if isinstance(body.get("parentNodeId"), str) else None
     context = "parent-only" if body.get("contextMode") == "parent-only" else "parent-plus-refs"
@@ -253,33 +204,34 @@ async def node_generate(body: JsonBody, request: Request, principal: PrincipalDe
         translate.check_inputs(route, len(refs) + (1 if parent else 0))
         info = catalogue.info(route.model_id)
         assert info is not None
-        node_id = f"n_{secrets.token_hex(5)}"
-        fields = _job(
-            "node",
-            text,
-            options,
-            route,
-            refsCount=len(refs),
-            contextMode=context,
-            searchMode=body.get("searchMode") if isinstance(body.get("searchMode"), str) else None,
-        )
+        warnings: list[dict[str, Any]] = []
         if parent is not None:
             graph = translate.edit_graph(info, text, parent.file_id, None)
         else:
             files, warnings = await _references(session, runtime, principal, refs, route, catalogue)
-            fields["extra"]["warnings"] = [*options.warnings, *warnings]
             graph = translate.generate_graph(info, text, 1, options.size, files)
-        job = Ima2Job(**fields, nodeId=node_id, parentNodeId=parent_id)
+        job = translate.job(
+            "node",
+            text,
+            options,
+            route,
+            warnings=warnings,
+            node_id=f"n_{secrets.token_hex(5)}",
+            parent_node_id=parent_id,
+            refsCount=len(refs),
+            contextMode=context,
+            searchMode=body.get("searchMode") if isinstance(body.get("searchMode"), str) else None,
+        )
         run = await submit.queue(session, runtime, principal, job, graph, model_id=route.model_id)
     if body.get("async") is True:
         return JSONResponse({"requestId": job.requestId}, status_code=202)
-    if _wants_sse(request):
-        return _sse(_node_frames(runtime, run.id, job))
+    if _wantssse_response(request):
+        return sse_response(_node_frames(runtime, run.id, job))
     try:
         done = await submit.finish(runtime, run.id)
     except PixelmillError as exc:
-        return JSONResponse(translate.node_failure(job, ima2_code(exc), exc.message, _status(exc)), _status(exc))
-    return translate.node_payload(done.job, done.items[0], done.elapsed)
+        return JSONResponse(answers.node_failure(job, ima2_code(exc), exc.message, status_of(exc)), status_of(exc))
+    return answers.node_payload(done.job, done.items[0], done.elapsed)
 
 
 async def _node_frames(runtime: Runtime, run_id: str, job: Ima2Job) -> AsyncIterator[bytes]:
@@ -287,9 +239,9 @@ async def _node_frames(runtime: Runtime, run_id: str, job: Ima2Job) -> AsyncIter
     try:
         done = await submit.finish(runtime, run_id)
     except PixelmillError as exc:
-        yield frame(None, "error", translate.node_failure(job, ima2_code(exc), exc.message, _status(exc)))
+        yield frame(None, "error", answers.node_failure(job, ima2_code(exc), exc.message, status_of(exc)))
         return
-    yield frame(None, "done", translate.node_payload(done.job, done.items[0], done.elapsed))
+    yield frame(None, "done", answers.node_payload(done.job, done.items[0], done.elapsed))
 
 
 @node_router.get("/{node_id}")
@@ -301,63 +253,5 @@ async def get_node(node_id: str, principal: PrincipalDep, runtime: RuntimeDep) -
         run = await session.get(Run, row.run_id)
     assert run is not None
     job = Ima2Job.of(run)
-    meta = translate.sidecar(job, job.prompt if job else "", row.created_ms, elapsed_of(run))
-    return {"nodeId": node_id, "meta": meta, "url": translate.generated_url(row.filename)}
-
-
-# Video ------------------------------------------------------------------------------------------
-
-
-@router.post("/api/video/generate")
-async def video_generate(body: JsonBody, request: Request, principal: PrincipalDep, runtime: RuntimeDep) -> Any:
-    """Text-, image- (``sourceImage``) or reference-to-video on xAI's video model: SSE ``planning``,
-    ``submitted``, then ``done`` (the MP4 at ``/generated/<name>``) or ``error``; 202 with ``async: true``."""
-    text = translate.video_prompt(body.get("prompt"))
-    request_id = body.get("requestId") if isinstance(body.get("requestId"), str) else None
-    options = _options({**body, "requestId": request_id}, request)
-    video = translate.video_options(body)
-    refs = translate.video_references(body.get("referenceImages"))
-    async with runtime.db.session() as session:
-        catalogue = await submit.catalogue(session, runtime, principal)
-        route = providers_map.route_video(body.get("provider"), body.get("model"), catalogue)
-        source_raw = body.get("sourceImage") or body.get("image")
-        source = translate.image_bytes(source_raw) if source_raw else (refs[0] if refs else None)
-        source_file = await submit.upload(session, runtime, principal, source, "sourceImage") if source else None
-        fields = _job(
-            "video",
-            text,
-            options,
-            route,
-            duration=video.duration,
-            resolution=video.resolution,
-            aspectRatio=video.aspect_ratio,
-            refsCount=len(refs),
-        )
-        job = Ima2Job(**fields)
-        graph = translate.video_graph(route.model_id, text, video, source_file)
-        run = await submit.queue(session, runtime, principal, job, graph, model_id=route.model_id)
-    if body.get("async") is True:
-        return JSONResponse({"requestId": job.requestId}, status_code=202)
-    return _sse(_video_frames(runtime, run.id, job))
-
-
-async def _video_frames(runtime: Runtime, run_id: str, job: Ima2Job) -> AsyncIterator[bytes]:
-    yield frame(None, "planning", {"requestId": job.requestId})
-    yield frame(
-        None,
-        "submitted",
-        {
-            "requestId": job.requestId,
-            "xaiVideoRequestId": None,
-            "requestedModel": job.model,
-            "effectiveModel": job.model,
-            "modelFallback": False,
-        },
-    )
-    try:
-        done = await submit.finish(runtime, run_id)
-    except PixelmillError as exc:
-        yield frame(None, "error", translate.failure(job.requestId, ima2_code(exc), exc.message, _status(exc)))
-        return
-    (item,) = done.items[:1]
-    yield frame(None, "done", translate.video_payload(done.job, item.filename, done.elapsed, None))
+    meta = answers.sidecar(job, job.prompt if job else "", row.created_ms, elapsed_of(run))
+    return {"nodeId": node_id, "meta": meta, "url": answers.generated_url(row.filename)}

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pixelmill.api.deps import PrincipalDep, RuntimeDep
-from pixelmill.api.dialects.ima2 import translate
+from pixelmill.api.dialects.ima2 import answers
 from pixelmill.api.dialects.ima2.errors import NESTED
 from pixelmill.api.dialects.ima2.files import Ima2FileIndex, elapsed_of, file_not_found
 from pixelmill.api.dialects.ima2.jobs import METADATA_KEY, Ima2Job
@@ -45,10 +45,10 @@ async def _rows(session: AsyncSession, files: Sequence[Ima2File]) -> list[dict[s
         run = runs.get(row.run_id)
         job = Ima2Job.of(run) if run is not None else None
         prompt = job.prompt if job else str(((run.run_metadata or {}) if run else {}).get("prompt") or "")
-        described = translate.HistoryFile(
+        described = answers.HistoryFile(
             row.filename, row.mime, row.created_ms, row.position, row.favorite, row.file_id in thumbs
         )
-        items.append(translate.history_row(described, job, prompt, elapsed_of(run) if run else None))
+        items.append(answers.history_row(described, job, prompt, elapsed_of(run) if run else None))
     return items
 
 

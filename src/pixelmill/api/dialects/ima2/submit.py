@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pixelmill.api.dialects.ima2 import codes
+from pixelmill.api.dialects.ima2.answers import Produced
 from pixelmill.api.dialects.ima2.files import Ima2FileIndex
 from pixelmill.api.dialects.ima2.jobs import Ima2Job
 from pixelmill.api.dialects.ima2.providers_map import Catalogue
-from pixelmill.api.dialects.ima2.translate import Produced
 from pixelmill.db.models import Run
 from pixelmill.errors import ErrorSpec, PixelmillError
 from pixelmill.runtime import Runtime
@@ -51,6 +51,7 @@ class Finished:
     run: Run
     job: Ima2Job
     items: list[Produced]
+    files: list[str]  # the pixelmill file id of each item
     elapsed: float
 
 
@@ -102,11 +103,12 @@ async def finish(runtime: Runtime, run_id: str, *, wait: float = WAIT_SECONDS) -
         assert job is not None
         raise_failure(run, job)
         index = Ima2FileIndex(session, runtime.blobs)
-        items = await index.produced(await index.register(run))
+        rows = await index.register(run)
+        items = await index.produced(rows)
     if not items:
         raise PixelmillError(codes.EMPTY_RESPONSE, requestId=job.requestId)
     end = run.completed_at or run.created_at
-    return Finished(run, job, items, max(0.0, (end - run.created_at).total_seconds()))
+    return Finished(run, job, items, [row.file_id for row in rows], max(0.0, (end - run.created_at).total_seconds()))
 
 
 def failure_of(run: Run) -> PixelmillError | None:
