@@ -318,7 +318,12 @@ def test_provider_api_runs_on_openai(
 ) -> None:
     fake, url = fake_openai
     served = settings.model_copy(
-        update={"openai_api_key": SecretStr(KEY), "openai_base_url": url, "upstream_retry_budget_seconds": 5}
+        update={
+            "openai_api_key": SecretStr(KEY),
+            "openai_base_url": url,
+            "upstream_retry_budget_seconds": 5,
+            "openai_partial_images": 2,
+        }
     )
     grant(settings.resolved_database_url, account.workspace_id, 5000)
     server = start_server(served)
@@ -348,6 +353,20 @@ def test_provider_api_runs_on_openai(
             (edit,) = fake.requests("/v1/images/edits")
             assert [name for name, _ in edit.files] == ["image[]", "mask"] or "mask" in [n for n, _ in edit.files]
             assert KEY not in response.text
+            streamed = http.post(
+                "/api/node/generate",
+                json={"prompt": "a comet", "provider": "api", "references": [image]},
+                headers={"Accept": "text/event-stream"},
+            )
+            events = sse_events(streamed)
+            names = [name for name, _ in events]
+            assert (names[0], names[-1], set(names[1:-1])) == ("phase", "done", {"partial"}), names
+            partials = [data for name, data in events if name == "partial"]
+            assert [p["index"] for p in partials] == list(range(len(partials)))
+            assert partials
+            assert all(p["image"].startswith("data:image/") for p in partials)
+            assert events[-1][1]["refsCount"] == 1
+            assert png_of(events[-1][1]["image"]).size[0] > 0
     finally:
         server.stop()
 

@@ -8,6 +8,7 @@ reports on ``/api/events``).
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 from collections.abc import AsyncIterator
@@ -26,6 +27,7 @@ from pixelmill.api.dialects.ima2.jobs import Ima2Job
 from pixelmill.api.dialects.ima2.providers_map import Catalogue, Route
 from pixelmill.db.models import Ima2File, Run
 from pixelmill.errors import PixelmillError
+from pixelmill.events.bus import Listener
 from pixelmill.events.sse import frame
 from pixelmill.runtime import Runtime
 from pixelmill.services.principal import Principal
@@ -59,6 +61,21 @@ async def _references(
     if info is None or not translate.takes_references(info):
         return [], [{"code": "REFERENCES_IGNORED", "field": "references", "reason": "model-takes-no-references"}]
     return [await submit.upload(session, runtime, principal, ref, "references") for ref in refs], []
+
+
+async def _partials(
+    runtime: Runtime, listener: Listener, finished: asyncio.Future[submit.Finished], job: Ima2Job
+) -> AsyncIterator[bytes]:
+    """``partial`` frames (``{requestId, image, index}``) while the run works; a stream the client
+    left stops waiting for the run (which goes on, and lands in the history)."""
+    index = 0
+    try:
+        async for preview in submit.previews(runtime, listener, finished):
+            yield frame(None, "partial", {"requestId": job.requestId, "image": preview, "index": index})
+            index += 1
+    finally:
+        if not finished.done():
+            finished.cancel()
 
 
 # Classic ----------------------------------------------------------------------------------------
@@ -146,13 +163,17 @@ async def multimode(body: JsonBody, request: Request, principal: PrincipalDep, r
         run = await submit.queue(session, runtime, principal, job, graph, model_id=route.model_id)
     if body.get("async") is True:
         return JSONResponse({"requestId": job.requestId}, status_code=202)
-    return sse_response(_multimode_frames(runtime, run.id, job))
+    return sse_response(_multimode_frames(runtime, run, job))
 
 
-async def _multimode_frames(runtime: Runtime, run_id: str, job: Ima2Job) -> AsyncIterator[bytes]:
+async def _multimode_frames(runtime: Runtime, run: Run, job: Ima2Job) -> AsyncIterator[bytes]:
+    listener = submit.follow(runtime, run)
+    finished = asyncio.ensure_future(submit.finish(runtime, run.id))
     yield frame(None, "phase", answers.multimode_phase(job))
     try:
-        done = await submit.finish(runtime, run_id)
+        async for partial in _partials(runtime, listener, finished, job):
+            yield partial
+        done = await finished
     except PixelmillError as exc:
         payload = answers.failure(job.requestId, ima2_code(exc), exc.message, status_of(exc))
         if exc.code == codes.EMPTY_RESPONSE.code:
@@ -226,7 +247,7 @@ async def node_generate(body: JsonBody, request: Request, principal: PrincipalDe
     if body.get("async") is True:
         return JSONResponse({"requestId": job.requestId}, status_code=202)
     if _wantssse_response(request):
-        return sse_response(_node_frames(runtime, run.id, job))
+        return sse_response(_node_frames(runtime, run, job))
     try:
         done = await submit.finish(runtime, run.id)
     except PixelmillError as exc:
@@ -234,10 +255,14 @@ async def node_generate(body: JsonBody, request: Request, principal: PrincipalDe
     return answers.node_payload(done.job, done.items[0], done.elapsed)
 
 
-async def _node_frames(runtime: Runtime, run_id: str, job: Ima2Job) -> AsyncIterator[bytes]:
+async def _node_frames(runtime: Runtime, run: Run, job: Ima2Job) -> AsyncIterator[bytes]:
+    listener = submit.follow(runtime, run)
+    finished = asyncio.ensure_future(submit.finish(runtime, run.id))
     yield frame(None, "phase", {"requestId": job.requestId, "phase": "streaming"})
     try:
-        done = await submit.finish(runtime, run_id)
+        async for partial in _partials(runtime, listener, finished, job):
+            yield partial
+        done = await finished
     except PixelmillError as exc:
         yield frame(None, "error", answers.node_failure(job, ima2_code(exc), exc.message, status_of(exc)))
         return

@@ -8,7 +8,8 @@ the generation fields the canonical views read, so ``/v1/runs``, ``/api/inflight
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from pixelmill.api.dialects.ima2.jobs import Ima2Job
 from pixelmill.api.dialects.ima2.providers_map import Catalogue
 from pixelmill.db.models import Run
 from pixelmill.errors import ErrorSpec, PixelmillError
+from pixelmill.events.bus import Listener
 from pixelmill.runtime import Runtime
 from pixelmill.services.default_models import DefaultModelService
 from pixelmill.services.files import FileService
@@ -29,6 +31,8 @@ from pixelmill.services.runs import RunService, wait_for_terminal
 
 # How long a request that answers with the result (sync JSON, per-request SSE) waits for its run.
 WAIT_SECONDS = 600.0
+# How often a per-request stream looks whether its run ended while it relays previews.
+PREVIEW_POLL_SECONDS = 0.25
 # pixelmill's failure codes as ima2 names them, with ima2's statuses.
 _FAILURES: dict[str, tuple[str, int]] = {
     "SAFETY_REFUSAL": ("SAFETY_REFUSAL", 422),
@@ -90,6 +94,27 @@ async def queue(
         "settings": {"size": job.size, "n": job.n},
     }
     return await RunService(session, runtime).create(principal, graph, kind="generation", metadata=metadata)
+
+
+async def previews(runtime: Runtime, listener: Listener, finished: asyncio.Future[Any]) -> AsyncIterator[str]:
+    """The ``data:`` previews a run's nodes report while it runs (OpenAI's partial images), until
+    ``finished`` is done; ``listener`` was subscribed to the run when it was queued, and is closed here."""
+    try:
+        while not finished.done():
+            batch = await listener.next(PREVIEW_POLL_SECONDS)
+            if batch is None:
+                return  # dropped for falling behind: the answer still comes from the run itself
+            for record in batch:
+                preview = record.data.get("preview")
+                if record.name == "node_progress" and isinstance(preview, str):
+                    yield preview
+    finally:
+        listener.close()
+
+
+def follow(runtime: Runtime, run: Run) -> Listener:
+    """A listener on ``run``'s events, for :func:`previews`."""
+    return runtime.event_bus.subscribe(run.workspace_id, run_id=run.id, maxsize=runtime.settings.sse_listener_buffer)
 
 
 async def finish(runtime: Runtime, run_id: str, *, wait: float = WAIT_SECONDS) -> Finished:
