@@ -66,6 +66,12 @@ def test_listing_cursor_filters_and_groups(client: httpx.Client) -> None:
     assert [(g["sessionId"], [i["filename"] for i in g["items"]]) for g in grouped["sessions"]] == [("s_one", first)]
     assert sorted(item["filename"] for item in grouped["loose"]) == sorted(second)
     assert client.get("/api/history", params={"favoritesOnly": "1"}).json()["items"] == []
+    marked = client.post("/api/history/favorite", json={"filename": first[0]})
+    assert marked.json() == {"ok": True, "filename": first[0], "isFavorite": True}
+    (favourite,) = client.get("/api/history", params={"favoritesOnly": "1"}).json()["items"]
+    assert (favourite["filename"], favourite["isFavorite"]) == (first[0], True)
+    client.post("/api/history/favorite", json={"filename": first[0], "favorite": False})
+    assert client.get("/api/history", params={"favoritesOnly": "1"}).json()["items"] == []
 
 
 def test_files_thumbnails_and_private_sidecars(client: httpx.Client) -> None:
@@ -128,3 +134,12 @@ def test_runs_from_other_apis_are_listed_too(client: httpx.Client) -> None:
     (row,) = client.get("/api/history").json()["items"]
     assert (row["prompt"], row["kind"], row["provider"]) == ("a canonical owl", None, "oauth")
     assert client.get(row["url"]).status_code == 200
+
+
+def test_a_deleted_runs_files_are_gone(client: httpx.Client) -> None:
+    (name,) = generate(client, "a paper boat")
+    (run,) = client.get("/v1/runs").json()["data"]
+    assert client.delete(f"/v1/runs/{run['run_id']}").status_code in (200, 204)
+    assert client.get("/api/history").json()["items"] == []
+    assert client.get(f"/generated/{name}").status_code == 404
+    assert client.post("/api/history/favorite", json={"filename": name}).status_code == 404

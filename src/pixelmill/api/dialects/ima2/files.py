@@ -7,7 +7,8 @@ the run, the history listing, the events stream): ``<ms>_<8hex>_<i>.png`` for cl
 Runs made through other APIs get the classic form, so ima2's history shows every output.
 
 :meth:`Ima2FileIndex.register` names a finished run's outputs (idempotent); :meth:`catch_up` names those
-of runs nobody waited for, before a listing reads the table. Another workspace's name reads as unknown.
+of runs nobody waited for, before a listing reads the table. Another workspace's name reads as unknown,
+and so does the name of an output whose run was deleted or emptied by retention.
 """
 
 from __future__ import annotations
@@ -80,6 +81,11 @@ def elapsed_of(run: Run) -> float | None:
     return (run.completed_at - run.created_at).total_seconds() if run.completed_at else None
 
 
+def _readable() -> Any:
+    """The file's run is neither deleted nor emptied by retention: its outputs still exist."""
+    return exists().where(Run.id == Ima2File.run_id, Run.deleted_at.is_(None), Run.data_state == "present")
+
+
 def file_not_found(filename: str) -> PixelmillError:
     return PixelmillError(errors.NOT_FOUND, "File not found", filename=filename)
 
@@ -144,8 +150,10 @@ class Ima2FileIndex:
     async def get(self, workspace_id: str, filename: str, *, deleted: bool = False) -> Ima2File:
         """The file by its ima2 name; 404 alike for unknown names, other workspaces' and tombstoned ones
         (``deleted=True`` finds tombstoned ones only, for restore)."""
-        row = await self.session.get(Ima2File, filename)
-        if row is None or row.workspace_id != workspace_id or (row.deleted_at is not None) != deleted:
+        row = await self.session.scalar(
+            select(Ima2File).where(Ima2File.filename == filename, Ima2File.workspace_id == workspace_id, _readable())
+        )
+        if row is None or (row.deleted_at is not None) != deleted:
             raise file_not_found(filename)
         return row
 
@@ -162,7 +170,7 @@ class Ima2FileIndex:
     ) -> tuple[list[Ima2File], int]:
         """Live files newest first (``createdAt`` desc, then filename desc) after the cursor, and how
         many live files match the filters in all."""
-        live = [Ima2File.workspace_id == workspace_id, Ima2File.deleted_at.is_(None)]
+        live = [Ima2File.workspace_id == workspace_id, Ima2File.deleted_at.is_(None), _readable()]
         if since is not None:
             live.append(Ima2File.created_ms >= since)
         if run_ids is not None:
@@ -194,6 +202,12 @@ class Ima2FileIndex:
     async def restore(self, workspace_id: str, filename: str) -> Ima2File:
         row = await self.get(workspace_id, filename, deleted=True)
         row.deleted_at = None
+        return row
+
+    async def mark_favorite(self, workspace_id: str, filename: str, favorite: bool | None) -> Ima2File:
+        """Set the favourite mark (``None`` flips it)."""
+        row = await self.get(workspace_id, filename)
+        row.favorite = (not row.favorite) if favorite is None else favorite
         return row
 
     async def content(self, row: Ima2File) -> tuple[bytes, File]:

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse, Response
 from PIL import Image
+from pydantic import AliasChoices, BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -106,6 +107,24 @@ async def history(
         for key, rows in sessions.items()
     ]
     return {"sessions": grouped, "loose": loose, "total": total, "nextCursor": cursor}
+
+
+class FavoriteBody(BaseModel):
+    """``POST /api/history/favorite``: the file, and the mark to set (omitted: flip it)."""
+
+    filename: str = Field(min_length=1, max_length=200)
+    favorite: bool | None = Field(default=None, validation_alias=AliasChoices("favorite", "isFavorite"))
+
+
+@router.post("/api/history/favorite")
+async def favorite_file(body: FavoriteBody, principal: PrincipalDep, runtime: RuntimeDep) -> dict[str, Any]:
+    """Mark or unmark a favourite, which ``favoritesOnly=1`` lists (one mark per file, per workspace)."""
+    async with runtime.db.session() as session:
+        row = await Ima2FileIndex(session, runtime.blobs).mark_favorite(
+            principal.workspace_id, body.filename, body.favorite
+        )
+        marked = row.favorite
+    return {"ok": True, "filename": body.filename, "isFavorite": marked}
 
 
 @router.delete("/api/history/{filename}")
