@@ -157,6 +157,18 @@ class Ima2FileIndex:
             raise file_not_found(filename)
         return row
 
+    async def node(self, workspace_id: str, node_id: str) -> Ima2File | None:
+        """The live image of node ``node_id`` (named ``<nodeId>.<ext>``), if the workspace has it."""
+        row: Ima2File | None = await self.session.scalar(
+            select(Ima2File).where(
+                Ima2File.workspace_id == workspace_id,
+                Ima2File.filename.startswith(f"{node_id}.", autoescape=True),
+                Ima2File.deleted_at.is_(None),
+                _readable(),
+            )
+        )
+        return row
+
     async def page(
         self,
         workspace_id: str,

@@ -16,7 +16,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pixelmill.api.deps import PrincipalDep, RuntimeDep
@@ -43,7 +42,7 @@ def sse_response(frames: AsyncIterator[bytes]) -> StreamingResponse:
     return StreamingResponse(frames, media_type="text/event-stream", headers=SSE_HEADERS)
 
 
-def _wantssse_response(request: Request) -> bool:
+def _wants_sse(request: Request) -> bool:
     return "text/event-stream" in request.headers.get("accept", "")
 
 
@@ -188,16 +187,12 @@ async def _multimode_frames(runtime: Runtime, run: Run, job: Ima2Job) -> AsyncIt
 # Node -------------------------------------------------------------------------------------------
 
 
-async def _node_file(session: AsyncSession, principal: Principal, node_id: object) -> Ima2File:
+async def _node_file(index: Ima2FileIndex, principal: Principal, node_id: object) -> Ima2File:
     """The stored image of node ``node_id`` in the caller's workspace; 404 NODE_NOT_FOUND otherwise."""
-    if not isinstance(node_id, str) or not _NODE_ID.match(node_id):
-        raise PixelmillError(codes.NODE_NOT_FOUND, f"Node {node_id} not found")
-    row = await session.scalar(
-        select(Ima2File).where(
-            Ima2File.workspace_id == principal.workspace_id,
-            Ima2File.filename.like(f"{node_id}.%"),
-            Ima2File.deleted_at.is_(None),
-        )
+    row = (
+        await index.node(principal.workspace_id, node_id)
+        if isinstance(node_id, str) and _NODE_ID.match(node_id)
+        else None
     )
     if row is None:
         raise PixelmillError(codes.NODE_NOT_FOUND, f"Node {node_id} not found")
@@ -218,7 +213,7 @@ async def node_generate(body: JsonBody, request: Request, principal: PrincipalDe
         route = providers_map.route_image(body.get("provider"), body.get("model"), options.quality, catalogue)
         index = Ima2FileIndex(session, runtime.blobs)
         await index.catch_up(principal.workspace_id)
-        parent = await _node_file(session, principal, parent_id) if parent_id else None
+        parent = await _node_file(index, principal, parent_id) if parent_id else None
         external = body.get("externalSrc")
         if parent is None and isinstance(external, str) and external.startswith("/generated/"):
             parent = await index.get(principal.workspace_id, external.removeprefix("/generated/"))
@@ -227,7 +222,10 @@ async def node_generate(body: JsonBody, request: Request, principal: PrincipalDe
         assert info is not None
         warnings: list[dict[str, Any]] = []
         if parent is not None:
+            # pixelmill's edit nodes take one image: the parent's; references are not sent with it.
             graph = translate.edit_graph(info, text, parent.file_id, None)
+            if refs:
+                warnings = [{"code": "REFERENCES_IGNORED", "field": "references", "reason": "edit-takes-one-image"}]
         else:
             files, warnings = await _references(session, runtime, principal, refs, route, catalogue)
             graph = translate.generate_graph(info, text, 1, options.size, files)
@@ -246,7 +244,7 @@ async def node_generate(body: JsonBody, request: Request, principal: PrincipalDe
         run = await submit.queue(session, runtime, principal, job, graph, model_id=route.model_id)
     if body.get("async") is True:
         return JSONResponse({"requestId": job.requestId}, status_code=202)
-    if _wantssse_response(request):
+    if _wants_sse(request):
         return sse_response(_node_frames(runtime, run, job))
     try:
         done = await submit.finish(runtime, run.id)
@@ -273,8 +271,9 @@ async def _node_frames(runtime: Runtime, run: Run, job: Ima2Job) -> AsyncIterato
 async def get_node(node_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> dict[str, Any]:
     """``{nodeId, meta, url}``: the node's sidecar metadata and where its image is served."""
     async with runtime.db.session() as session:
-        await Ima2FileIndex(session, runtime.blobs).catch_up(principal.workspace_id)
-        row = await _node_file(session, principal, node_id)
+        index = Ima2FileIndex(session, runtime.blobs)
+        await index.catch_up(principal.workspace_id)
+        row = await _node_file(index, principal, node_id)
         run = await session.get(Run, row.run_id)
     assert run is not None
     job = Ima2Job.of(run)
