@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from pixelmill.config import Settings
 from tests.support.accounts import SeededAccount, seed_account
-from tests.support.fake_openai import FakeOpenAI, serve_fake_openai
+from tests.support.fake_openai import FakeOpenAI, error_body, serve_fake_openai
 from tests.support.fake_xai import COLOUR as XAI_COLOUR
 from tests.support.fake_xai import FakeXAI, serve_fake_xai
 from tests.support.plans import unthrottled_plans
@@ -479,3 +479,53 @@ def test_video_generate_streams_then_frame_and_extend(xai_client: tuple[httpx.Cl
     )
     assert queued.status_code == 202
     assert set(queued.json()) == {"requestId"}
+
+
+def test_a_body_that_is_not_an_object_is_invalid_request(client: httpx.Client) -> None:
+    response = client.post("/api/generate", json=["a fox"])
+    assert response.status_code == 400
+    assert response.json()["code"] == "INVALID_REQUEST"
+    node = client.post("/api/node/generate", json="a fox")
+    assert (node.status_code, node.json()["error"]["code"]) == (400, "INVALID_REQUEST")
+
+
+def test_async_edit_and_multimode_answer_202(client: httpx.Client) -> None:
+    edit = client.post("/api/edit", json={"prompt": "x", "image": png_b64((16, 16)), "async": True, "requestId": "e1"})
+    assert (edit.status_code, edit.json()) == (202, {"requestId": "e1", "async": True})
+    multi = client.post("/api/generate/multimode", json={"prompt": "x", "async": True, "requestId": "m1"})
+    assert (multi.status_code, multi.json()) == (202, {"requestId": "m1"})
+
+
+def test_an_upstream_refusal_answers_ima2s_flat_error(
+    settings: Settings, account: SeededAccount, fake_openai: tuple[FakeOpenAI, str]
+) -> None:
+    fake, url = fake_openai
+    refusal = error_body("Invalid value for size", "invalid_request_error", "invalid_value", "size")
+    served = settings.model_copy(
+        update={"openai_api_key": SecretStr(KEY), "openai_base_url": url, "upstream_retry_budget_seconds": 1}
+    )
+    grant(settings.resolved_database_url, account.workspace_id, 5000)
+    server = start_server(served)
+    try:
+        with httpx.Client(base_url=server.url, headers=account.headers, timeout=120) as http:
+            fake.fail_next(400, refusal)
+            response = http.post("/api/generate", json={"prompt": "x", "provider": "api", "requestId": "freq_fail"})
+            assert response.status_code == 400, response.text
+            body = response.json()
+            assert (body["code"], body["requestId"]) == ("INVALID_REQUEST", "freq_fail")
+            assert isinstance(body["error"], str)
+            assert KEY not in response.text
+            fake.fail_next(400, refusal)
+            streamed = http.post(
+                "/api/generate/multimode",
+                json={"prompt": "y", "provider": "api", "maxImages": 2, "requestId": "m_fail"},
+            )
+            events = sse_events(streamed)
+            assert [name for name, _ in events] == ["phase", "error"]
+            assert (events[-1][1]["code"], events[-1][1]["status"], events[-1][1]["requestId"]) == (
+                "INVALID_REQUEST",
+                400,
+                "m_fail",
+            )
+    finally:
+        server.stop()

@@ -189,3 +189,62 @@ def test_payload_shapes() -> None:
     done = answers.multimode_done(job, items, 3.0)
     assert (done["elapsed"], done["status"], done["requested"], done["returned"]) == ("3.0", "partial", 3, 2)
     assert [i["sequenceIndex"] for i in done["images"]] == [1, 2]
+
+
+def test_node_payload_and_sidecar() -> None:
+    job = Ima2Job(
+        requestId="nreq_1",
+        kind="node",
+        prompt="a tower",
+        provider="oauth",
+        model="local/procedural",
+        quality="low",
+        size="64x64",
+        sessionId="s_1",
+        nodeId="n_00000000aa",
+        parentNodeId="n_00000000bb",
+        clientNodeId="c_1",
+        extra={"format": "png", "moderation": "low", "refsCount": 1, "contextMode": "parent-only"},
+    )
+    item = answers.Produced("n_00000000aa.png", "image/png", b"\x89PNG", 7)
+    payload = answers.node_payload(job, item, 0.26)
+    assert (payload["nodeId"], payload["parentNodeId"], payload["url"], payload["elapsed"]) == (
+        "n_00000000aa",
+        "n_00000000bb",
+        "/generated/n_00000000aa.png",
+        0.3,
+    )
+    assert (payload["refsCount"], payload["contextMode"], payload["format"]) == (1, "parent-only", "png")
+    meta = answers.sidecar(job, "a tower", 7, 0.26)
+    assert (meta["kind"], meta["sessionId"], meta["options"]["size"], meta["createdAt"]) == ("edit", "s_1", "64x64", 7)
+
+
+def test_history_row_of_a_run_from_another_api() -> None:
+    described = answers.HistoryFile("1_deadbeef_0.png", "image/png", 1, 0, False, True)
+    row = answers.history_row(described, None, "an owl", None)
+    assert (row["filename"], row["url"], row["thumb"], row["mediaType"]) == (
+        "1_deadbeef_0.png",
+        "/generated/1_deadbeef_0.png",
+        "/generated/1_deadbeef_0.png.thumb.jpg",
+        "image",
+    )
+    assert (row["kind"], row["provider"], row["prompt"], row["requestId"], row["createdAt"]) == (
+        None,
+        "oauth",
+        "an owl",
+        None,
+        1,
+    )
+    video = answers.history_row(answers.HistoryFile("v.mp4", "video/mp4", 1, 0, True, False), None, "", None)
+    assert (video["mediaType"], video["thumb"], video["isFavorite"]) == ("video", None, True)
+
+
+def test_video_options_and_references() -> None:
+    assert translate.video_options({}) == translate.VideoOptions(6, "720p", "16:9")
+    assert code_of(translate.video_options, {"duration": 0}) == "INVALID_VIDEO_DURATION"
+    assert code_of(translate.video_options, {"duration": 2.5}) == "INVALID_VIDEO_DURATION"
+    assert code_of(translate.video_options, {"resolution": "360p"}) == "INVALID_VIDEO_RESOLUTION"
+    assert code_of(translate.video_options, {"aspectRatio": "21:9"}) == "INVALID_VIDEO_ASPECT_RATIO"
+    assert len(translate.video_references(["QQ=="] * 7)) == 7
+    assert code_of(translate.video_references, ["QQ=="] * 8) == "GROK_VIDEO_REF_TOO_MANY"
+    assert code_of(translate.video_prompt, "  ") == "PROMPT_REQUIRED"
