@@ -15,14 +15,17 @@ import httpx
 import pytest
 from PIL import Image
 from pydantic import SecretStr
+from sqlalchemy import func, select
 
 from pixelmill.config import Settings
+from pixelmill.db.models import File
+from pixelmill.db.session import Database
 from tests.support.accounts import SeededAccount, seed_account
 from tests.support.fake_openai import FakeOpenAI, error_body, serve_fake_openai
 from tests.support.fake_xai import COLOUR as XAI_COLOUR
 from tests.support.fake_xai import FakeXAI, serve_fake_xai
 from tests.support.plans import unthrottled_plans
-from tests.support.runs import grant
+from tests.support.runs import grant, with_db
 from tests.support.server import LiveServer, start_server
 
 KEY = "sk-proj-fakekey-0123456789abcdefSECRET3456"
@@ -529,3 +532,24 @@ def test_an_upstream_refusal_answers_ima2s_flat_error(
             )
     finally:
         server.stop()
+
+
+def file_count(database_url: str, workspace_id: str) -> int:
+    async def work(db: Database) -> int:
+        async with db.sessions() as session:
+            found = await session.scalar(
+                select(func.count()).select_from(File).where(File.workspace_id == workspace_id)
+            )
+        return int(found or 0)
+
+    return with_db(database_url, work)
+
+
+def test_without_credits_nothing_is_left_behind(live_server: LiveServer, settings: Settings) -> None:
+    poor = seed_account(settings.resolved_database_url)
+    with httpx.Client(base_url=live_server.url, headers=poor.headers, timeout=60) as http:
+        response = http.post("/api/edit", json={"prompt": "x", "image": png_b64((16, 16))})
+        assert response.status_code == 402, response.text
+        assert response.json()["code"] == "INSUFFICIENT_CREDITS"
+        assert file_count(settings.resolved_database_url, poor.workspace_id) == 0
+        assert http.get("/v1/runs").json()["data"] == []
