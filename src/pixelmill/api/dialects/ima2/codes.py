@@ -105,4 +105,9 @@ def generation_body(exc: PixelmillError, message: str) -> dict[str, Any]:
     return flat_body(exc, message)
 
 
-GENERATION = ErrorEnvelope(statuses={422: 400}, body=generation_body)
+# pixelmill's 422 (a malformed request) is ima2's 400; ima2's own 422s (refusals, nothing made) stay.
+GENERATION = ErrorEnvelope(
+    statuses={422: 400},
+    codes={"SAFETY_REFUSAL": 422, "MODERATION_REFUSED": 422, EMPTY_RESPONSE.code: 422},
+    body=generation_body,
+)

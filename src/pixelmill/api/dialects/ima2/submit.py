@@ -142,7 +142,11 @@ def failure_of(run: Run) -> PixelmillError | None:
         return PixelmillError(CANCELED)
     if run.status != "failed":
         return None
-    error = run.error or {}
+    return failure_of_error(run.error or {})
+
+
+def failure_of_error(error: Mapping[str, Any]) -> PixelmillError:
+    """A run's stored error (``{code, message}``) under ima2's code and status."""
     code, status = _FAILURES.get(str(error.get("code")), ("GENERATION_FAILED", 500))
     message = str(error.get("message") or "Generation failed")
     return PixelmillError(ErrorSpec(code, status, message), message)
