@@ -121,6 +121,15 @@ class Tenant:
         return session
 
     @cached_property
+    def ima2_image(self) -> dict[str, Any]:
+        """An ima2 classic generation: its file name is ima2's id for the output."""
+        return self._ok("POST", "/api/generate", json={"prompt": PROMPT, "size": "64x64"})
+
+    @cached_property
+    def ima2_node(self) -> dict[str, Any]:
+        return self._ok("POST", "/api/node/generate", json={"prompt": PROMPT, "size": "64x64"})
+
+    @cached_property
     def workflow(self) -> dict[str, Any]:
         graph = {"nodes": [node("sum", "math.add", a=1, b=2)], "edges": []}
         workflow = self._ok("POST", "/v1/workflows", json={"name": f"probe {METADATA}", "graph": graph})
@@ -199,6 +208,7 @@ RESOURCES: dict[str, ResourceParam] = {
     "imaginelab_project_id": ResourceParam(lambda t: [str(t.imaginelab_project["id"])]),
     "job_id": ResourceParam(lambda t: [t.imagerift_job["jobId"]]),
     "session_id": ResourceParam(lambda t: [t.ima2_session["id"]]),
+    "request_id": ResourceParam(lambda t: [t.ima2_image["requestId"]]),
     "workflow_id": ResourceParam(lambda t: [t.workflow["id"]]),
     "file_id": ResourceParam(lambda t: [t.file["id"]]),
     "image_name": ResourceParam(lambda t: [f"{t.file['id']}.png"]),  # InvokeAI's name of a file
@@ -207,6 +217,8 @@ RESOURCES: dict[str, ResourceParam] = {
     "key_id": ResourceParam(lambda t: [t.key["id"]]),
     "workspace_id": ResourceParam(lambda t: [t.account.workspace_id]),
     "user_id": ResourceParam(lambda t: [t.account.user_id]),
+    "filename": ResourceParam(lambda t: [t.ima2_image["filename"], t.ima2_node["filename"]]),
+    "node_id": ResourceParam(lambda t: [t.ima2_node["nodeId"]]),
 }
 PARTS: dict[str, PartParam] = {
     "name": PartParam(lambda t: urlsplit(t.output_url).path.rsplit("/", 1)[1]),

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter
 
+from pixelmill.api.dialects.ima2 import codes as ima2_codes
+from pixelmill.api.dialects.ima2 import errors as ima2_errors
 from pixelmill.api.dialects.ima2 import (
     routes_events,
     routes_inflight,
@@ -19,6 +21,9 @@ from pixelmill.api.dialects.ima2 import (
     routes_sessions,
     routes_status,
 )
+from pixelmill.api.dialects.ima2 import routes_generate as ima2_generate
+from pixelmill.api.dialects.ima2 import routes_history as ima2_history
+from pixelmill.api.dialects.ima2 import routes_video as ima2_video
 from pixelmill.api.dialects.ima2.errors import FLAT, KEYS, NESTED
 from pixelmill.api.dialects.imagerift import routes as imagerift
 from pixelmill.api.dialects.imaginelab import routes as imaginelab
@@ -71,6 +76,21 @@ DIALECTS: tuple[Dialect, ...] = (
     Dialect("invokeai-images", invokeai_images.router, (("/api/v1/images/", invokeai.ENVELOPE),)),
     Dialect("imagerift", imagerift.router, tuple((prefix, imagerift.ENVELOPE) for prefix in imagerift.PREFIXES)),
     IMA2_STATE,
+    Dialect(
+        "ima2-generate",
+        ima2_generate.router,
+        (
+            ("/api/generate", ima2_codes.GENERATION),
+            ("/api/edit", ima2_codes.GENERATION),
+        ),
+    ),
+    Dialect("ima2-video", ima2_video.router, (("/api/video/", ima2_codes.GENERATION),)),
+    Dialect("ima2-node", ima2_generate.node_router, (("/api/node/", ima2_errors.NESTED),)),
+    Dialect(
+        "ima2-history",
+        ima2_history.router,
+        (("/api/history", ima2_errors.NESTED), ("/generated/", ima2_errors.NESTED)),
+    ),
 )
 
 

@@ -6,6 +6,7 @@ from pixelmill.db.models.events import RunEvent
 from pixelmill.db.models.files import File
 from pixelmill.db.models.idempotency import IdempotencyRecord
 from pixelmill.db.models.ima2 import Ima2Preference, Ima2Session
+from pixelmill.db.models.ima2_files import Ima2File
 from pixelmill.db.models.invokeai import InvokeAIImage
 from pixelmill.db.models.numeric_ids import NumericId
 from pixelmill.db.models.projects import Project
@@ -18,6 +19,7 @@ __all__ = [
     "ApiKey",
     "File",
     "IdempotencyRecord",
+    "Ima2File",
     "Ima2Preference",
     "Ima2Session",
     "Invitation",
