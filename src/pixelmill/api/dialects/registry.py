@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from fastapi import APIRouter
 
 from pixelmill.api.dialects.imaginelab import routes as imaginelab
+from pixelmill.api.dialects.invokeai import envelope as invokeai_envelope
+from pixelmill.api.dialects.invokeai import routes_queue as invokeai_queue
+from pixelmill.api.dialects.invokeai import routes_workflows as invokeai_workflows
 from pixelmill.api.errors import ErrorShape
 
 
@@ -27,6 +30,8 @@ class Dialect:
 
 DIALECTS: tuple[Dialect, ...] = (
     Dialect("imaginelab", imaginelab.router, ((f"{imaginelab.router.prefix}/", imaginelab.ENVELOPE),)),
+    Dialect("invokeai-queue", invokeai_queue.router, (("/api/v1/queue/", invokeai_envelope.ENVELOPE),)),
+    Dialect("invokeai-workflows", invokeai_workflows.router, (("/api/v1/workflows/", invokeai_envelope.ENVELOPE),)),
 )
 
 
