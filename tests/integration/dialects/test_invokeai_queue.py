@@ -111,7 +111,9 @@ def test_the_documented_example_with_a_bearer_key(live_server: LiveServer, accou
     item = scope["item"]
     assert item["origin"] == "external-client"
     # GET /i/{id} leaves null keys out, as InvokeAI's response_model_exclude_none does.
-    assert "error_type" not in item and "destination" not in item and "workflow" not in item
+    assert "error_type" not in item
+    assert "destination" not in item
+    assert "workflow" not in item
     assert set(item["session"]["prepared_source_mapping"].values()) == {"add-node"}
 
 
@@ -370,7 +372,9 @@ def test_a_node_that_fails_fills_the_error_fields(client: httpx.Client) -> None:
     }
     item = wait_item(client, enqueue(client, graph)["item_ids"][0])
     assert item["status"] == "failed"
-    assert item["error_type"] and item["error_message"] and item["error_traceback"]
+    assert item["error_type"]
+    assert item["error_message"]
+    assert item["error_traceback"]
     prepared = item["session"]["source_prepared_mapping"]["crop"][0]
     assert item["session"]["errors"][prepared].startswith(f"{item['error_type']}: ")
     assert item["session"]["results"] == {}
@@ -393,8 +397,10 @@ def test_pending_items_status_next_list_and_prepend(parked: httpx.Client) -> Non
     jumped = enqueue(parked, add_graph(), batch_id="jumped", prepend=True)
     assert (first["priority"], jumped["priority"]) == (0, 1)
     status = parked.get("/api/v1/queue/default/status").json()
-    assert status["queue"]["pending"] == 3 and status["queue"]["total"] == 3
-    assert status["queue"]["item_id"] is None and status["processor"] == {"is_started": True, "is_processing": False}
+    assert status["queue"]["pending"] == 3
+    assert status["queue"]["total"] == 3
+    assert status["queue"]["item_id"] is None
+    assert status["processor"] == {"is_started": True, "is_processing": False}
     nxt = parked.get("/api/v1/queue/default/next").json()
     assert (nxt["item_id"], nxt["status"], nxt["priority"]) == (jumped["item_ids"][0], "pending", 1)
     assert nxt["error_type"] is None  # the routes besides GET /i/{id} keep null keys
@@ -409,9 +415,12 @@ def test_pending_items_status_next_list_and_prepend(parked: httpx.Client) -> Non
     by_ids = parked.post("/api/v1/queue/default/items_by_ids", json={"item_ids": wanted}).json()
     assert [item["item_id"] for item in by_ids] == [wanted[0], wanted[2]]
     item = parked.get(f"/api/v1/queue/default/i/{first['item_ids'][0]}").json()
-    assert item["status"] == "pending" and item["status_sequence"] == 0
-    assert "started_at" not in item and item["created_at"] == item["updated_at"]
-    assert item["queue_id"] == "default" and item["user_id"]
+    assert item["status"] == "pending"
+    assert item["status_sequence"] == 0
+    assert "started_at" not in item
+    assert item["created_at"] == item["updated_at"]
+    assert item["queue_id"] == "default"
+    assert item["user_id"]
     counts = parked.get("/api/v1/queue/default/counts_by_destination", params={"destination": "canvas"}).json()
     assert (counts["destination"], counts["pending"], counts["total"]) == ("canvas", 2, 2)
     # Another queue of the same workspace is another queue.
@@ -427,7 +436,8 @@ def test_cancel_retry_prune_delete_and_clear(parked: httpx.Client) -> None:
     three = enqueue(parked, add_graph(), batch_id="three", destination="d3")["item_ids"][0]
     cancelled = parked.put(f"/api/v1/queue/default/i/{one}/cancel")
     assert cancelled.status_code == 200
-    assert cancelled.json()["status"] == "canceled" and cancelled.json()["completed_at"]
+    assert cancelled.json()["status"] == "canceled"
+    assert cancelled.json()["completed_at"]
     # Cancelling one item leaves the others alone.
     assert parked.get(f"/api/v1/queue/default/i/{two[0]}").json()["status"] == "pending"
     assert parked.put("/api/v1/queue/default/cancel_by_batch_ids", json={"batch_ids": ["two"]}).json() == {
@@ -437,7 +447,9 @@ def test_cancel_retry_prune_delete_and_clear(parked: httpx.Client) -> None:
     retried = parked.put("/api/v1/queue/default/retry_items_by_id", json=[one, three, 424242]).json()
     assert retried == {"queue_id": "default", "retried_item_ids": [one]}  # three is pending: not retried
     fresh = [item for item in parked.get("/api/v1/queue/default/list_all").json() if item["retried_from_item_id"]]
-    assert len(fresh) == 1 and fresh[0]["status"] == "pending" and fresh[0]["batch_id"] == "one"
+    assert len(fresh) == 1
+    assert fresh[0]["status"] == "pending"
+    assert fresh[0]["batch_id"] == "one"
     assert parked.put("/api/v1/queue/default/cancel_by_destination", params={"destination": "d3"}).json() == {
         "canceled": 1
     }
@@ -537,7 +549,9 @@ def test_a_saved_workflow_runs_by_id_with_field_values(client: httpx.Client, set
         f"/api/v1/workflows/i/{workflow_id}/enqueue",
         json={"field_values": [{"node_path": "nope", "field_name": "x", "value": 1}]},
     )
-    assert unknown.status_code == 422 and "nope" in unknown.json()["detail"][0]["msg"]
+    assert unknown.status_code == 422
+    assert "nope" in unknown.json()["detail"][0]["msg"]
     other = seed_account(settings.resolved_database_url)
     theirs = httpx.post(f"{client.base_url}/api/v1/workflows/i/{workflow_id}/enqueue", headers=other.headers, json={})
-    assert theirs.status_code == 404 and isinstance(theirs.json()["detail"], str)
+    assert theirs.status_code == 404
+    assert isinstance(theirs.json()["detail"], str)

@@ -9,7 +9,6 @@ delete) go through :class:`~pixelmill.services.runs.RunService`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession

@@ -1,0 +1,202 @@
+"""InvokeAI graphs translated onto pixelmill nodes, outputs in InvokeAI's shapes, image names, and
+the 422 body InvokeAI clients read. Pure: no database, no HTTP."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+import pixelmill.nodes  # noqa: F401 (registers the built-in node types)
+from pixelmill import errors
+from pixelmill.api.dialects.invokeai.batches import FieldValue
+from pixelmill.api.dialects.invokeai.envelope import invokeai_body
+from pixelmill.api.dialects.invokeai.graphs import native_translation, result_of, translate, with_field_values
+from pixelmill.api.dialects.invokeai.names import file_id_for, image_name_for
+from pixelmill.api.dialects.invokeai.schemas import Graph
+from pixelmill.config import Settings
+from pixelmill.engine.node import default_registry
+from pixelmill.engine.validation import validate_graph
+from pixelmill.errors import PixelmillError
+
+
+def graph(nodes: dict[str, dict[str, Any]], edges: Sequence[tuple[str, str, str, str]] = ()) -> Graph:
+    return Graph.model_validate(
+        {
+            "id": "g",
+            "nodes": {key: {"id": key, **node} for key, node in nodes.items()},
+            "edges": [
+                {"source": {"node_id": a, "field": f}, "destination": {"node_id": b, "field": g}}
+                for a, f, b, g in edges
+            ],
+        }
+    )
+
+
+def counter() -> Any:
+    numbers = itertools.count(1)
+    return lambda: f"p{next(numbers)}"
+
+
+def test_math_and_primitives_map_with_prepared_ids_and_edges() -> None:
+    translated = translate(
+        graph(
+            {
+                "n": {"type": "integer", "value": 4},
+                "sum": {"type": "add", "b": 3, "is_intermediate": True, "use_cache": False},
+            },
+            [("n", "value", "sum", "a")],
+        ),
+        new_id=counter(),
+    )
+    assert translated.graph == {
+        "nodes": [
+            {"id": "p1", "type": "value.integer", "inputs": {"value": 4}, "use_cache": True, "is_intermediate": False},
+            {"id": "p2", "type": "math.add", "inputs": {"b": 3}, "use_cache": False, "is_intermediate": True},
+        ],
+        "edges": [{"source": {"node_id": "p1", "field": "value"}, "destination": {"node_id": "p2", "field": "a"}}],
+    }
+    assert translated.source_prepared_mapping == {"n": ["p1"], "sum": ["p2"]}
+    assert translated.prepared_source_mapping == {"p1": "n", "p2": "sum"}
+    assert translated.node_types == {"p1": "integer", "p2": "add"}
+    # What the translation makes is a graph pixelmill's own validation accepts.
+    validate_graph(translated.graph, default_registry, Settings())
+
+
+def test_invokeai_defaults_fill_fields_left_out() -> None:
+    translated = translate(
+        graph({"s": {"type": "sub"}, "m": {"type": "integer_math", "operation": "MUL"}}), new_id=counter()
+    )
+    assert translated.graph["nodes"][0]["inputs"] == {"a": 0, "b": 0}
+    assert translated.graph["nodes"][1] | {} == {
+        "id": "p2",
+        "type": "math.multiply",
+        "inputs": {"a": 1, "b": 1},
+        "use_cache": True,
+        "is_intermediate": False,
+    }
+
+
+def test_image_nodes_take_image_names_and_invokeai_field_names() -> None:
+    name = image_name_for("file_ABC123")
+    translated = translate(
+        graph(
+            {
+                "src": {"type": "image", "image": {"image_name": name}},
+                "fit": {"type": "img_resize", "width": 64, "resample_mode": "box"},
+                "paste": {"type": "img_paste", "base_image": {"image_name": name}, "x": 3},
+            },
+            [("src", "image", "fit", "image"), ("fit", "image", "paste", "image")],
+        ),
+        new_id=counter(),
+    )
+    src, fit, paste = translated.graph["nodes"]
+    assert (src["type"], src["inputs"]) == ("image.load", {"file_id": "file_ABC123"})
+    assert (fit["type"], fit["inputs"]) == (
+        "image.resize",
+        {"mode": "stretch", "width": 64, "height": 512, "resample": "area"},
+    )
+    assert paste["inputs"] == {"anchor": "top_left", "base": {"file_id": "file_ABC123"}, "x": 3, "y": 0}
+    assert translated.graph["edges"][1]["destination"] == {"node_id": "p3", "field": "overlay"}
+
+
+@pytest.mark.parametrize(
+    ("nodes", "edges", "spec", "words"),
+    [
+        ({"n": {"type": "mystery"}}, [], errors.UNKNOWN_NODE_TYPE, ["unknown type 'mystery'"]),
+        ({"n": {"type": "img_blur"}}, [], errors.UNKNOWN_NODE_TYPE, ["img_blur", "blur"]),
+        ({"n": {"type": "collect"}}, [], errors.UNKNOWN_NODE_TYPE, ["iteration", "batch"]),
+        ({"n": {"type": "l2i"}}, [], errors.UNKNOWN_NODE_TYPE, ["Stable Diffusion"]),
+        ({"n": {"type": "float_math", "operation": "SQRT"}}, [], errors.INVALID_INPUT, ["SQRT"]),
+        ({"n": {"type": "img_resize", "resample_mode": "hamming"}}, [], errors.INVALID_INPUT, ["hamming"]),
+        ({"n": {"type": "image", "image": {"image_name": "abc.png"}}}, [], errors.INVALID_INPUT, ["abc.png"]),
+        ({"n": {"type": "img_paste", "mask": {"image_name": "file_X.png"}}}, [], errors.INVALID_INPUT, ["mask"]),
+        (
+            {"n": {"type": "img_resize"}, "m": {"type": "add"}},
+            [("n", "width", "m", "a")],
+            errors.EDGE_UNKNOWN_FIELD,
+            ["n.width", "gives only image"],
+        ),
+        ({"n": {"type": "add"}}, [("n", "value", "ghost", "a")], errors.EDGE_UNKNOWN_NODE, ["ghost"]),
+    ],
+)
+def test_what_cannot_run_is_refused_naming_the_source_node(
+    nodes: dict[str, Any], edges: list[tuple[str, str, str, str]], spec: errors.ErrorSpec, words: list[str]
+) -> None:
+    with pytest.raises(PixelmillError) as caught:
+        translate(graph(nodes, edges))
+    assert caught.value.spec is spec
+    assert caught.value.extra["node_id"] in nodes or caught.value.extra["node_id"] == "ghost"
+    for word in words:
+        assert word in caught.value.message
+
+
+def test_outputs_in_invokeai_shapes() -> None:
+    assert result_of("add", {"value": 5.0}) == {"value": 5, "type": "integer_output"}
+    assert result_of("div", {"value": -3.5}) == {"value": -3, "type": "integer_output"}  # int(a / b)
+    assert result_of("float_math", {"value": 2}) == {"value": 2.0, "type": "float_output"}
+    assert result_of("string_join", {"text": "ab"}) == {"value": "ab", "type": "string_output"}
+    ref = {"kind": "image", "file_id": "file_Z9", "mime": "image/png", "width": 30, "height": 20}
+    assert result_of("img_resize", {"image": ref}) == {
+        "image": {"image_name": "file_Z9.png"},
+        "width": 30,
+        "height": 20,
+        "type": "image_output",
+    }
+    assert result_of("image.grid", {"image": ref}) == {
+        "image": {"image_name": "file_Z9.png"},
+        "type": "image.grid_output",
+    }
+
+
+def test_image_names_are_file_ids_with_an_extension() -> None:
+    assert image_name_for("file_01ABC", "image/jpeg") == "file_01ABC.jpg"
+    assert file_id_for("file_01ABC.png") == "file_01ABC"
+    for name in ("01ABC.png", "file_01ABC", "file_01/x.png", "run_01ABC.png", "../file_1.png"):
+        assert file_id_for(name) is None
+
+
+def test_a_saved_workflow_runs_natively_with_field_values() -> None:
+    saved: dict[str, Any] = {
+        "nodes": [{"id": "a", "type": "math.add", "inputs": {"a": 1}}, {"id": "img", "type": "image.load"}],
+        "edges": [],
+    }
+    written = with_field_values(
+        saved,
+        [
+            FieldValue("a", "b", 2),
+            FieldValue("img", "file_id", "file_1"),
+            FieldValue("img", "x", {"image_name": "file_2.png"}),
+        ],
+    )
+    assert written["nodes"][0]["inputs"] == {"a": 1, "b": 2}
+    assert written["nodes"][1]["inputs"] == {"file_id": "file_1", "x": {"file_id": "file_2"}}
+    assert saved["nodes"][0]["inputs"] == {"a": 1}
+    translation, shown = native_translation(written, "wf_1")
+    assert translation.source_prepared_mapping == {"a": ["a"], "img": ["img"]}
+    assert shown["nodes"]["a"] == {
+        "id": "a",
+        "type": "math.add",
+        "a": 1,
+        "b": 2,
+        "is_intermediate": False,
+        "use_cache": True,
+    }
+    with pytest.raises(PixelmillError, match="not in the workflow"):
+        with_field_values(saved, [FieldValue("zz", "b", 1)])
+
+
+def test_422_bodies_are_detail_lists_located_at_the_node() -> None:
+    problem = PixelmillError(errors.INVALID_INPUT, "bad", node_id="n", field="width")
+    assert invokeai_body(problem, "bad") == {
+        "detail": [{"loc": ["body", "batch", "graph", "nodes", "n", "width"], "msg": "bad", "type": "invalid_input"}]
+    }
+    request = PixelmillError(
+        errors.VALIDATION_ERROR, "x", errors=[{"field": "batch.data.0", "message": "too long", "type": "value_error"}]
+    )
+    assert invokeai_body(request, "x") == {
+        "detail": [{"loc": ["body", "batch", "data", 0], "msg": "too long", "type": "value_error"}]
+    }
+    assert invokeai_body(PixelmillError(errors.NOT_FOUND, "gone"), "gone") == {"detail": "gone"}
