@@ -20,7 +20,7 @@ from PIL import Image
 from pixelmill.config import Settings
 from tests.support.accounts import SeededAccount, seed_account
 from tests.support.plans import unthrottled_plans
-from tests.support.runs import grant
+from tests.support.runs import executions, grant, run_row
 from tests.support.server import LiveServer, start_server
 
 CLOSED_PORT_BROKER = "redis://127.0.0.1:1/3"  # nothing listens on port 1: runs stay pending
@@ -513,6 +513,50 @@ def test_items_left_pending_and_in_progress_finish_after_a_restart(settings: Set
                 assert result(item, "sum") == {"value": 9, "type": "integer_output"}
     finally:
         server.stop()
+
+
+def test_an_item_in_progress_when_the_server_stops_finishes_after_a_restart(
+    settings: Settings, account: SeededAccount
+) -> None:
+    grant(settings.resolved_database_url, account.workspace_id, 1000)
+    first = start_server(settings)
+    with httpx.Client(base_url=first.url, headers=account.headers, timeout=30) as before:
+        # Noise keeps every PNG encode honest work: the chain takes seconds, not milliseconds.
+        noise = np.random.default_rng(7).integers(0, 256, (1200, 1200, 3), dtype=np.uint8)
+        name = f"{upload_png(before, noise)}.png"
+        steps = 40
+        nodes: dict[str, Any] = {"s0": {"id": "s0", "type": "image", "image": {"image_name": name}}}
+        edges = []
+        for step in range(1, steps + 1):
+            side = 1200 - step % 2 * 20
+            nodes[f"s{step}"] = {"id": f"s{step}", "type": "img_resize", "width": side, "height": side}
+            edges.append(
+                {
+                    "source": {"node_id": f"s{step - 1}", "field": "image"},
+                    "destination": {"node_id": f"s{step}", "field": "image"},
+                }
+            )
+        item_id = enqueue(before, {"id": "chain", "nodes": nodes, "edges": edges})["item_ids"][0]
+        deadline = time.monotonic() + 30
+        while before.get(f"/api/v1/queue/default/i/{item_id}").json()["status"] != "in_progress":
+            assert time.monotonic() < deadline, "the item never started"
+            time.sleep(0.01)
+        run_id = before.get("/v1/runs").json()["data"][0]["run_id"]
+    first.stop()  # graceful: the node running finishes, the run goes back to the queue
+    stopped = run_row(settings.resolved_database_url, run_id)
+    done_before = len(executions(settings.resolved_database_url, run_id))
+    assert stopped.status == "queued"
+    assert 0 < done_before < steps + 1  # it really was stopped half-way
+    second = start_server(settings)
+    try:
+        with httpx.Client(base_url=second.url, headers=account.headers, timeout=30) as after:
+            item = wait_item(after, item_id)
+    finally:
+        second.stop()
+    assert item["status"] == "completed"  # InvokeAI would have marked it canceled at start-up
+    assert item["session"]["executed_history"][-1] == f"s{steps}"
+    assert result(item, f"s{steps}")["width"] == 1200
+    assert len(item["session"]["results"]) == steps + 1
 
 
 # Saved workflows -------------------------------------------------------------------------------
