@@ -332,6 +332,50 @@ def test_an_image_graph_makes_a_real_image_named_in_session_results(client: http
     assert executed == ["source", "small", "half"]
 
 
+def test_a_blank_canvas_resized_and_pasted_on_decodes_to_its_colours(client: httpx.Client) -> None:
+    graph = {
+        "id": "canvas",
+        "nodes": {
+            "blank": {
+                "id": "blank",
+                "type": "blank_image",
+                "width": 64,
+                "height": 48,
+                "color": {"r": 10, "g": 200, "b": 30, "a": 255},
+            },
+            "patch": {
+                "id": "patch",
+                "type": "blank_image",
+                "width": 8,
+                "height": 8,
+                "mode": "RGBA",
+                "color": {"r": 250, "g": 0, "b": 0, "a": 255},
+            },
+            "small": {"id": "small", "type": "img_resize", "width": 32, "height": 24},
+            "pasted": {"id": "pasted", "type": "img_paste", "x": 4, "y": 2},
+        },
+        "edges": [
+            {"source": {"node_id": "blank", "field": "image"}, "destination": {"node_id": "small", "field": "image"}},
+            {
+                "source": {"node_id": "small", "field": "image"},
+                "destination": {"node_id": "pasted", "field": "base_image"},
+            },
+            {"source": {"node_id": "patch", "field": "image"}, "destination": {"node_id": "pasted", "field": "image"}},
+        ],
+    }
+    item = wait_item(client, enqueue(client, graph)["item_ids"][0])
+    assert item["status"] == "completed", item
+    assert (result(item, "blank")["width"], result(item, "blank")["height"]) == (64, 48)
+    name = result(item, "pasted")["image"]["image_name"]
+    content = client.get(f"/v1/files/{name.removesuffix('.png')}/content")
+    picture = np.asarray(Image.open(io.BytesIO(content.content)).convert("RGB"))
+    assert picture.shape == (24, 32, 3)
+    assert picture[0, 0].tolist() == [10, 200, 30]  # the canvas, resized
+    assert picture[2, 4].tolist() == [250, 0, 0]  # the patch's top-left corner at (x, y)
+    assert picture[9, 11].tolist() == [250, 0, 0]
+    assert picture[10, 12].tolist() == [10, 200, 30]
+
+
 def test_primitive_math_and_string_nodes_show_invokeai_outputs(client: httpx.Client) -> None:
     graph = {
         "id": "g",

@@ -3,11 +3,14 @@ the 422 body InvokeAI clients read. Pure: no database, no HTTP."""
 
 from __future__ import annotations
 
+import base64
+import io
 import itertools
 from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from PIL import Image
 
 import pixelmill.nodes  # noqa: F401 (registers the built-in node types)
 from pixelmill import errors
@@ -200,3 +203,43 @@ def test_422_bodies_are_detail_lists_located_at_the_node() -> None:
         "detail": [{"loc": ["body", "batch", "data", 0], "msg": "too long", "type": "value_error"}]
     }
     assert invokeai_body(PixelmillError(errors.NOT_FOUND, "gone"), "gone") == {"detail": "gone"}
+
+
+def test_a_blank_image_is_a_png_drawn_at_translation() -> None:
+    translated = translate(
+        graph(
+            {
+                "b": {
+                    "type": "blank_image",
+                    "width": 6,
+                    "height": 4,
+                    "mode": "RGBA",
+                    "color": {"r": 1, "g": 2, "b": 3, "a": 4},
+                }
+            }
+        )
+    )
+    node = translated.graph["nodes"][0]
+    assert node["type"] == "image.load"
+    header, payload = node["inputs"]["data"].split(",", 1)
+    assert header == "data:image/png;base64"
+    picture = Image.open(io.BytesIO(base64.b64decode(payload)))
+    assert (picture.mode, picture.size, picture.getpixel((5, 3))) == ("RGBA", (6, 4), (1, 2, 3, 4))
+    default = translate(graph({"b": {"type": "blank_image"}})).graph["nodes"][0]["inputs"]["data"]
+    picture = Image.open(io.BytesIO(base64.b64decode(default.split(",", 1)[1])))
+    assert (picture.mode, picture.size, picture.getpixel((0, 0))) == ("RGB", (512, 512), (0, 0, 0))
+
+
+@pytest.mark.parametrize(
+    ("fields", "word"),
+    [
+        ({"width": 0}, "width"),
+        ({"height": "big"}, "height"),
+        ({"mode": "CMYK"}, "mode"),
+        ({"color": {"r": 300}}, "color"),
+        ({"width": 5000, "height": 5000}, "pixels"),
+    ],
+)
+def test_a_blank_image_checks_its_fields(fields: dict[str, Any], word: str) -> None:
+    with pytest.raises(PixelmillError, match=word):
+        translate(graph({"b": {"type": "blank_image", **fields}}))

@@ -130,6 +130,15 @@ NODE_TYPES: dict[str, InvokeType] = {
         defaults={"x": 0, "y": 0, "width": 512, "height": 512},
         image_inputs=frozenset({"image"}),
     ),
+    # A blank canvas is a constant: the translation draws it and image.load brings it in (graphs.blank_png).
+    "blank_image": InvokeType(
+        "image.load",
+        "image_output",
+        {},
+        _IMAGE_OUT,
+        defaults={"width": 512, "height": 512, "mode": "RGB", "color": {"r": 0, "g": 0, "b": 0, "a": 255}},
+        ignored=frozenset({"width", "height", "mode", "color"}),
+    ),
     # The pasted image lies over the base at (x, y); the result keeps the base's size.
     "img_paste": InvokeType(
         "image.composite",
@@ -163,7 +172,6 @@ UNSUPPORTED: dict[str, str] = {
     "img_lerp": f"{_NO_NODE} (lerp)",
     "img_ilerp": f"{_NO_NODE} (inverse lerp)",
     "img_pad_crop": f"{_NO_NODE} (pad and crop)",
-    "blank_image": f"{_NO_NODE} (a blank canvas); upload one and use an image node",
     "infill_rgba": f"{_NO_NODE} (infill)",
     "infill_tile": f"{_NO_NODE} (infill)",
     "infill_patchmatch": f"{_NO_NODE} (infill)",
