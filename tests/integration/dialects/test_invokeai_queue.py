@@ -559,38 +559,62 @@ def test_items_left_pending_and_in_progress_finish_after_a_restart(settings: Set
         server.stop()
 
 
+STEPS = 40
+
+
+def start_slow_chain(client: httpx.Client) -> int:
+    """Enqueue an image chain that takes seconds and wait until it is in progress; its item id."""
+    # Noise keeps every PNG encode honest work: the chain takes seconds, not milliseconds.
+    noise = np.random.default_rng(7).integers(0, 256, (1200, 1200, 3), dtype=np.uint8)
+    name = f"{upload_png(client, noise)}.png"
+    nodes: dict[str, Any] = {"s0": {"id": "s0", "type": "image", "image": {"image_name": name}}}
+    edges = []
+    for step in range(1, STEPS + 1):
+        side = 1200 - step % 2 * 20
+        nodes[f"s{step}"] = {"id": f"s{step}", "type": "img_resize", "width": side, "height": side}
+        edges.append(
+            {
+                "source": {"node_id": f"s{step - 1}", "field": "image"},
+                "destination": {"node_id": f"s{step}", "field": "image"},
+            }
+        )
+    item_id: int = enqueue(client, {"id": "chain", "nodes": nodes, "edges": edges})["item_ids"][0]
+    deadline = time.monotonic() + 30
+    while client.get(f"/api/v1/queue/default/i/{item_id}").json()["status"] != "in_progress":
+        assert time.monotonic() < deadline, "the item never started"
+        time.sleep(0.01)
+    return item_id
+
+
+def test_cancelling_the_item_in_progress_stops_it_and_leaves_the_next_alone(client: httpx.Client) -> None:
+    running = start_slow_chain(client)
+    current = client.get("/api/v1/queue/default/current").json()
+    assert (current["item_id"], current["status"]) == (running, "in_progress")
+    assert current["started_at"] is not None
+    status = client.get("/api/v1/queue/default/status").json()
+    assert (status["queue"]["item_id"], status["queue"]["in_progress"]) == (running, 1)
+    assert status["processor"]["is_processing"] is True
+    waiting = enqueue(client, add_graph())["item_ids"][0]
+    cancelled = client.put(f"/api/v1/queue/default/i/{running}/cancel").json()
+    assert cancelled["status"] == "canceled"
+    assert len(cancelled["session"]["results"]) < STEPS + 1  # stopped before its last node
+    assert wait_item(client, waiting)["status"] == "completed"
+    assert client.get("/api/v1/queue/default/current").json() is None
+
+
 def test_an_item_in_progress_when_the_server_stops_finishes_after_a_restart(
     settings: Settings, account: SeededAccount
 ) -> None:
     grant(settings.resolved_database_url, account.workspace_id, 1000)
     first = start_server(settings)
     with httpx.Client(base_url=first.url, headers=account.headers, timeout=30) as before:
-        # Noise keeps every PNG encode honest work: the chain takes seconds, not milliseconds.
-        noise = np.random.default_rng(7).integers(0, 256, (1200, 1200, 3), dtype=np.uint8)
-        name = f"{upload_png(before, noise)}.png"
-        steps = 40
-        nodes: dict[str, Any] = {"s0": {"id": "s0", "type": "image", "image": {"image_name": name}}}
-        edges = []
-        for step in range(1, steps + 1):
-            side = 1200 - step % 2 * 20
-            nodes[f"s{step}"] = {"id": f"s{step}", "type": "img_resize", "width": side, "height": side}
-            edges.append(
-                {
-                    "source": {"node_id": f"s{step - 1}", "field": "image"},
-                    "destination": {"node_id": f"s{step}", "field": "image"},
-                }
-            )
-        item_id = enqueue(before, {"id": "chain", "nodes": nodes, "edges": edges})["item_ids"][0]
-        deadline = time.monotonic() + 30
-        while before.get(f"/api/v1/queue/default/i/{item_id}").json()["status"] != "in_progress":
-            assert time.monotonic() < deadline, "the item never started"
-            time.sleep(0.01)
+        item_id = start_slow_chain(before)
         run_id = before.get("/v1/runs").json()["data"][0]["run_id"]
     first.stop()  # graceful: the node running finishes, the run goes back to the queue
     stopped = run_row(settings.resolved_database_url, run_id)
     done_before = len(executions(settings.resolved_database_url, run_id))
     assert stopped.status == "queued"
-    assert 0 < done_before < steps + 1  # it really was stopped half-way
+    assert 0 < done_before < STEPS + 1  # it really was stopped half-way
     second = start_server(settings)
     try:
         with httpx.Client(base_url=second.url, headers=account.headers, timeout=30) as after:
@@ -598,9 +622,9 @@ def test_an_item_in_progress_when_the_server_stops_finishes_after_a_restart(
     finally:
         second.stop()
     assert item["status"] == "completed"  # InvokeAI would have marked it canceled at start-up
-    assert item["session"]["executed_history"][-1] == f"s{steps}"
-    assert result(item, f"s{steps}")["width"] == 1200
-    assert len(item["session"]["results"]) == steps + 1
+    assert item["session"]["executed_history"][-1] == f"s{STEPS}"
+    assert result(item, f"s{STEPS}")["width"] == 1200
+    assert len(item["session"]["results"]) == STEPS + 1
 
 
 # Saved workflows -------------------------------------------------------------------------------
