@@ -265,7 +265,7 @@ def test_invalid_batches_are_422_with_a_detail_list(client: httpx.Client, batch:
         ({"id": "n", "type": "no_such_type"}, ["unknown type", "no_such_type"]),
         ({"id": "n", "type": "img_blur", "image": {"image_name": "x.png"}}, ["img_blur", "no node", "blur"]),
         ({"id": "n", "type": "iterate"}, ["iterate", "iteration"]),
-        ({"id": "n", "type": "denoise_latents"}, ["denoise_latents", "Stable Diffusion"]),
+        ({"id": "n", "type": "denoise_latents"}, ["denoise_latents", "pipeline"]),
         ({"id": "n", "type": "integer_math", "operation": "EXP"}, ["EXP"]),
         ({"id": "n", "type": "div", "a": 1, "b": 0}, ["n", "zero"]),
     ],

@@ -111,7 +111,9 @@ def test_image_nodes_take_image_names_and_invokeai_field_names() -> None:
         ({"n": {"type": "mystery"}}, [], errors.UNKNOWN_NODE_TYPE, ["unknown type 'mystery'"]),
         ({"n": {"type": "img_blur"}}, [], errors.UNKNOWN_NODE_TYPE, ["img_blur", "blur"]),
         ({"n": {"type": "collect"}}, [], errors.UNKNOWN_NODE_TYPE, ["iteration", "batch"]),
-        ({"n": {"type": "l2i"}}, [], errors.UNKNOWN_NODE_TYPE, ["Stable Diffusion"]),
+        ({"n": {"type": "compel", "prompt": "a cat"}}, [], errors.UNKNOWN_NODE_TYPE, ["pipeline", "l2i"]),
+        ({"n": {"type": "sdxl_model_loader"}}, [], errors.UNKNOWN_NODE_TYPE, ["SD 1.x", "image.generate"]),
+        ({"n": {"type": "l2i"}}, [], errors.INVALID_INPUT, ["latents", "denoise_latents"]),
         ({"n": {"type": "float_math", "operation": "SQRT"}}, [], errors.INVALID_INPUT, ["SQRT"]),
         ({"n": {"type": "img_resize", "resample_mode": "hamming"}}, [], errors.INVALID_INPUT, ["hamming"]),
         ({"n": {"type": "image", "image": {"image_name": "abc.png"}}}, [], errors.INVALID_INPUT, ["abc.png"]),
@@ -243,3 +245,78 @@ def test_a_blank_image_is_a_png_drawn_at_translation() -> None:
 def test_a_blank_image_checks_its_fields(fields: dict[str, Any], word: str) -> None:
     with pytest.raises(PixelmillError, match=word):
         translate(graph({"b": {"type": "blank_image", **fields}}))
+
+
+def sd_graph(**noise: Any) -> Graph:
+    return graph(
+        {
+            "loader": {
+                "type": "main_model_loader",
+                "model": {"key": "k1", "name": "tiny", "base": "sd-1", "type": "main"},
+            },
+            "pos": {"type": "compel", "prompt": "a red barn"},
+            "neg_text": {"type": "string", "value": "blurry"},
+            "neg": {"type": "compel"},
+            "noise": {"type": "noise", "seed": 42, "width": 64, "height": 96, **noise},
+            "denoise": {"type": "denoise_latents", "steps": 4, "cfg_scale": 5},
+            "decode": {"type": "l2i", "is_intermediate": False},
+            "small": {"type": "img_resize", "width": 32, "height": 48},
+        },
+        [
+            ("loader", "clip", "pos", "clip"),
+            ("loader", "clip", "neg", "clip"),
+            ("neg_text", "value", "neg", "prompt"),
+            ("loader", "unet", "denoise", "unet"),
+            ("pos", "conditioning", "denoise", "positive_conditioning"),
+            ("neg", "conditioning", "denoise", "negative_conditioning"),
+            ("noise", "noise", "denoise", "noise"),
+            ("denoise", "latents", "decode", "latents"),
+            ("loader", "vae", "decode", "vae"),
+            ("decode", "image", "small", "image"),
+        ],
+    )
+
+
+def test_a_stable_diffusion_pipeline_runs_as_one_image_generate_node() -> None:
+    translated = translate(sd_graph(), new_id=counter(), diffusers_models=["diffusers/tiny"])
+    decode = translated.source_prepared_mapping["decode"][0]
+    text, generate, small = translated.graph["nodes"]
+    assert generate == {
+        "id": decode,
+        "type": "image.generate",
+        "inputs": {
+            "prompt": "a red barn",
+            "model": "diffusers/tiny",
+            "size": "64x96",
+            "seed": 42,
+            "negative_prompt": "blurry",
+        },
+        "use_cache": True,
+        "is_intermediate": False,
+    }
+    assert text["type"] == "value.string"
+    assert translated.graph["edges"] == [
+        {"source": {"node_id": decode, "field": "image"}, "destination": {"node_id": small["id"], "field": "image"}}
+    ]
+    # Every source node keeps a prepared id; only the l2i one carries the image.
+    assert set(translated.source_prepared_mapping) == set(sd_graph().nodes)
+    assert translated.node_types[decode] == "l2i"
+    validate_graph(translated.graph, default_registry, Settings())
+
+
+@pytest.mark.parametrize(
+    ("models", "noise", "node", "words"),
+    [
+        ([], {}, "loader", ["no diffusers weights"]),
+        (["diffusers/other"], {}, "loader", ["'tiny'", "other"]),
+        (["diffusers/tiny"], {"seed": "x"}, "noise", ["seed"]),
+    ],
+)
+def test_a_pipeline_that_cannot_run_here_names_its_node(
+    models: list[str], noise: dict[str, Any], node: str, words: list[str]
+) -> None:
+    with pytest.raises(PixelmillError) as caught:
+        translate(sd_graph(**noise), diffusers_models=models)
+    assert caught.value.extra["node_id"] == node
+    for word in words:
+        assert word in caught.value.message

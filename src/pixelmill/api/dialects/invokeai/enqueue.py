@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pixelmill.api.dialects.invokeai.batches import FieldValue
-from pixelmill.api.dialects.invokeai.graphs import Translation, graph_problem
+from pixelmill.api.dialects.invokeai.graphs import Translation
 from pixelmill.api.dialects.invokeai.items import QueueIdentity
+from pixelmill.api.dialects.invokeai.problems import graph_problem
 from pixelmill.api.dialects.invokeai.queue_store import QueueRuns, queued_in_workspace
+from pixelmill.db.models import Run
 from pixelmill.errors import PixelmillError
 from pixelmill.services.numeric_ids import NumericIds
 from pixelmill.services.principal import Principal
@@ -109,7 +111,7 @@ async def create_run(
     identity: QueueIdentity,
     target: BatchTarget,
     priority: int,
-) -> Any:
+) -> Run:
     """RunService.create, with pixelmill's validation errors told in the client's node ids."""
     try:
         return await service.create(

@@ -24,8 +24,9 @@ from pixelmill import errors
 from pixelmill.api.dialects.invokeai.batches import FieldValue
 from pixelmill.api.dialects.invokeai.names import file_id_for, image_name_for
 from pixelmill.api.dialects.invokeai.node_types import MATH_OPERATIONS, NODE_TYPES, UNSUPPORTED, InvokeType
+from pixelmill.api.dialects.invokeai.problems import graph_problem
 from pixelmill.api.dialects.invokeai.schemas import Graph
-from pixelmill.errors import ErrorSpec, PixelmillError
+from pixelmill.api.dialects.invokeai.sd import pipelines
 
 _MISSING = object()
 
@@ -40,31 +41,34 @@ class Translation:
     node_types: dict[str, str]  # prepared id -> the type its output is shown as
 
 
-def graph_problem(spec: ErrorSpec, message: str, node_id: str, field: str | None = None) -> PixelmillError:
-    """A 422 about one node of the client's graph (source ids only: prepared ids mean nothing to it)."""
-    extra: dict[str, Any] = {"node_id": node_id}
-    if field is not None:
-        extra["field"] = field
-    return PixelmillError(spec, message, **extra)
-
-
-def translate(graph: Graph, *, new_id: Callable[[], str] = lambda: str(uuid.uuid4())) -> Translation:
-    """The pixelmill graph that runs ``graph``, each node under a new prepared id."""
+def translate(
+    graph: Graph,
+    *,
+    new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    diffusers_models: Sequence[str] = (),
+) -> Translation:
+    """The pixelmill graph that runs ``graph``, each node under a new prepared id. Stable Diffusion
+    pipelines run on ``diffusers_models`` (the operator's ``diffusers/<name>`` models), see :mod:`.sd`."""
     fed = {(edge.destination.node_id, edge.destination.field) for edge in graph.edges}
+    has_pipeline = any(node.get("type") == "l2i" for node in graph.nodes.values())
+    member_of = {m: p for p in (pipelines(graph, diffusers_models) if has_pipeline else []) for m in p.members}
     prepared: dict[str, str] = {}
     nodes: list[dict[str, Any]] = []
     node_types: dict[str, str] = {}
     for source_id, node in graph.nodes.items():
         type_name = str(node["type"])
-        spec = _spec(source_id, type_name)
+        pipeline = member_of.get(source_id)
+        spec = _spec(source_id, type_name) if pipeline is None else None
         prepared_id = new_id()
         prepared[source_id] = prepared_id
         node_types[prepared_id] = type_name
+        if spec is None and (pipeline is None or pipeline.output != source_id):
+            continue  # a pipeline's inner node: it runs inside the node its l2i becomes
         nodes.append(
             {
                 "id": prepared_id,
-                "type": target_type(source_id, type_name, node),
-                "inputs": _inputs(source_id, spec, node, fed),
+                "type": "image.generate" if pipeline else target_type(source_id, type_name, node),
+                "inputs": dict(pipeline.inputs) if pipeline else _inputs(source_id, _known(spec), node, fed),
                 "use_cache": bool(node.get("use_cache", True)),
                 "is_intermediate": bool(node.get("is_intermediate", False)),
             }
@@ -72,6 +76,7 @@ def translate(graph: Graph, *, new_id: Callable[[], str] = lambda: str(uuid.uuid
     edges = [
         _edge(edge.source.node_id, edge.source.field, edge.destination.node_id, edge.destination.field, graph, prepared)
         for edge in graph.edges
+        if edge.destination.node_id not in member_of  # a pipeline's inputs were read when it was recognised
     ]
     return Translation(
         graph={"nodes": nodes, "edges": edges},
@@ -79,6 +84,11 @@ def translate(graph: Graph, *, new_id: Callable[[], str] = lambda: str(uuid.uuid
         prepared_source_mapping={prepared_id: source for source, prepared_id in prepared.items()},
         node_types=node_types,
     )
+
+
+def _known(spec: InvokeType | None) -> InvokeType:
+    assert spec is not None  # only a pipeline's nodes have none
+    return spec
 
 
 def _spec(node_id: str, type_name: str) -> InvokeType:
@@ -168,14 +178,14 @@ def _edge(
             raise graph_problem(
                 errors.EDGE_UNKNOWN_NODE, f"Edge refers to node {node_id!r}, which is not in the graph", node_id
             )
-    source = NODE_TYPES[str(graph.nodes[source_id]["type"])]
+    source = NODE_TYPES.get(str(graph.nodes[source_id]["type"]))
     destination = NODE_TYPES[str(graph.nodes[destination_id]["type"])]
-    output = source.outputs.get(source_field)
+    output = source.outputs.get(source_field) if source else None
     if output is None:
+        gives = ", ".join(source.outputs) if source else "nothing outside its pipeline"
         raise graph_problem(
             errors.EDGE_UNKNOWN_FIELD,
-            f"Edge from {source_id}.{source_field}: this server's {graph.nodes[source_id]['type']} gives only "
-            f"{', '.join(source.outputs)}",
+            f"Edge from {source_id}.{source_field}: this server's {graph.nodes[source_id]['type']} gives only {gives}",
             source_id,
             source_field,
         )

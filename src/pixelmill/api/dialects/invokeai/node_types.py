@@ -130,6 +130,14 @@ NODE_TYPES: dict[str, InvokeType] = {
         defaults={"x": 0, "y": 0, "width": 512, "height": 512},
         image_inputs=frozenset({"image"}),
     ),
+    # The end of a Stable Diffusion pipeline: the whole pipeline runs as this node (see sd.py).
+    "l2i": InvokeType(
+        "image.generate",
+        "image_output",
+        {},
+        _IMAGE_OUT,
+        ignored=frozenset({"latents", "vae", "fp32", "tiled", "tile_size"}),
+    ),
     # A blank canvas is a constant: the translation draws it and image.load brings it in (graphs.blank_png).
     "blank_image": InvokeType(
         "image.load",
@@ -159,9 +167,10 @@ _NO_ITERATION = (
     "a batch (batch.data) instead"
 )
 _SD = (
-    "it is part of InvokeAI's Stable Diffusion pipeline, which pixelmill does not translate node by node; "
-    "run image generation through pixelmill's image.generate (GET /v1/nodes)"
+    "only InvokeAI's SD 1.x text-to-image pipeline (main_model_loader, compel, noise, denoise_latents, l2i) "
+    "runs here, on the diffusers provider; use pixelmill's image.generate (GET /v1/nodes) for the rest"
 )
+_SD_PART = "it runs only as part of a text-to-image pipeline that ends in an l2i node, on the diffusers provider"
 
 UNSUPPORTED: dict[str, str] = {
     "img_scale": f"{_NO_NODE} (scale by a factor); use img_resize with the target size",
@@ -194,13 +203,12 @@ UNSUPPORTED: dict[str, str] = {
     "float_collection": _NO_ITERATION,
     "string_collection": _NO_ITERATION,
     "image_collection": _NO_ITERATION,
-    "main_model_loader": _SD,
+    "main_model_loader": _SD_PART,
+    "compel": _SD_PART,
+    "noise": _SD_PART,
+    "denoise_latents": _SD_PART,
     "sdxl_model_loader": _SD,
-    "compel": _SD,
     "sdxl_compel_prompt": _SD,
-    "noise": _SD,
-    "denoise_latents": _SD,
-    "l2i": _SD,
     "i2l": _SD,
     "lora_loader": _SD,
     "vae_loader": _SD,

@@ -73,12 +73,14 @@ async def enqueue_batch(queue_id: str, body: EnqueueBatchBody, principal: Princi
     """Each session of the batch one run; 200 with EnqueueBatchResult (``item_ids`` newest first)."""
     principal.require_scope("runs")
     batch = body.batch
-    translate(batch.graph)  # a graph that cannot run is refused even when no session fits the queue
+    diffusers = [model.id for model in runtime.providers.models() if model.provider == "diffusers"]
+    # A graph that cannot run is refused even when no session fits in the queue.
+    translate(batch.graph, diffusers_models=diffusers)
     requested = session_count(batch.data, batch.runs)
 
     def prepare(values: list[Any]) -> tuple[Translation, dict[str, Any]]:
         graph = Graph(id=batch.graph.id, nodes=apply_field_values(batch.graph.nodes, values), edges=batch.graph.edges)
-        return translate(graph), graph.model_dump(mode="json")
+        return translate(graph, diffusers_models=diffusers), graph.model_dump(mode="json")
 
     target = BatchTarget(queue_id, batch.batch_id, batch.origin, batch.destination, batch.workflow, body.prepend)
     async with runtime.db.session() as session:
