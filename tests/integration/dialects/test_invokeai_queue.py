@@ -264,7 +264,8 @@ def test_invalid_batches_are_422_with_a_detail_list(client: httpx.Client, batch:
     [
         ({"id": "n", "type": "no_such_type"}, ["unknown type", "no_such_type"]),
         ({"id": "n", "type": "img_blur", "image": {"image_name": "x.png"}}, ["img_blur", "no node", "blur"]),
-        ({"id": "n", "type": "iterate"}, ["iterate", "iteration"]),
+        ({"id": "n", "type": "iterate"}, ["'n'", "collection must hold"]),
+        ({"id": "n", "type": "rand_int"}, ["rand_int", "no node"]),
         ({"id": "n", "type": "denoise_latents"}, ["denoise_latents", "pipeline"]),
         ({"id": "n", "type": "integer_math", "operation": "EXP"}, ["EXP"]),
         ({"id": "n", "type": "div", "a": 1, "b": 0}, ["n", "zero"]),
@@ -403,6 +404,35 @@ def test_primitive_math_and_string_nodes_show_invokeai_outputs(client: httpx.Cli
     assert result(item, "f") == {"value": 4.5, "type": "float_output"}
     assert result(item, "joined") == {"value": "pixelmill", "type": "string_output"}
     assert result(item, "yes") == {"value": True, "type": "boolean_output"}
+
+
+def test_an_iteration_runs_one_prepared_copy_per_item(client: httpx.Client) -> None:
+    graph = {
+        "id": "g",
+        "nodes": {
+            "seeds": {"id": "seeds", "type": "range", "start": 3, "stop": 9, "step": 2},
+            "each": {"id": "each", "type": "iterate"},
+            "sum": {"id": "sum", "type": "add", "b": 100},
+            "all": {"id": "all", "type": "collect"},
+        },
+        "edges": [
+            {
+                "source": {"node_id": "seeds", "field": "collection"},
+                "destination": {"node_id": "each", "field": "collection"},
+            },
+            {"source": {"node_id": "each", "field": "item"}, "destination": {"node_id": "sum", "field": "a"}},
+            {"source": {"node_id": "sum", "field": "value"}, "destination": {"node_id": "all", "field": "item"}},
+        ],
+    }
+    item = wait_item(client, enqueue(client, graph)["item_ids"][0])
+    assert item["status"] == "completed", item
+    session = item["session"]
+    copies = session["source_prepared_mapping"]["sum"]
+    assert [session["results"][p]["value"] for p in copies] == [103, 105, 107]
+    assert all(session["prepared_source_mapping"][p] == "sum" for p in copies)
+    assert session["executed_history"] == ["sum"]
+    assert set(session["executed"]) == {*copies, "sum"}
+    assert session["graph"]["nodes"]["each"]["type"] == "iterate"  # the graph as the client sent it
 
 
 def test_a_node_that_fails_fills_the_error_fields(client: httpx.Client) -> None:

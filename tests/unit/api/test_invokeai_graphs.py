@@ -110,7 +110,8 @@ def test_image_nodes_take_image_names_and_invokeai_field_names() -> None:
     [
         ({"n": {"type": "mystery"}}, [], errors.UNKNOWN_NODE_TYPE, ["unknown type 'mystery'"]),
         ({"n": {"type": "img_blur"}}, [], errors.UNKNOWN_NODE_TYPE, ["img_blur", "blur"]),
-        ({"n": {"type": "collect"}}, [], errors.UNKNOWN_NODE_TYPE, ["iteration", "batch"]),
+        ({"n": {"type": "collect"}}, [], errors.UNKNOWN_NODE_TYPE, ["collect", "iteration"]),
+        ({"n": {"type": "range"}}, [], errors.UNKNOWN_NODE_TYPE, ["iterate", "batch"]),
         ({"n": {"type": "compel", "prompt": "a cat"}}, [], errors.UNKNOWN_NODE_TYPE, ["pipeline", "l2i"]),
         ({"n": {"type": "sdxl_model_loader"}}, [], errors.UNKNOWN_NODE_TYPE, ["SD 1.x", "image.generate"]),
         ({"n": {"type": "l2i"}}, [], errors.INVALID_INPUT, ["latents", "denoise_latents"]),
@@ -320,3 +321,78 @@ def test_a_pipeline_that_cannot_run_here_names_its_node(
     assert caught.value.extra["node_id"] == node
     for word in words:
         assert word in caught.value.message
+
+
+def iteration_graph(**range_fields: Any) -> Graph:
+    return graph(
+        {
+            "numbers": {"type": "range", "start": 1, "stop": 4, **range_fields},
+            "each": {"type": "iterate"},
+            "ten": {"type": "integer", "value": 10},
+            "sum": {"type": "add"},
+            "twice": {"type": "mul", "b": 2},
+            "all": {"type": "collect"},
+        },
+        [
+            ("numbers", "collection", "each", "collection"),
+            ("each", "item", "sum", "a"),
+            ("ten", "value", "sum", "b"),
+            ("sum", "value", "twice", "a"),
+            ("twice", "value", "all", "item"),
+        ],
+    )
+
+
+def test_an_iteration_over_a_literal_range_is_unrolled_into_prepared_copies() -> None:
+    translated = translate(iteration_graph(), new_id=counter())
+    by_id = {node["id"]: node for node in translated.graph["nodes"]}
+    sums = translated.source_prepared_mapping["sum"]
+    doubles = translated.source_prepared_mapping["twice"]
+    assert [by_id[p]["inputs"] for p in sums] == [{"a": 1}, {"a": 2}, {"a": 3}]
+    assert len(doubles) == 3
+    assert "numbers" not in translated.source_prepared_mapping  # constants run no node
+    assert "all" not in translated.source_prepared_mapping
+    ten = translated.source_prepared_mapping["ten"][0]
+    pairs = {(e["source"]["node_id"], e["destination"]["node_id"]) for e in translated.graph["edges"]}
+    assert pairs == {(ten, s) for s in sums} | set(zip(sums, doubles, strict=True))
+    assert {translated.prepared_source_mapping[p] for p in sums} == {"sum"}
+    validate_graph(translated.graph, default_registry, Settings())
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"stop": 0}, ["stop"]),
+        ({"stop": 5000}, ["1000"]),
+    ],
+)
+def test_a_range_that_cannot_be_unrolled_is_refused(change: dict[str, Any], words: list[str]) -> None:
+    with pytest.raises(PixelmillError) as caught:
+        translate(iteration_graph(**change))
+    for word in words:
+        assert word in caught.value.message
+
+
+def test_an_iteration_whose_collection_is_known_only_at_run_time_is_refused() -> None:
+    with pytest.raises(PixelmillError, match="known before the run"):
+        translate(
+            graph(
+                {"x": {"type": "add"}, "each": {"type": "iterate"}, "y": {"type": "add"}},
+                [("x", "value", "each", "collection"), ("each", "item", "y", "a")],
+            )
+        )
+    fed_on = graph(
+        {
+            "each": {"type": "iterate", "collection": [5, 6]},
+            "y": {"type": "add"},
+            "all": {"type": "collect"},
+            "z": {"type": "add"},
+        },
+        [("each", "item", "y", "a"), ("y", "value", "all", "item"), ("all", "collection", "z", "a")],
+    )
+    with pytest.raises(PixelmillError, match="cannot feed"):
+        translate(fed_on)
+    literal = translate(
+        graph({"each": {"type": "iterate", "collection": [5, 6]}, "y": {"type": "add"}}, [("each", "index", "y", "a")])
+    )
+    assert [node["inputs"]["a"] for node in literal.graph["nodes"]] == [0, 1]

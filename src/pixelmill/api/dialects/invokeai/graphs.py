@@ -22,6 +22,7 @@ from PIL import Image
 
 from pixelmill import errors
 from pixelmill.api.dialects.invokeai.batches import FieldValue
+from pixelmill.api.dialects.invokeai.iterations import unroll
 from pixelmill.api.dialects.invokeai.names import file_id_for, image_name_for
 from pixelmill.api.dialects.invokeai.node_types import MATH_OPERATIONS, NODE_TYPES, UNSUPPORTED, InvokeType
 from pixelmill.api.dialects.invokeai.problems import graph_problem
@@ -48,7 +49,11 @@ def translate(
     diffusers_models: Sequence[str] = (),
 ) -> Translation:
     """The pixelmill graph that runs ``graph``, each node under a new prepared id. Stable Diffusion
-    pipelines run on ``diffusers_models`` (the operator's ``diffusers/<name>`` models), see :mod:`.sd`."""
+    pipelines run on ``diffusers_models`` (the operator's ``diffusers/<name>`` models), see :mod:`.sd`;
+    an ``iterate`` is unrolled first (:mod:`.iterations`), its copies all prepared copies of their
+    source node."""
+    unrolled = unroll(graph)
+    graph = unrolled.graph
     fed = {(edge.destination.node_id, edge.destination.field) for edge in graph.edges}
     has_pipeline = any(node.get("type") == "l2i" for node in graph.nodes.values())
     member_of = {m: p for p in (pipelines(graph, diffusers_models) if has_pipeline else []) for m in p.members}
@@ -78,10 +83,13 @@ def translate(
         for edge in graph.edges
         if edge.destination.node_id not in member_of  # a pipeline's inputs were read when it was recognised
     ]
+    source_prepared: dict[str, list[str]] = {}
+    for node_id, prepared_id in prepared.items():
+        source_prepared.setdefault(unrolled.origin[node_id], []).append(prepared_id)
     return Translation(
         graph={"nodes": nodes, "edges": edges},
-        source_prepared_mapping={source: [prepared_id] for source, prepared_id in prepared.items()},
-        prepared_source_mapping={prepared_id: source for source, prepared_id in prepared.items()},
+        source_prepared_mapping=source_prepared,
+        prepared_source_mapping={prepared_id: unrolled.origin[node_id] for node_id, prepared_id in prepared.items()},
         node_types=node_types,
     )
 

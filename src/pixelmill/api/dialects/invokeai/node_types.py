@@ -163,8 +163,8 @@ NODE_TYPES: dict[str, InvokeType] = {
 
 _NO_NODE = "pixelmill has no node for it"
 _NO_ITERATION = (
-    "pixelmill's engine runs each node once per run and has no iteration; expand the collection into "
-    "a batch (batch.data) instead"
+    "it runs here only as the collection of an iterate (unrolled before the run); a collection that "
+    "feeds other nodes has no pixelmill counterpart, expand it into a batch (batch.data) instead"
 )
 _SD = (
     "only InvokeAI's SD 1.x text-to-image pipeline (main_model_loader, compel, noise, denoise_latents, l2i) "
@@ -196,9 +196,8 @@ UNSUPPORTED: dict[str, str] = {
     "string_split": f"{_NO_NODE} (split)",
     "range": _NO_ITERATION,
     "range_of_size": _NO_ITERATION,
-    "random_range": _NO_ITERATION,
-    "collect": _NO_ITERATION,
-    "iterate": _NO_ITERATION,
+    "random_range": f"{_NO_NODE} (a random collection)",
+    "collect": "it runs here only at the end of an iteration, feeding nothing (the iteration is unrolled)",
     "integer_collection": _NO_ITERATION,
     "float_collection": _NO_ITERATION,
     "string_collection": _NO_ITERATION,

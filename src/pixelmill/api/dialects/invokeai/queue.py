@@ -79,8 +79,10 @@ def _session(run: Run, identity: QueueIdentity, executions: Sequence[Any]) -> di
     for row in executions:
         if row.status == "completed":
             results[row.node_id] = result_of(identity.node_types.get(row.node_id, row.node_type), row.outputs or {})
+            # A source id counts as executed once all its prepared copies have run (InvokeAI's rule).
             source = identity.prepared_source_mapping.get(row.node_id)
-            if source is not None:
+            copies = identity.source_prepared_mapping.get(source, []) if source is not None else []
+            if source is not None and source not in history and all(p in results for p in copies):
                 history.append(source)
         elif row.status == "failed":
             error = row.error or {}
