@@ -542,6 +542,23 @@ def test_cancel_retry_prune_delete_and_clear(parked: httpx.Client) -> None:
     assert parked.get("/api/v1/queue/default/status").json()["queue"]["total"] == 0
 
 
+def test_sessions_over_the_plans_queue_room_are_dropped_as_invokeai_drops_them(
+    settings: Settings, account: SeededAccount
+) -> None:
+    plans = unthrottled_plans()
+    plans["pro"] = plans["pro"].model_copy(update={"max_queued_runs": 3})
+    parked = settings.model_copy(update={"plans": plans, "dispatch": "celery", "broker_url": CLOSED_PORT_BROKER})
+    server = start_server(parked)
+    try:
+        with httpx.Client(base_url=server.url, headers=account.headers, timeout=30) as client:
+            first = enqueue(client, add_graph(), runs=5)
+            assert (first["requested"], first["enqueued"], len(first["item_ids"])) == (5, 3, 3)
+            full = enqueue(client, add_graph(), runs=2)
+            assert (full["requested"], full["enqueued"], full["item_ids"]) == (2, 0, [])
+    finally:
+        server.stop()
+
+
 def test_another_workspaces_items_are_not_found(parked: httpx.Client, settings: Settings) -> None:
     item_id = enqueue(parked, add_graph(), batch_id="mine")["item_ids"][0]
     other = seed_account(settings.resolved_database_url)
