@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pixelmill import errors
 from pixelmill.api.deps import PrincipalDep, RuntimeDep
@@ -48,12 +49,12 @@ STOP_WAIT_SECONDS = 10.0
 ACTIVE = ("queued", "running")
 
 
-def _queue(session: Any, principal: Principal, queue_id: str) -> QueueRuns:
+def _queue(session: AsyncSession, principal: Principal, queue_id: str) -> QueueRuns:
     principal.require_scope("runs")
     return QueueRuns(session, principal.workspace_id, queue_id)
 
 
-async def _item_run(session: Any, principal: Principal, queue_id: str, item_id: int) -> Run:
+async def _item_run(session: AsyncSession, principal: Principal, queue_id: str, item_id: int) -> Run:
     if not 0 < item_id <= MAX_ALIAS:
         raise item_not_found(item_id, queue_id)
     return await _queue(session, principal, queue_id).get(item_id)
