@@ -488,6 +488,10 @@ def test_pending_items_status_next_list_and_prepend(parked: httpx.Client) -> Non
     wanted = [jumped["item_ids"][0], 999_999, first["item_ids"][0]]
     by_ids = parked.post("/api/v1/queue/default/items_by_ids", json={"item_ids": wanted}).json()
     assert [item["item_id"] for item in by_ids] == [wanted[0], wanted[2]]
+    summaries = parked.post("/api/v1/queue/default/item_summaries_by_ids", json={"item_ids": wanted}).json()
+    assert [summary["item_id"] for summary in summaries] == [wanted[0], wanted[2]]
+    assert "session" not in summaries[0]
+    assert summaries[0]["status"] == "pending"
     item = parked.get(f"/api/v1/queue/default/i/{first['item_ids'][0]}").json()
     assert item["status"] == "pending"
     assert item["status_sequence"] == 0

@@ -344,3 +344,12 @@ async def get_queue_items_by_item_ids(
         found = await _queue(session, principal, queue_id).list(item_ids=wanted, order="asc")
         items = {item["item_id"]: item for item in await views.queue_items(session, found)}
     return [items[item_id] for item_id in body.item_ids if item_id in items]
+
+
+@router.post("/{queue_id}/item_summaries_by_ids")
+async def get_queue_item_summaries_by_item_ids(
+    queue_id: str, body: ItemIdsBody, principal: PrincipalDep, runtime: RuntimeDep
+) -> list[Any]:
+    """As ``items_by_ids``, without each item's session and workflow (the queue list's rows)."""
+    items = await get_queue_items_by_item_ids(queue_id, body, principal, runtime)
+    return [{key: value for key, value in item.items() if key not in ("session", "workflow")} for item in items]
