@@ -255,7 +255,7 @@ def test_invalid_batches_are_422_with_a_detail_list(client: httpx.Client, batch:
     detail = answer.json()["detail"]
     assert isinstance(detail, list)
     assert problem in detail[0]["msg"]
-    assert detail[0]["loc"][0] == "body"
+    assert detail[0]["loc"][0] == "batch"
     assert client.get("/api/v1/queue/default/item_ids").json() == {"item_ids": [], "total_count": 0}
 
 

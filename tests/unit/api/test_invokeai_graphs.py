@@ -17,12 +17,15 @@ from pixelmill import errors
 from pixelmill.api.dialects.invokeai.batches import FieldValue
 from pixelmill.api.dialects.invokeai.envelope import invokeai_body
 from pixelmill.api.dialects.invokeai.graphs import native_translation, result_of, translate, with_field_values
-from pixelmill.api.dialects.invokeai.names import file_id_for, image_name_for
+from pixelmill.api.dialects.invokeai.names import image_name_of
 from pixelmill.api.dialects.invokeai.schemas import Graph
 from pixelmill.config import Settings
 from pixelmill.engine.node import default_registry
 from pixelmill.engine.validation import validate_graph
 from pixelmill.errors import PixelmillError
+from pixelmill.ids import new_id
+
+FILE = "file_01KQ7ZP9V5S0F5G2Y8WBN3M4TD"  # the shape pixelmill.ids gives a file
 
 
 def graph(nodes: dict[str, dict[str, Any]], edges: Sequence[tuple[str, str, str, str]] = ()) -> Graph:
@@ -83,7 +86,8 @@ def test_invokeai_defaults_fill_fields_left_out() -> None:
 
 
 def test_image_nodes_take_image_names_and_invokeai_field_names() -> None:
-    name = image_name_for("file_ABC123")
+    file_id = new_id("file")
+    name = image_name_of(file_id, "image/png")
     translated = translate(
         graph(
             {
@@ -96,12 +100,12 @@ def test_image_nodes_take_image_names_and_invokeai_field_names() -> None:
         new_id=counter(),
     )
     src, fit, paste = translated.graph["nodes"]
-    assert (src["type"], src["inputs"]) == ("image.load", {"file_id": "file_ABC123"})
+    assert (src["type"], src["inputs"]) == ("image.load", {"file_id": file_id})
     assert (fit["type"], fit["inputs"]) == (
         "image.resize",
         {"mode": "stretch", "width": 64, "height": 512, "resample": "area"},
     )
-    assert paste["inputs"] == {"anchor": "top_left", "base": {"file_id": "file_ABC123"}, "x": 3, "y": 0}
+    assert paste["inputs"] == {"anchor": "top_left", "base": {"file_id": file_id}, "x": 3, "y": 0}
     assert translated.graph["edges"][1]["destination"] == {"node_id": "p3", "field": "overlay"}
 
 
@@ -144,24 +148,17 @@ def test_outputs_in_invokeai_shapes() -> None:
     assert result_of("div", {"value": -3.5}) == {"value": -3, "type": "integer_output"}  # int(a / b)
     assert result_of("float_math", {"value": 2}) == {"value": 2.0, "type": "float_output"}
     assert result_of("string_join", {"text": "ab"}) == {"value": "ab", "type": "string_output"}
-    ref = {"kind": "image", "file_id": "file_Z9", "mime": "image/png", "width": 30, "height": 20}
+    ref = {"kind": "image", "file_id": FILE, "mime": "image/png", "width": 30, "height": 20}
     assert result_of("img_resize", {"image": ref}) == {
-        "image": {"image_name": "file_Z9.png"},
+        "image": {"image_name": f"{FILE}.png"},
         "width": 30,
         "height": 20,
         "type": "image_output",
     }
     assert result_of("image.grid", {"image": ref}) == {
-        "image": {"image_name": "file_Z9.png"},
+        "image": {"image_name": f"{FILE}.png"},
         "type": "image.grid_output",
     }
-
-
-def test_image_names_are_file_ids_with_an_extension() -> None:
-    assert image_name_for("file_01ABC", "image/jpeg") == "file_01ABC.jpg"
-    assert file_id_for("file_01ABC.png") == "file_01ABC"
-    for name in ("01ABC.png", "file_01ABC", "file_01/x.png", "run_01ABC.png", "../file_1.png"):
-        assert file_id_for(name) is None
 
 
 def test_a_saved_workflow_runs_natively_with_field_values() -> None:
@@ -174,11 +171,11 @@ def test_a_saved_workflow_runs_natively_with_field_values() -> None:
         [
             FieldValue("a", "b", 2),
             FieldValue("img", "file_id", "file_1"),
-            FieldValue("img", "x", {"image_name": "file_2.png"}),
+            FieldValue("img", "x", {"image_name": f"{FILE}.png"}),
         ],
     )
     assert written["nodes"][0]["inputs"] == {"a": 1, "b": 2}
-    assert written["nodes"][1]["inputs"] == {"file_id": "file_1", "x": {"file_id": "file_2"}}
+    assert written["nodes"][1]["inputs"] == {"file_id": "file_1", "x": {"file_id": FILE}}
     assert saved["nodes"][0]["inputs"] == {"a": 1}
     translation, shown = native_translation(written, "wf_1")
     assert translation.source_prepared_mapping == {"a": ["a"], "img": ["img"]}
@@ -200,11 +197,13 @@ def test_422_bodies_are_detail_lists_located_at_the_node() -> None:
         "detail": [{"loc": ["body", "batch", "graph", "nodes", "n", "width"], "msg": "bad", "type": "invalid_input"}]
     }
     request = PixelmillError(
-        errors.VALIDATION_ERROR, "x", errors=[{"field": "batch.data.0", "message": "too long", "type": "value_error"}]
+        errors.VALIDATION_ERROR, "x", errors=[{"field": "batch.data", "message": "too long", "type": "value_error"}]
     )
     assert invokeai_body(request, "x") == {
-        "detail": [{"loc": ["body", "batch", "data", 0], "msg": "too long", "type": "value_error"}]
+        "detail": [{"loc": ["batch", "data"], "msg": "too long", "type": "value_error"}]
     }
+    unlocated = PixelmillError(errors.GRAPH_TOO_LARGE, "too many nodes")
+    assert invokeai_body(unlocated, "too many nodes") == {"detail": "too many nodes"}
     assert invokeai_body(PixelmillError(errors.NOT_FOUND, "gone"), "gone") == {"detail": "gone"}
 
 

@@ -1,51 +1,40 @@
-"""How InvokeAI answers errors: FastAPI's ``{"detail": "..."}``, and for a 422 the validation list
-``{"detail": [{"loc", "msg", "type"}]}`` that its pydantic models produce.
+"""InvokeAI's error shape: FastAPI's own, ``{"detail": "..."}`` with pixelmill's status, and a 422
+whose ``detail`` is the list of problems (``[{loc, msg, type}]``), as InvokeAI's clients parse it.
 
-A problem with a node of the client's graph is located under ``body.batch.graph.nodes.<node id>``
-(the source id the client wrote), with the field when there is one.
+A problem with one node of a queued graph (the queue's translation, or pixelmill's own validation
+told in the client's node ids) is a list too, located under ``body.batch.graph.nodes.<node id>``,
+as InvokeAI's graph validators report it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from pixelmill import errors
 from pixelmill.api.dialects.common.errors import ErrorEnvelope
 from pixelmill.errors import PixelmillError
 
-TRANSPORT = ("body", "query", "path", "header")
-
-
-def _loc(field: str) -> list[str | int]:
-    return [int(part) if part.isdigit() else part for part in field.split(".") if part]
-
 
 def invokeai_body(exc: PixelmillError, message: str) -> dict[str, Any]:
-    if exc.status != 422:
-        return {"detail": message}
     problems = exc.extra.get("errors")
-    node_id = exc.extra.get("node_id")
-    field = exc.extra.get("field")
-    if isinstance(node_id, str):
-        loc: list[str | int] = ["body", "batch", "graph", "nodes", node_id]
-        if isinstance(field, str):
-            loc.append(field)
-        return {"detail": [{"loc": loc, "msg": message, "type": exc.code.lower()}]}
-    if isinstance(problems, list) and problems and all("message" in p and "type" in p for p in problems):
+    if exc.spec is errors.VALIDATION_ERROR and isinstance(problems, list):
         return {
             "detail": [
-                {"loc": ["body", *_loc(str(p.get("field", "")))], "msg": str(p["message"]), "type": str(p["type"])}
+                {
+                    "loc": [part for part in str(p.get("field", "")).split(".") if part],
+                    "msg": p.get("message", ""),
+                    "type": p.get("type", ""),
+                }
                 for p in problems
+                if isinstance(p, dict)
             ]
         }
-    return {
-        "detail": [
-            {
-                "loc": ["body", *_loc(field)] if isinstance(field, str) else ["body"],
-                "msg": message,
-                "type": exc.code.lower(),
-            }
-        ]
-    }
+    node_id = exc.extra.get("node_id")
+    if exc.status == 422 and isinstance(node_id, str):
+        field = exc.extra.get("field")
+        loc = ["body", "batch", "graph", "nodes", node_id, *([field] if isinstance(field, str) else [])]
+        return {"detail": [{"loc": loc, "msg": message, "type": exc.code.lower()}]}
+    return {"detail": message}
 
 
 ENVELOPE = ErrorEnvelope(body=invokeai_body)

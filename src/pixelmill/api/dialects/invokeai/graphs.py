@@ -19,7 +19,7 @@ from pixelmill import errors
 from pixelmill.api.dialects.invokeai.batches import FieldValue
 from pixelmill.api.dialects.invokeai.canvas import blank_png
 from pixelmill.api.dialects.invokeai.iterations import unroll
-from pixelmill.api.dialects.invokeai.names import file_id_for, image_name_for
+from pixelmill.api.dialects.invokeai.names import file_id_of, image_name_of
 from pixelmill.api.dialects.invokeai.node_types import MATH_OPERATIONS, NODE_TYPES, UNSUPPORTED, InvokeType
 from pixelmill.api.dialects.invokeai.problems import graph_problem
 from pixelmill.api.dialects.invokeai.schemas import Graph
@@ -158,7 +158,7 @@ def _inputs(node_id: str, spec: InvokeType, node: Mapping[str, Any], fed: set[tu
 def _image_input(node_id: str, name: str, value: Any, *, as_file_id: bool) -> Any:
     """``{"image_name": …}`` as the pixelmill file it names: the id itself, or a file reference."""
     image_name = value.get("image_name") if isinstance(value, dict) else None
-    file_id = file_id_for(image_name) if isinstance(image_name, str) else None
+    file_id = file_id_of(image_name) if isinstance(image_name, str) else None
     if file_id is None:
         raise graph_problem(
             errors.INVALID_INPUT,
@@ -245,7 +245,7 @@ def result_of(type_name: str, outputs: Mapping[str, Any]) -> dict[str, Any]:
         ref = outputs.get(spec.outputs["image"])
         ref = ref if isinstance(ref, dict) else {}
         return {
-            "image": {"image_name": image_name_for(str(ref.get("file_id")), ref.get("mime"))},
+            "image": {"image_name": image_name_of(str(ref.get("file_id")), ref.get("mime"))},
             "width": ref.get("width"),
             "height": ref.get("height"),
             "type": "image_output",
@@ -263,7 +263,7 @@ def result_of(type_name: str, outputs: Mapping[str, Any]) -> dict[str, Any]:
 
 def _shown(value: Any) -> Any:
     if isinstance(value, dict) and value.get("kind") == "image" and isinstance(value.get("file_id"), str):
-        return {"image_name": image_name_for(value["file_id"], value.get("mime"))}
+        return {"image_name": image_name_of(value["file_id"], value.get("mime"))}
     if isinstance(value, list):
         return [_shown(item) for item in value]
     return value
@@ -285,7 +285,7 @@ def with_field_values(graph: Mapping[str, Any], values: Sequence[FieldValue]) ->
         literal = value.value
         image_name = literal.get("image_name") if isinstance(literal, dict) else None
         if isinstance(image_name, str):
-            file_id = file_id_for(image_name)
+            file_id = file_id_of(image_name)
             if file_id is None:
                 raise graph_problem(
                     errors.INVALID_INPUT,

@@ -13,7 +13,7 @@ the counts that ``queue_item_status_changed`` carries.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pixelmill.api.dialects.invokeai.graphs import result_of
 from pixelmill.api.dialects.invokeai.items import QueueIdentity
 from pixelmill.api.dialects.invokeai.queue_store import QueueRuns
+from pixelmill.api.dialects.invokeai.timestamps import sqlite_timestamp
 from pixelmill.db.models import NodeExecution, Run
 from pixelmill.services.numeric_ids import NumericIds
 
@@ -40,9 +41,7 @@ COUNTED = ("pending", "in_progress", "completed", "failed", "canceled")
 
 def timestamp(moment: datetime | None) -> str | None:
     """``2026-12-07 07:30:01.123`` in UTC, as InvokeAI's SQLite triggers write it."""
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    return sqlite_timestamp(moment) if moment is not None else None
 
 
 def _status_sequence(run: Run) -> int:
