@@ -120,10 +120,11 @@ def item_view(
         "origin": identity.origin,
         "destination": identity.destination,
         "session_id": identity.session_id,
-        "error_type": str(error.get("code", "NODE_FAILED")) if error else None,
-        "error_message": str(error.get("message", "")) if error else None,
-        # pixelmill keeps no traceback: the closest it has is the code and message on one line.
-        "error_traceback": f"{error.get('code', 'NODE_FAILED')}: {error.get('message', '')}" if error else None,
+        # As the socket events say it (events.py): the error code as the type, and no traceback,
+        # since pixelmill never sends a server traceback to a client.
+        "error_type": str(error.get("code") or "Error") if error else None,
+        "error_message": str(error.get("message") or "") if error else None,
+        "error_traceback": None,
         "created_at": timestamp(run.created_at),
         "updated_at": timestamp(max(moments)),
         "started_at": timestamp(run.started_at),
