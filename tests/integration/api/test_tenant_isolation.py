@@ -137,6 +137,14 @@ class Tenant:
         return workflow
 
     @cached_property
+    def invokeai_item(self) -> dict[str, Any]:
+        """An InvokeAI queue item (integer id) whose graph holds the probe's prompt."""
+        graph = {"nodes": {"text": {"id": "text", "type": "string", "value": PROMPT}}, "edges": []}
+        batch = {"graph": graph, "origin": METADATA, "batch_id": f"batch-{METADATA}"}
+        enqueued = self._ok("POST", "/api/v1/queue/default/enqueue_batch", json={"batch": batch})
+        return {"item_id": enqueued["item_ids"][0], "batch_id": batch["batch_id"]}
+
+    @cached_property
     def png(self) -> bytes:
         return encode_image(photo_like(48, 32), "png")
 
@@ -208,7 +216,6 @@ RESOURCES: dict[str, ResourceParam] = {
     "imaginelab_project_id": ResourceParam(lambda t: [str(t.imaginelab_project["id"])]),
     "job_id": ResourceParam(lambda t: [t.imagerift_job["jobId"]]),
     "session_id": ResourceParam(lambda t: [t.ima2_session["id"]]),
-    "request_id": ResourceParam(lambda t: [t.ima2_image["requestId"]]),
     "workflow_id": ResourceParam(lambda t: [t.workflow["id"]]),
     "file_id": ResourceParam(lambda t: [t.file["id"]]),
     "image_name": ResourceParam(lambda t: [f"{t.file['id']}.png"]),  # InvokeAI's name of a file
@@ -219,9 +226,15 @@ RESOURCES: dict[str, ResourceParam] = {
     "user_id": ResourceParam(lambda t: [t.account.user_id]),
     "filename": ResourceParam(lambda t: [t.ima2_image["filename"], t.ima2_node["filename"]]),
     "node_id": ResourceParam(lambda t: [t.ima2_node["nodeId"]]),
+    "item_id": ResourceParam(lambda t: [str(t.invokeai_item["item_id"])]),
 }
 PARTS: dict[str, PartParam] = {
     "name": PartParam(lambda t: urlsplit(t.output_url).path.rsplit("/", 1)[1]),
+}
+# Parameters naming a namespace inside the caller's own workspace, kept as is: a route naming only
+# these answers the caller's own resources, so there is nothing of another tenant to put there.
+NAMESPACES: dict[str, PartParam] = {
+    "queue_id": PartParam(lambda t: "default"),  # InvokeAI's queue: "default" in every workspace
 }
 # Parameters naming something every workspace shares, with the reason it is not a tenant's.
 SHARED: dict[str, str] = {
@@ -229,6 +242,14 @@ SHARED: dict[str, str] = {
     "node_type": "node types are the server's, the same for every workspace",
     "provider_id": "upstream ids are the server's; a saved key is found by the caller's workspace, never by an id",
     "provider": "ima2's provider names are the server's; a saved key is found by the caller's workspace",
+    # InvokeAI's batch ids and destinations are tags the client chooses; a route that names one counts
+    # or deletes only the caller's own items, so another workspace's tag reads as an empty one
+    # (200, zero), as InvokeAI answers for an unknown tag (tests/integration/dialects/test_invokeai_queue.py).
+    "batch_id": "an InvokeAI batch id is a client's tag, counted within the caller's workspace only",
+    "destination": "an InvokeAI destination is a client's tag, deleted within the caller's workspace only",
+    # ima2 answers a cancel of a requestId it has no active job for with {"active": false}, so another
+    # workspace's requestId reads as one that is not running (tests/integration/dialects/test_ima2_inflight.py).
+    "request_id": "an ima2 requestId is a client's tag, cancelled within the caller's workspace only",
 }
 
 # Bodies and headers a method needs to get past validation to the lookup (else it would answer 422).
@@ -292,7 +313,7 @@ def settings(settings: Settings) -> Settings:
 def unprobed(app: FastAPI) -> list[str]:
     """Routes the probe cannot cover: a path parameter the registry does not know, or a route
     that is not plain HTTP (a websocket), which must be probed by hand and then exempted here."""
-    known = RESOURCES.keys() | PARTS.keys() | SHARED.keys()
+    known = RESOURCES.keys() | PARTS.keys() | SHARED.keys() | NAMESPACES.keys()
     found = []
     for endpoint in endpoints_with_params(app):
         if endpoint.method == "ANY":
@@ -411,8 +432,10 @@ def _probe_routes(probe: Probe, endpoints: list[Endpoint]) -> None:
         params = endpoint.params
         if any(p in SHARED for p in params):
             continue
+        if all(p in NAMESPACES for p in params):
+            continue
         ids = [p for p in params if p in RESOURCES]
-        parts = {p: PARTS[p].value(owner) for p in params if p in PARTS}
+        parts = {p: (PARTS | NAMESPACES)[p].value(owner) for p in params if p in PARTS or p in NAMESPACES}
         variants = max(len(RESOURCES[p].values(owner)) for p in ids)
         for index in range(variants):
             foreign = {p: RESOURCES[p].values(owner)[min(index, len(RESOURCES[p].values(owner)) - 1)] for p in ids}

@@ -27,9 +27,11 @@ from pixelmill.api.dialects.ima2 import routes_video as ima2_video
 from pixelmill.api.dialects.ima2.errors import FLAT, KEYS, NESTED
 from pixelmill.api.dialects.imagerift import routes as imagerift
 from pixelmill.api.dialects.imaginelab import routes as imaginelab
-from pixelmill.api.dialects.invokeai import envelope as invokeai
+from pixelmill.api.dialects.invokeai import envelope as invokeai_envelope
 from pixelmill.api.dialects.invokeai import routes_auth as invokeai_auth
 from pixelmill.api.dialects.invokeai import routes_images as invokeai_images
+from pixelmill.api.dialects.invokeai import routes_queue as invokeai_queue
+from pixelmill.api.dialects.invokeai import routes_workflows as invokeai_workflows
 from pixelmill.api.errors import ErrorShape
 
 
@@ -71,9 +73,9 @@ DIALECTS: tuple[Dialect, ...] = (
     Dialect(
         "invokeai-edge",
         invokeai_auth.router,
-        (("/api/v1/app/", invokeai.ENVELOPE), ("/api/v1/auth/status", invokeai.ENVELOPE)),
+        (("/api/v1/app/", invokeai_envelope.ENVELOPE), ("/api/v1/auth/status", invokeai_envelope.ENVELOPE)),
     ),
-    Dialect("invokeai-images", invokeai_images.router, (("/api/v1/images/", invokeai.ENVELOPE),)),
+    Dialect("invokeai-images", invokeai_images.router, (("/api/v1/images/", invokeai_envelope.ENVELOPE),)),
     Dialect("imagerift", imagerift.router, tuple((prefix, imagerift.ENVELOPE) for prefix in imagerift.PREFIXES)),
     IMA2_STATE,
     Dialect(
@@ -91,6 +93,8 @@ DIALECTS: tuple[Dialect, ...] = (
         ima2_history.router,
         (("/api/history", ima2_errors.NESTED), ("/generated/", ima2_errors.NESTED)),
     ),
+    Dialect("invokeai-queue", invokeai_queue.router, (("/api/v1/queue/", invokeai_envelope.ENVELOPE),)),
+    Dialect("invokeai-workflows", invokeai_workflows.router, (("/api/v1/workflows/", invokeai_envelope.ENVELOPE),)),
 )
 
 

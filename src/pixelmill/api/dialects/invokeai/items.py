@@ -31,6 +31,13 @@ class QueueIdentity:
     prepared_source_mapping: dict[str, str] = field(default_factory=dict)
     # Each prepared node's InvokeAI type, to show its output in InvokeAI's shape.
     node_types: dict[str, str] = field(default_factory=dict)
+    # The session's graph as the client sent it, after the batch's values were written in
+    # (``session.graph``), and the batch's ``workflow``, stored as-is on each item.
+    graph: dict[str, Any] | None = None
+    workflow: dict[str, Any] | None = None
+    # The item this one retries (``retry_items_by_id``), and who enqueued it ("system" when unknown).
+    retried_from_item_id: int | None = None
+    user_id: str = "system"
 
     def to_metadata(self) -> dict[str, Any]:
         return {METADATA_KEY: asdict(self)}
