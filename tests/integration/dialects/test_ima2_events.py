@@ -141,8 +141,8 @@ def test_failure_cancel_and_ping(client: httpx.Client, account: SeededAccount, s
     failed = by_job["freq_fail"][-1]
     assert failed.event == "error"
     assert failed.data is not None
-    # The node's own catalogue code, with the status ima2 would have answered the request with.
-    assert failed.data["code"] == "INVALID_INPUT"
+    # ima2's code for the failure, as the request's own answer says it, with its status.
+    assert failed.data["code"] == "INVALID_REQUEST"
     assert failed.data["status"] == 400
     assert failed.data["requestId"] == "freq_fail"
     assert isinstance(failed.data["error"], str)

@@ -99,11 +99,15 @@ def test_event_frames() -> None:
     assert events_stream.progress_frames(_job(kind="video"), {"progress": 0.25}, 0) == [
         ("progress", {"requestId": "freq_1", "progress": 0.25, "stalled": False})
     ]
-    assert events_stream.failure(job, {"code": "SAFETY_REFUSAL", "message": "no"}) == {
-        "error": "no",
-        "code": "SAFETY_REFUSAL",
-        "status": 422,
-        "requestId": "freq_1",
-    }
-    assert events_stream.failure(job, None)["status"] == 500
-    assert events_stream.cancelled(job)["code"] == "GENERATION_CANCELED"
+    assert events_stream.ended_frames(job, "failed", {"code": "SAFETY_REFUSAL", "message": "no"}) == [
+        ("error", {"error": "no", "code": "SAFETY_REFUSAL", "status": 422, "requestId": "freq_1"})
+    ]
+    assert events_stream.ended_frames(job, "failed", None)[0][1]["status"] == 500
+    (cancelled,) = events_stream.ended_frames(_job(kind="node"), "cancelled", None)
+    assert cancelled == (
+        "error",
+        {"error": "Generation canceled", "code": "GENERATION_CANCELED", "status": 499, "requestId": "freq_1"},
+    )
+    (node_failed,) = events_stream.ended_frames(_job(kind="node"), "failed", {"code": "UPSTREAM_TIMEOUT"})
+    assert node_failed[1]["error"]["code"] == "OAUTH_IMAGE_TIMEOUT"
+    assert node_failed[1]["status"] == 504

@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 from pixelmill import errors
-from pixelmill.api.dialects.ima2 import answers, codes, files, providers_map, submit, translate
+from pixelmill.api.dialects.ima2 import answers, codes, files, providers_map, translate
+from pixelmill.api.dialects.ima2 import errors as ima2_errors
 from pixelmill.api.dialects.ima2.jobs import Ima2Job
 from pixelmill.api.dialects.ima2.providers_map import Catalogue
 from pixelmill.errors import PixelmillError
@@ -255,7 +256,8 @@ def test_generation_statuses() -> None:
     """A malformed request is ima2's 400; refusals and empty results keep ima2's 422."""
     assert codes.GENERATION.status(PixelmillError(errors.VALIDATION_ERROR)) == 400
     assert codes.GENERATION.status(PixelmillError(codes.EMPTY_RESPONSE)) == 422
-    refusal = submit.failure_of_error({"code": "SAFETY_REFUSAL", "message": "refused"})
+    refusal = ima2_errors.run_failure("failed", {"code": "SAFETY_REFUSAL", "message": "refused"})
+    assert refusal is not None
     assert (refusal.code, codes.GENERATION.status(refusal)) == ("SAFETY_REFUSAL", 422)
     body = codes.GENERATION.body(PixelmillError(codes.INVALID_COUNT), "n must be 1..24")
     assert body == {"error": {"code": "INVALID_COUNT", "message": "n must be 1..24"}}

@@ -220,11 +220,6 @@ def video_payload(
     }
 
 
-def failure(job_request_id: str, code: str, message: str, status: int) -> dict[str, Any]:
-    """A failed job as ima2's flat SSE ``error`` payload."""
-    return {"error": message, "code": code, "status": status, "requestId": job_request_id}
-
-
 def node_failure(job: Ima2Job, code: str, message: str, status: int) -> dict[str, Any]:
     """The node routes' error: nested, with the parent and status beside it."""
     return {

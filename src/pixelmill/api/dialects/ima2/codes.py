@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from pixelmill.api.dialects.common.errors import ErrorEnvelope
-from pixelmill.api.dialects.ima2.errors import flat_body, nested_body
+from pixelmill.api.dialects.ima2.errors import FLAT, flat_body, nested_body
 from pixelmill.errors import ErrorSpec, PixelmillError
 
 # Prompt and count
@@ -105,9 +105,5 @@ def generation_body(exc: PixelmillError, message: str) -> dict[str, Any]:
     return flat_body(exc, message)
 
 
-# pixelmill's 422 (a malformed request) is ima2's 400; ima2's own 422s (refusals, nothing made) stay.
-GENERATION = ErrorEnvelope(
-    statuses={422: 400},
-    codes={"SAFETY_REFUSAL": 422, "MODERATION_REFUSED": 422, EMPTY_RESPONSE.code: 422},
-    body=generation_body,
-)
+# The statuses are ima2's everywhere (see :mod:`.errors`); only the body is picked per code.
+GENERATION = ErrorEnvelope(statuses=FLAT.statuses, codes=FLAT.codes, body=generation_body)

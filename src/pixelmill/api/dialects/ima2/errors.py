@@ -16,10 +16,11 @@ NESTED.route_class())``). The error's extra fields (``requestId``, ``currentVers
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pixelmill.api.dialects.common.errors import ErrorEnvelope
-from pixelmill.errors import ErrorSpec, PixelmillError
+from pixelmill.errors import ErrorSpec, PixelmillError, spec_for
 
 # pixelmill's catalogue code -> the code ima2 uses for the same failure.
 _CODE_NAMES: dict[str, str] = {
@@ -29,10 +30,21 @@ _CODE_NAMES: dict[str, str] = {
     # ima2 answers a missing or wrong token so, on loopback and off it.
     "UNAUTHENTICATED": "LAN_TOKEN_REQUIRED",
 }
-# ima2 answers a malformed request with 400 where pixelmill says 422; a refusal by the upstream's
-# safety system stays 422 in ima2 too.
+# ima2 answers a malformed request with 400 where pixelmill says 422; ima2's own 422s (a refusal by
+# the upstream's safety system or moderation, a provider that returned nothing) stay 422.
 _STATUSES: dict[int, int] = {422: 400}
-_CODE_STATUSES: dict[str, int] = {"SAFETY_REFUSAL": 422}
+_CODE_STATUSES: dict[str, int] = {"SAFETY_REFUSAL": 422, "MODERATION_REFUSED": 422, "EMPTY_RESPONSE": 422}
+# A failed run's stored code (pixelmill's) -> the code and status ima2's pipeline answers for it.
+_RUN_FAILURES: dict[str, tuple[str, int]] = {
+    "SAFETY_REFUSAL": ("SAFETY_REFUSAL", 422),
+    "UPSTREAM_AUTH_FAILED": ("AUTH_API_KEY_INVALID", 401),
+    "UPSTREAM_RATE_LIMITED": ("RATE_LIMITED", 429),
+    "UPSTREAM_BAD_REQUEST": ("INVALID_REQUEST", 400),
+    "UPSTREAM_TIMEOUT": ("OAUTH_IMAGE_TIMEOUT", 504),
+    "UPSTREAM_UNAVAILABLE": ("UPSTREAM_5XX", 502),
+    "PROVIDER_ERROR": ("UPSTREAM_5XX", 502),
+    "INVALID_INPUT": ("INVALID_REQUEST", 400),
+}
 
 
 def code_name(code: str) -> str:
@@ -47,6 +59,33 @@ def wire_status(spec: ErrorSpec) -> int:
 
 def ima2_code(exc: PixelmillError) -> str:
     return code_name(exc.code)
+
+
+def run_failure(status: str, error: Mapping[str, Any] | None) -> PixelmillError | None:
+    """What a finished run of ``status`` with the stored ``error`` (``{code, message}``) answers in
+    ima2's code and status, or None for a completed run: the one translation the request's answer,
+    ``/api/events`` and ``/api/inflight`` all report."""
+    if status == "cancelled":
+        return PixelmillError(GENERATION_CANCELED)
+    if status != "failed":
+        return None
+    error = error or {}
+    stored = str(error.get("code"))
+    spec = spec_for(stored)
+    if stored in _RUN_FAILURES:
+        code, wire = _RUN_FAILURES[stored]
+    elif spec is not None:
+        code, wire = code_name(stored), wire_status(spec)
+    else:
+        code, wire = "GENERATION_FAILED", 500
+    message = str(error.get("message") or (spec.message if spec is not None else "Generation failed"))
+    return PixelmillError(ErrorSpec(code, wire, message), message)
+
+
+def failure_payload(exc: PixelmillError, request_id: str) -> dict[str, Any]:
+    """A failed job as ima2's flat ``error`` event: the message, code and the status its request
+    would have been answered with (the per-request streams and ``/api/events`` alike)."""
+    return {"error": exc.message, "code": ima2_code(exc), "status": FLAT.status(exc), "requestId": request_id}
 
 
 def flat_body(exc: PixelmillError, message: str) -> dict[str, Any]:

@@ -8,7 +8,8 @@ Only runs that carry an :class:`Ima2Job` are shown; each frame's data carries ``
 ``node_progress``  with a preview: ``partial {requestId, image, index}``; a video job's progress:
                    ``progress {requestId, progress, stalled: false}``
 ``run_complete``   what :data:`Finish` makes of the finished run (``done``; multimode ``image``s first)
-``run_failed``     ``error {error, code, status, requestId}`` (ima2's flat error, with the status)
+``run_failed``     ``error {error, code, status, requestId}`` (ima2's flat error, with the status; a
+                   node's nested, as its own stream sends it)
 ``run_cancelled``  ``error {error: "Generation canceled", code: "GENERATION_CANCELED", status: 499}``
 =================  ==================================================================================
 
@@ -19,20 +20,19 @@ frames keep them.
 
 from __future__ import annotations
 
-import base64
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from pixelmill import errors
 from pixelmill.api.dialects.common.sse import Frames
 from pixelmill.api.dialects.ima2 import errors as ima2_errors
+from pixelmill.api.dialects.ima2.done import failure_frames
 from pixelmill.api.dialects.ima2.jobs import Ima2Job
-from pixelmill.api.dialects.ima2.wire import epoch_ms
 from pixelmill.db.models import Run
-from pixelmill.errors import spec_for
+from pixelmill.errors import PixelmillError
 from pixelmill.events.types import EventRecord
-from pixelmill.services.run_outputs import output_refs
 
 if TYPE_CHECKING:
     from pixelmill.runtime import Runtime
@@ -42,8 +42,8 @@ log = logging.getLogger("pixelmill.api")
 REPLAY_IMAGE_LIMIT = 1000  # ima2 drops image strings longer than this from replayed events
 JOB_CACHE = 4096  # runs one stream remembers as ima2 jobs or not
 
-# The frames a finished ima2 run ends with; the generation routes' own payload (``done`` is the
-# JSON their synchronous answer would have been).
+# The frames a completed ima2 run ends with (:func:`.done.finish_frames`: ``done`` is the JSON the
+# job's request would have answered).
 Finish = Callable[["Runtime", Run, Ima2Job], Awaitable[Frames]]
 
 
@@ -60,23 +60,15 @@ def omit_large_images(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def failure(job: Ima2Job, error: dict[str, Any] | None) -> dict[str, Any]:
-    """ima2's ``error`` event for a failed run: flat, with the HTTP status its request would have had."""
-    error = error or {}
-    code = str(error.get("code") or "INTERNAL_ERROR")
-    spec = spec_for(code)
-    message = error.get("message") or (spec.message if spec is not None else "Generation failed")
-    return {
-        "error": str(message),
-        "code": ima2_errors.code_name(code),
-        "status": ima2_errors.wire_status(spec) if spec is not None else 500,
-        "requestId": job.requestId,
-    }
-
-
-def cancelled(job: Ima2Job) -> dict[str, Any]:
-    spec = ima2_errors.GENERATION_CANCELED
-    return {"error": spec.message, "code": spec.code, "status": spec.status, "requestId": job.requestId}
+def ended_frames(job: Ima2Job, status: str, error: dict[str, Any] | None) -> Frames:
+    """The ``error`` of a failed run (as its own request's stream ends), or of a cancelled one: flat
+    ``GENERATION_CANCELED`` with 499, as ima2's cancel publishes it."""
+    failed = ima2_errors.run_failure(status, error)
+    if failed is None:
+        return []
+    if status == "cancelled":
+        return [("error", ima2_errors.failure_payload(failed, job.requestId))]
+    return failure_frames(job, failed)
 
 
 def progress_frames(job: Ima2Job, data: dict[str, Any], partial_index: int) -> Frames:
@@ -94,43 +86,6 @@ def started_frames(job: Ima2Job) -> Frames:
     if job.kind == "video":
         return [("planning", {"requestId": job.requestId})]
     return [("phase", {"requestId": job.requestId, "phase": "streaming"})]
-
-
-async def basic_finish(runtime: Runtime, run: Run, job: Ima2Job) -> Frames:
-    """``done`` from the run alone: its images as data URLs (``image`` for one, ``images`` for
-    several), the job's options and the elapsed seconds. The generation routes' ``Finish`` adds
-    what only they know (file names, revised prompts, usage)."""
-    images: list[dict[str, Any]] = []
-    for output in (run.outputs or {}).values():
-        if not isinstance(output, dict) or output.get("type") not in ("image", "images"):
-            continue
-        for ref in output_refs(output):
-            sha256, mime = ref.get("sha256"), ref.get("mime") or "image/png"
-            if isinstance(sha256, str):
-                data = await runtime.blobs.get(sha256)
-                images.append(
-                    {
-                        "image": f"data:{mime};base64,{base64.b64encode(data).decode()}",
-                        "createdAt": epoch_ms(run.completed_at),
-                    }
-                )
-    finished = run.completed_at or run.created_at
-    payload: dict[str, Any] = {
-        "requestId": job.requestId,
-        "elapsed": round((finished - run.created_at).total_seconds(), 1),
-        "provider": job.provider,
-        "model": job.model,
-        "quality": job.quality,
-        "size": job.size,
-        "usage": None,
-        "warnings": [],
-        "createdAt": epoch_ms(finished),
-    }
-    if len(images) == 1:
-        payload["image"] = images[0]["image"]
-    else:
-        payload.update(images=images, count=len(images))
-    return [("done", payload)]
 
 
 class Ima2EventTranslator:
@@ -170,13 +125,11 @@ class Ima2EventTranslator:
             if any(frame_name == "partial" for frame_name, _ in frames):
                 self._partials[record.run_id] = index + 1
             return frames
-        if name == "run_failed":
+        if name in ("run_failed", "run_cancelled"):
             self._partials.pop(record.run_id, None)
             error = data.get("error")
-            return [("error", failure(job, error if isinstance(error, dict) else None))]
-        if name == "run_cancelled":
-            self._partials.pop(record.run_id, None)
-            return [("error", cancelled(job))]
+            status = "failed" if name == "run_failed" else "cancelled"
+            return ended_frames(job, status, error if isinstance(error, dict) else None)
         if name == "run_complete":
             self._partials.pop(record.run_id, None)
             return await self._finished(record.run_id, job)
@@ -192,7 +145,8 @@ class Ima2EventTranslator:
             return await self.finish(self.runtime, run, job)
         except Exception:
             log.exception("the ima2 done event of run %s could not be made", run_id)
-            return [("error", failure(job, {"code": "INTERNAL_ERROR", "message": "The result could not be read"}))]
+            unreadable = PixelmillError(errors.INTERNAL_ERROR, "The result could not be read")
+            return [("error", ima2_errors.failure_payload(unreadable, job.requestId))]
 
     async def __call__(self, record: EventRecord, replayed: bool) -> Frames:
         job = await self._job(record.run_id)

@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pixelmill import errors
 from pixelmill.api.dialects.ima2 import errors as ima2_errors
 from pixelmill.api.dialects.ima2.jobs import Ima2Job
 from pixelmill.api.dialects.ima2.wire import epoch_ms
@@ -88,19 +87,13 @@ def image_count(run: Run) -> int:
 
 def http_status(run: Run) -> int:
     """The status ima2 would have answered the job's request with."""
-    if run.status == "completed":
-        return 200
-    if run.status == "cancelled":
-        return ima2_errors.GENERATION_CANCELED.status
-    spec = errors.spec_for(str((run.error or {}).get("code", "")))
-    return ima2_errors.wire_status(spec) if spec is not None else 500
+    failed = ima2_errors.run_failure(run.status, run.error)
+    return ima2_errors.FLAT.status(failed) if failed is not None else 200
 
 
 def error_code(run: Run) -> str | None:
-    if run.status == "cancelled":
-        return ima2_errors.GENERATION_CANCELED.code
-    code = (run.error or {}).get("code")
-    return ima2_errors.code_name(str(code)) if run.status == "failed" and code is not None else None
+    failed = ima2_errors.run_failure(run.status, run.error)
+    return failed.code if failed is not None else None
 
 
 def terminal_job(item: JobRun, filenames: list[str] | None = None) -> dict[str, Any]:

@@ -13,22 +13,20 @@ from fastapi import APIRouter
 from pixelmill.api.deps import RuntimeDep
 from pixelmill.api.dialects.common.sse import translated_stream
 from pixelmill.api.dialects.ima2.access import Ima2PrincipalDep
+from pixelmill.api.dialects.ima2.done import finish_frames
 from pixelmill.api.dialects.ima2.errors import NESTED
-from pixelmill.api.dialects.ima2.events_stream import Finish, Ima2EventTranslator, basic_finish
+from pixelmill.api.dialects.ima2.events_stream import Ima2EventTranslator
+from pixelmill.api.dialects.ima2.wire import STREAM_HEADERS
 from pixelmill.api.routers.events import EventStreamResponse, LastEventIdHeader, LastEventIdQuery
 from pixelmill.events.sse import StreamScope, parse_cursor
 
 router = APIRouter(prefix="/api/events", tags=["ima2"], route_class=NESTED.route_class(), include_in_schema=False)
 
 STREAM_KIND = "ima2"
-# ima2's own stream headers (no-transform keeps a compressing proxy from buffering the frames).
 HEADERS: list[tuple[bytes, bytes]] = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
-    (b"cache-control", b"no-cache, no-transform"),
-    (b"x-accel-buffering", b"no"),
+    *((name.lower().encode(), value.encode()) for name, value in STREAM_HEADERS.items()),
 ]
-# How a finished job's frames are made; the generation routes' payload replaces the basic one.
-FINISH: Finish = basic_finish
 
 
 @router.get("", response_model=None)
@@ -56,6 +54,6 @@ async def stream_events(
         scope,
         cursor,
         heartbeat=settings.sse_heartbeat_seconds,
-        translate=Ima2EventTranslator(runtime, FINISH),
+        translate=Ima2EventTranslator(runtime, finish_frames),
     )
     return EventStreamResponse(chunks, listener, close, HEADERS)

@@ -18,12 +18,14 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pixelmill.api.deps import PrincipalDep, RuntimeDep
-from pixelmill.api.dialects.ima2 import answers, codes, providers_map, submit, translate
+from pixelmill.api.deps import RuntimeDep
+from pixelmill.api.dialects.ima2 import answers, codes, done, providers_map, submit, translate
+from pixelmill.api.dialects.ima2.access import Ima2PrincipalDep
 from pixelmill.api.dialects.ima2.errors import NESTED, ima2_code
 from pixelmill.api.dialects.ima2.files import Ima2FileIndex, elapsed_of
 from pixelmill.api.dialects.ima2.jobs import Ima2Job
 from pixelmill.api.dialects.ima2.providers_map import Catalogue, Route
+from pixelmill.api.dialects.ima2.wire import STREAM_HEADERS
 from pixelmill.db.models import Ima2File, Run
 from pixelmill.errors import PixelmillError
 from pixelmill.events.bus import Listener
@@ -35,11 +37,10 @@ router = APIRouter(tags=["ima2"], route_class=codes.GENERATION.route_class(), in
 node_router = APIRouter(prefix="/api/node", tags=["ima2"], route_class=NESTED.route_class(), include_in_schema=False)
 JsonBody = Annotated[dict[str, Any], Body()]
 _NODE_ID = re.compile(r"^n_[0-9a-f]{10}$")
-SSE_HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"}
 
 
 def sse_response(frames: AsyncIterator[bytes]) -> StreamingResponse:
-    return StreamingResponse(frames, media_type="text/event-stream", headers=SSE_HEADERS)
+    return StreamingResponse(frames, media_type="text/event-stream", headers=STREAM_HEADERS)
 
 
 def _wants_sse(request: Request) -> bool:
@@ -81,7 +82,7 @@ async def _partials(
 
 
 @router.post("/api/generate")
-async def generate(body: JsonBody, request: Request, principal: PrincipalDep, runtime: RuntimeDep) -> Any:
+async def generate(body: JsonBody, request: Request, principal: Ima2PrincipalDep, runtime: RuntimeDep) -> Any:
     """``n`` images of the prompt: ``image`` (one) or ``images[]`` inline, or 202 with ``async: true``."""
     text = translate.prompt(body.get("prompt"))
     n = translate.count(body.get("n"))
@@ -99,15 +100,15 @@ async def generate(body: JsonBody, request: Request, principal: PrincipalDep, ru
         run = await submit.queue(session, runtime, principal, job, graph, model_id=route.model_id)
     if body.get("async") is True:
         return JSONResponse({"requestId": job.requestId, "async": True}, status_code=202)
-    done = await submit.finish(runtime, run.id)
-    return answers.generate_payload(done.job, done.items, done.elapsed)
+    result = await submit.finish(runtime, run.id)
+    return answers.generate_payload(result.job, result.items, result.elapsed)
 
 
 # Edit -------------------------------------------------------------------------------------------
 
 
 @router.post("/api/edit")
-async def edit(body: JsonBody, request: Request, principal: PrincipalDep, runtime: RuntimeDep) -> Any:
+async def edit(body: JsonBody, request: Request, principal: Ima2PrincipalDep, runtime: RuntimeDep) -> Any:
     """An edit of ``image`` by the prompt, inside ``mask``'s transparent area when one is given."""
     raw_prompt, raw_image = body.get("prompt"), body.get("image")
     if not (isinstance(raw_prompt, str) and raw_prompt.strip() and isinstance(raw_image, str) and raw_image):
@@ -133,15 +134,15 @@ async def edit(body: JsonBody, request: Request, principal: PrincipalDep, runtim
         run = await submit.queue(session, runtime, principal, job, graph, model_id=route.model_id)
     if body.get("async") is True:
         return JSONResponse({"requestId": job.requestId, "async": True}, status_code=202)
-    done = await submit.finish(runtime, run.id)
-    return answers.edit_payload(done.job, done.items[0], done.elapsed)
+    result = await submit.finish(runtime, run.id)
+    return answers.edit_payload(result.job, result.items[0], result.elapsed)
 
 
 # Multimode --------------------------------------------------------------------------------------
 
 
 @router.post("/api/generate/multimode")
-async def multimode(body: JsonBody, request: Request, principal: PrincipalDep, runtime: RuntimeDep) -> Any:
+async def multimode(body: JsonBody, request: Request, principal: Ima2PrincipalDep, runtime: RuntimeDep) -> Any:
     """A sequence of up to ``maxImages``: SSE ``phase``, one ``image`` per picture, then ``done``."""
     text = translate.prompt(body.get("prompt"))
     count = translate.count(body.get("maxImages", 4), "maxImages")
@@ -169,19 +170,25 @@ async def _multimode_frames(runtime: Runtime, run: Run, job: Ima2Job) -> AsyncIt
     listener = submit.follow(runtime, run)
     finished = asyncio.ensure_future(submit.finish(runtime, run.id))
     yield frame(None, "phase", answers.multimode_phase(job))
+    async for chunk in _ending(runtime, listener, finished, job):
+        yield chunk
+
+
+async def _ending(
+    runtime: Runtime, listener: Listener, finished: asyncio.Future[submit.Finished], job: Ima2Job
+) -> AsyncIterator[bytes]:
+    """A per-request stream after its ``phase``: the ``partial``s, then the frames the job ends with,
+    the same as ``/api/events`` carries (:mod:`.done`)."""
     try:
         async for partial in _partials(runtime, listener, finished, job):
             yield partial
-        done = await finished
+        result = await finished
     except PixelmillError as exc:
-        payload = answers.failure(job.requestId, ima2_code(exc), exc.message, status_of(exc))
-        if exc.code == codes.EMPTY_RESPONSE.code:
-            payload.update(sequenceId=job.extra.get("sequenceId"), requested=job.n, returned=0)
-        yield frame(None, "error", payload)
-        return
-    for item in answers.multimode_images(done.job, done.items):
-        yield frame(None, "image", item)
-    yield frame(None, "done", answers.multimode_done(done.job, done.items, done.elapsed))
+        ending = done.failure_frames(job, exc)
+    else:
+        ending = done.result_frames(result.job, result.items, result.elapsed)
+    for name, data in ending:
+        yield frame(None, name, data)
 
 
 # Node -------------------------------------------------------------------------------------------
@@ -200,7 +207,7 @@ async def _node_file(index: Ima2FileIndex, principal: Principal, node_id: object
 
 
 @node_router.post("/generate")
-async def node_generate(body: JsonBody, request: Request, principal: PrincipalDep, runtime: RuntimeDep) -> Any:
+async def node_generate(body: JsonBody, request: Request, principal: Ima2PrincipalDep, runtime: RuntimeDep) -> Any:
     """One node image: from the parent node's image (an edit) or the prompt, with references; SSE when
     the client accepts it, JSON otherwise, or 202 ``{requestId}`` with ``async: true``."""
     text = translate.prompt(body.get("prompt"))
@@ -247,28 +254,22 @@ async def node_generate(body: JsonBody, request: Request, principal: PrincipalDe
     if _wants_sse(request):
         return sse_response(_node_frames(runtime, run, job))
     try:
-        done = await submit.finish(runtime, run.id)
+        result = await submit.finish(runtime, run.id)
     except PixelmillError as exc:
         return JSONResponse(answers.node_failure(job, ima2_code(exc), exc.message, status_of(exc)), status_of(exc))
-    return answers.node_payload(done.job, done.items[0], done.elapsed)
+    return answers.node_payload(result.job, result.items[0], result.elapsed)
 
 
 async def _node_frames(runtime: Runtime, run: Run, job: Ima2Job) -> AsyncIterator[bytes]:
     listener = submit.follow(runtime, run)
     finished = asyncio.ensure_future(submit.finish(runtime, run.id))
     yield frame(None, "phase", {"requestId": job.requestId, "phase": "streaming"})
-    try:
-        async for partial in _partials(runtime, listener, finished, job):
-            yield partial
-        done = await finished
-    except PixelmillError as exc:
-        yield frame(None, "error", answers.node_failure(job, ima2_code(exc), exc.message, status_of(exc)))
-        return
-    yield frame(None, "done", answers.node_payload(done.job, done.items[0], done.elapsed))
+    async for chunk in _ending(runtime, listener, finished, job):
+        yield chunk
 
 
 @node_router.get("/{node_id}")
-async def get_node(node_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> dict[str, Any]:
+async def get_node(node_id: str, principal: Ima2PrincipalDep, runtime: RuntimeDep) -> dict[str, Any]:
     """``{nodeId, meta, url}``: the node's sidecar metadata and where its image is served."""
     async with runtime.db.session() as session:
         index = Ima2FileIndex(session, runtime.blobs)

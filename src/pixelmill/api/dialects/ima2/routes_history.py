@@ -19,8 +19,9 @@ from pydantic import AliasChoices, BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pixelmill.api.deps import PrincipalDep, RuntimeDep
+from pixelmill.api.deps import RuntimeDep
 from pixelmill.api.dialects.ima2 import answers
+from pixelmill.api.dialects.ima2.access import Ima2PrincipalDep
 from pixelmill.api.dialects.ima2.errors import NESTED
 from pixelmill.api.dialects.ima2.files import Ima2FileIndex, elapsed_of, file_not_found
 from pixelmill.api.dialects.ima2.jobs import METADATA_KEY, Ima2Job
@@ -61,7 +62,7 @@ async def _runs_where(session: AsyncSession, workspace_id: str, field: str, valu
 
 @router.get("/api/history")
 async def history(
-    principal: PrincipalDep,
+    principal: Ima2PrincipalDep,
     runtime: RuntimeDep,
     limit: Annotated[int, Query(ge=1)] = 50,
     before: Annotated[int | None, Query(ge=0)] = None,
@@ -117,7 +118,7 @@ class FavoriteBody(BaseModel):
 
 
 @router.post("/api/history/favorite")
-async def favorite_file(body: FavoriteBody, principal: PrincipalDep, runtime: RuntimeDep) -> dict[str, Any]:
+async def favorite_file(body: FavoriteBody, principal: Ima2PrincipalDep, runtime: RuntimeDep) -> dict[str, Any]:
     """Mark or unmark a favourite, which ``favoritesOnly=1`` lists (one mark per file, per workspace)."""
     async with runtime.db.session() as session:
         row = await Ima2FileIndex(session, runtime.blobs).mark_favorite(
@@ -128,7 +129,7 @@ async def favorite_file(body: FavoriteBody, principal: PrincipalDep, runtime: Ru
 
 
 @router.delete("/api/history/{filename}")
-async def delete_file(filename: str, principal: PrincipalDep, runtime: RuntimeDep) -> dict[str, Any]:
+async def delete_file(filename: str, principal: Ima2PrincipalDep, runtime: RuntimeDep) -> dict[str, Any]:
     """Tombstone the file: gone from history and ``/generated`` until restored."""
     async with runtime.db.session() as session:
         await Ima2FileIndex(session, runtime.blobs).tombstone(principal.workspace_id, filename)
@@ -136,14 +137,14 @@ async def delete_file(filename: str, principal: PrincipalDep, runtime: RuntimeDe
 
 
 @router.post("/api/history/{filename}/restore")
-async def restore_file(filename: str, principal: PrincipalDep, runtime: RuntimeDep) -> dict[str, Any]:
+async def restore_file(filename: str, principal: Ima2PrincipalDep, runtime: RuntimeDep) -> dict[str, Any]:
     async with runtime.db.session() as session:
         await Ima2FileIndex(session, runtime.blobs).restore(principal.workspace_id, filename)
     return {"ok": True, "filename": filename}
 
 
 @router.get("/generated/{filename}")
-async def generated(filename: str, principal: PrincipalDep, runtime: RuntimeDep) -> Response:
+async def generated(filename: str, principal: Ima2PrincipalDep, runtime: RuntimeDep) -> Response:
     """A generated file, or its ``.thumb.jpg``; ``*.json`` (ima2's sidecars) is never public."""
     if filename.endswith(".json"):
         return PlainTextResponse("Generated metadata is not public", status_code=404)

@@ -2,8 +2,8 @@
 
 Errors are ima2's flat ``{error, code}``. Cancelling is the canonical :meth:`RunService.cancel`; its
 ``run_cancelled`` event reaches ``/api/events`` as ima2's ``error`` with ``GENERATION_CANCELED``.
-The checks the generation routes make before creating a job live in :mod:`.inflight`
-(``ensure_request_id_free``, ``ensure_job_slot``) and are re-exported here.
+The checks made before a job is created (409 ``REQUEST_ID_IN_USE``, 429 ``TOO_MANY_JOBS``) live in
+:mod:`.inflight` and run in :func:`.submit.queue`, the one place every generation route queues a run.
 """
 
 from __future__ import annotations
@@ -17,11 +17,9 @@ from pixelmill.api.deps import RuntimeDep, SessionDep
 from pixelmill.api.dialects.ima2 import inflight
 from pixelmill.api.dialects.ima2.access import Ima2PrincipalDep
 from pixelmill.api.dialects.ima2.errors import FLAT
-from pixelmill.api.dialects.ima2.inflight import ensure_job_slot, ensure_request_id_free
+from pixelmill.api.dialects.ima2.files import Ima2FileIndex
 from pixelmill.errors import PixelmillError
 from pixelmill.services.runs import RunService
-
-__all__ = ["ensure_job_slot", "ensure_request_id_free", "router"]
 
 router = APIRouter(prefix="/api/inflight", tags=["ima2"], route_class=FLAT.route_class(), include_in_schema=False)
 
@@ -49,12 +47,21 @@ async def list_inflight(
     if (include_terminal or "").lower() in _TRUE:
         keep = runtime.settings.ima2_inflight_terminal_seconds
         finished = await inflight.terminal_jobs(session, principal.workspace_id, keep)
+        index = Ima2FileIndex(session, runtime.blobs)
         answer["terminalJobs"] = [
-            inflight.terminal_job(item)
+            inflight.terminal_job(item, await _filenames(index, item))
             for item in finished
             if inflight.matches(item.job, kind=kind, session_id=session_id)
         ]
     return answer
+
+
+async def _filenames(index: Ima2FileIndex, item: inflight.JobRun) -> list[str] | None:
+    """The ima2 names of a completed job's files (named here if nobody has yet), which ima2's CLI
+    reads after a client timeout to find what it missed; None for a job that made nothing."""
+    if item.run.status != "completed":
+        return None
+    return [row.filename for row in await index.register(item.run)]
 
 
 @router.delete("/{request_id}")

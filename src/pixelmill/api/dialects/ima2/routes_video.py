@@ -16,12 +16,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from pixelmill.api.deps import PrincipalDep, RuntimeDep
-from pixelmill.api.dialects.ima2 import answers, codes, providers_map, submit, translate
-from pixelmill.api.dialects.ima2.errors import ima2_code
+from pixelmill.api.deps import RuntimeDep
+from pixelmill.api.dialects.ima2 import answers, codes, done, providers_map, submit, translate
+from pixelmill.api.dialects.ima2.access import Ima2PrincipalDep
 from pixelmill.api.dialects.ima2.files import Ima2FileIndex
 from pixelmill.api.dialects.ima2.jobs import Ima2Job
-from pixelmill.api.dialects.ima2.routes_generate import JsonBody, sse_response, status_of
+from pixelmill.api.dialects.ima2.routes_generate import JsonBody, sse_response
 from pixelmill.db.models import Ima2File
 from pixelmill.errors import PixelmillError
 from pixelmill.events.sse import frame
@@ -36,7 +36,7 @@ EXTEND_SECONDS = (2, 10)
 
 
 @router.post("/generate")
-async def video_generate(body: JsonBody, request: Request, principal: PrincipalDep, runtime: RuntimeDep) -> Any:
+async def video_generate(body: JsonBody, request: Request, principal: Ima2PrincipalDep, runtime: RuntimeDep) -> Any:
     """SSE ``planning``, ``submitted``, then ``done`` (the MP4 at ``/generated/<name>``) or ``error``; 202
     ``{requestId}`` with ``async: true``. ``sourceImage`` (or the first of ``referenceImages``) is the
     first frame: pixelmill's video node takes one input image."""
@@ -79,11 +79,13 @@ async def _video_frames(runtime: Runtime, run_id: str, job: Ima2Job) -> AsyncIte
     }
     yield frame(None, "submitted", submitted)
     try:
-        done = await submit.finish(runtime, run_id)
+        result = await submit.finish(runtime, run_id)
     except PixelmillError as exc:
-        yield frame(None, "error", answers.failure(job.requestId, ima2_code(exc), exc.message, status_of(exc)))
-        return
-    yield frame(None, "done", answers.video_payload(done.job, done.items[0].filename, done.elapsed, None))
+        ending = done.failure_frames(job, exc)
+    else:
+        ending = done.result_frames(result.job, result.items, result.elapsed)
+    for name, data in ending:
+        yield frame(None, name, data)
 
 
 async def _video_file(runtime: Runtime, principal: Principal, name: object) -> Ima2File:
@@ -103,7 +105,7 @@ async def _video_file(runtime: Runtime, principal: Principal, name: object) -> I
 
 @router.get("/frame")
 async def video_frame(
-    principal: PrincipalDep,
+    principal: Ima2PrincipalDep,
     runtime: RuntimeDep,
     file: Annotated[str, Query(max_length=300)],
     position: Annotated[str, Query(max_length=32)] = "last",
@@ -130,7 +132,7 @@ async def video_frame(
 
 
 @router.post("/extend")
-async def video_extend(body: JsonBody, request: Request, principal: PrincipalDep, runtime: RuntimeDep) -> Any:
+async def video_extend(body: JsonBody, request: Request, principal: Ima2PrincipalDep, runtime: RuntimeDep) -> Any:
     """Blocking: a clip of ``duration`` seconds (2–10) from the video's last frame, joined onto it; the
     answer is the joined video's ``done`` payload. The clip alone goes to the trash (restorable)."""
     text = translate.video_prompt(body.get("prompt"))
@@ -164,7 +166,7 @@ async def video_extend(body: JsonBody, request: Request, principal: PrincipalDep
         )
         graph = translate.concat_graph(parent.file_id, clip.files[0])
         joined_run = await submit.queue(session, runtime, principal, joined_job, graph, model_id=route.model_id)
-    done = await submit.finish(runtime, joined_run.id)
+    joined = await submit.finish(runtime, joined_run.id)
     async with runtime.db.session() as session:
         await Ima2FileIndex(session, runtime.blobs).tombstone(principal.workspace_id, clip.items[0].filename)
-    return answers.video_payload(done.job, done.items[0].filename, clip.elapsed + done.elapsed, None)
+    return answers.video_payload(joined.job, joined.items[0].filename, clip.elapsed + joined.elapsed, None)

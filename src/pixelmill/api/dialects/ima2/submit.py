@@ -15,7 +15,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pixelmill.api.dialects.ima2 import codes
+from pixelmill.api.dialects.ima2 import codes, inflight
+from pixelmill.api.dialects.ima2 import errors as ima2_errors
 from pixelmill.api.dialects.ima2.answers import Produced
 from pixelmill.api.dialects.ima2.files import Ima2FileIndex
 from pixelmill.api.dialects.ima2.jobs import Ima2Job
@@ -33,18 +34,6 @@ from pixelmill.services.runs import RunService, wait_for_terminal
 WAIT_SECONDS = 600.0
 # How often a per-request stream looks whether its run ended while it relays previews.
 PREVIEW_POLL_SECONDS = 0.25
-# pixelmill's failure codes as ima2 names them, with ima2's statuses.
-_FAILURES: dict[str, tuple[str, int]] = {
-    "SAFETY_REFUSAL": ("SAFETY_REFUSAL", 422),
-    "UPSTREAM_AUTH_FAILED": ("AUTH_API_KEY_INVALID", 401),
-    "UPSTREAM_RATE_LIMITED": ("RATE_LIMITED", 429),
-    "UPSTREAM_BAD_REQUEST": ("INVALID_REQUEST", 400),
-    "UPSTREAM_TIMEOUT": ("OAUTH_IMAGE_TIMEOUT", 504),
-    "UPSTREAM_UNAVAILABLE": ("UPSTREAM_5XX", 502),
-    "PROVIDER_ERROR": ("UPSTREAM_5XX", 502),
-    "INVALID_INPUT": ("INVALID_REQUEST", 400),
-}
-CANCELED = ErrorSpec("GENERATION_CANCELED", 499, "Generation canceled")
 STILL_RUNNING = ErrorSpec("OAUTH_IMAGE_TIMEOUT", 504, "The generation is still running; see /api/inflight")
 
 
@@ -84,7 +73,12 @@ async def queue(
     *,
     model_id: str,
 ) -> Run:
-    """Create the run (credits held, queue caps checked); the caller's session commits it."""
+    """Create the run (credits held, queue caps checked); the caller's session commits it.
+
+    ima2's own refusals come first, in the same transaction, so a refused job leaves nothing written:
+    409 REQUEST_ID_IN_USE for a requestId an active job has, 429 TOO_MANY_JOBS at ``ima2_max_parallel``."""
+    await inflight.ensure_request_id_free(session, principal.workspace_id, job.requestId)
+    await inflight.ensure_job_slot(session, principal.workspace_id, runtime.settings.ima2_max_parallel, job.requestId)
     metadata = {
         **job.to_metadata(),
         "user_id": principal.user_id,
@@ -137,19 +131,8 @@ async def finish(runtime: Runtime, run_id: str, *, wait: float = WAIT_SECONDS) -
 
 
 def failure_of(run: Run) -> PixelmillError | None:
-    """What a finished run that made nothing answers, in ima2's codes."""
-    if run.status == "cancelled":
-        return PixelmillError(CANCELED)
-    if run.status != "failed":
-        return None
-    return failure_of_error(run.error or {})
-
-
-def failure_of_error(error: Mapping[str, Any]) -> PixelmillError:
-    """A run's stored error (``{code, message}``) under ima2's code and status."""
-    code, status = _FAILURES.get(str(error.get("code")), ("GENERATION_FAILED", 500))
-    message = str(error.get("message") or "Generation failed")
-    return PixelmillError(ErrorSpec(code, status, message), message)
+    """What a finished run that made nothing answers, in ima2's codes (None for a completed run)."""
+    return ima2_errors.run_failure(run.status, run.error)
 
 
 def raise_failure(run: Run, job: Ima2Job) -> None:
