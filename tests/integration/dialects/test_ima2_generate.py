@@ -338,6 +338,12 @@ def test_provider_api_runs_on_openai(
             assert response.status_code == 200, response.text
             body = response.json()
             assert (body["provider"], body["model"], body["count"]) == ("api", "gpt-5.4", 2)
+            # What OpenAI reported, as the run recorded it (tokens only; gpt-image-1 revises no prompt).
+            usage = body["usage"]
+            assert set(usage) == {"input_tokens", "output_tokens", "total_tokens"}
+            assert usage["input_tokens"] > 0
+            assert usage["input_tokens"] + usage["output_tokens"] == usage["total_tokens"]
+            assert body["revisedPrompt"] is None
             assert all(png_of(item["image"]).getpixel((0, 0))[:3] == (30, 144, 255) for item in body["images"])
             (received,) = fake.requests("/v1/images/generations")
             assert received.json is not None

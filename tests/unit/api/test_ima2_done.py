@@ -63,3 +63,15 @@ def test_failures_are_flat_except_a_nodes() -> None:
     ((_, node),) = done.failure_frames(_job("node", parentNodeId="n_1"), empty)
     assert node["error"] == {"code": "EMPTY_RESPONSE", "message": codes.EMPTY_RESPONSE.message}
     assert (node["parentNodeId"], node["status"]) == ("n_1", 422)
+
+
+def test_the_upstreams_report_gives_usage_and_the_revised_prompt() -> None:
+    usage = {"input_tokens": 5, "total_tokens": 9, "provider": "openai", "revised_prompt": "a small red fox"}
+    ((_, single),) = done.result_frames(_job("classic"), _items(1), 1.0, usage)
+    assert (single["usage"], single["revisedPrompt"]) == ({"input_tokens": 5, "total_tokens": 9}, "a small red fox")
+    frames = done.result_frames(_job("multimode", n=1, extra={"sequenceId": "s"}), _items(1), 1.0, usage)
+    assert frames[0][1]["revisedPrompt"] == "a small red fox"
+    assert "revisedPrompt" not in frames[-1][1]  # ima2's sequence done has none of its own
+    assert frames[-1][1]["images"][0]["revisedPrompt"] == "a small red fox"
+    ((_, local),) = done.result_frames(_job("node", nodeId="n_1"), _items(1), 1.0, None)
+    assert (local["usage"], local["revisedPrompt"]) == (None, None)

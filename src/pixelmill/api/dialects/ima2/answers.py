@@ -31,10 +31,25 @@ def generated_url(filename: str) -> str:
     return f"/generated/{filename}"
 
 
+TOKEN_FIELDS = ("input_tokens", "output_tokens", "total_tokens")
+
+
+def tokens(usage: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """ima2's ``usage``: the upstream's token counts, None when nothing upstream reported any."""
+    counted = {name: usage[name] for name in TOKEN_FIELDS if name in usage} if usage else {}
+    return counted or None
+
+
+def revised_prompt(usage: Mapping[str, Any] | None) -> str | None:
+    """The prompt as the upstream rewrote it, when it says (``revised_prompt`` in its usage report)."""
+    revised = usage.get("revised_prompt") if usage else None
+    return revised if isinstance(revised, str) else None
+
+
 def _common(job: Ima2Job, usage: Mapping[str, Any] | None) -> dict[str, Any]:
     extra = job.extra
     return {
-        "usage": dict(usage) if usage else None,
+        "usage": tokens(usage),
         "provider": job.provider,
         "reasoningEffort": extra.get("reasoningEffort"),
         "webSearchCalls": 0,
@@ -43,7 +58,7 @@ def _common(job: Ima2Job, usage: Mapping[str, Any] | None) -> dict[str, Any]:
         "moderation": extra.get("moderation"),
         "model": job.model,
         "warnings": list(extra.get("warnings") or []),
-        "revisedPrompt": None,
+        "revisedPrompt": revised_prompt(usage),
         "promptMode": extra.get("promptMode", "auto"),
         "webSearchEnabled": bool(extra.get("webSearchEnabled", False)),
     }
@@ -73,7 +88,7 @@ def generate_payload(
         {
             "image": data_url(item),
             "filename": item.filename,
-            "revisedPrompt": None,
+            "revisedPrompt": common["revisedPrompt"],
             "providerUrl": None,
             "createdAt": item.created_ms,
         }
@@ -122,7 +137,7 @@ def node_payload(
         "contextMode": job.extra.get("contextMode", "parent-plus-refs"),
         "searchMode": job.extra.get("searchMode"),
         "warnings": common["warnings"],
-        "revisedPrompt": None,
+        "revisedPrompt": common["revisedPrompt"],
         "promptMode": common["promptMode"],
     }
 
@@ -140,16 +155,19 @@ def multimode_phase(job: Ima2Job) -> dict[str, Any]:
     }
 
 
-def multimode_images(job: Ima2Job, items: Sequence[Produced]) -> list[dict[str, Any]]:
+def multimode_images(
+    job: Ima2Job, items: Sequence[Produced], usage: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """The ``image`` events of a sequence, in order (``sequenceIndex`` counts from 1)."""
     status = sequence_status(job.n, len(items))
+    revised = revised_prompt(usage)
     return [
         {
             "image": data_url(item),
             "filename": item.filename,
             "createdAt": item.created_ms,
             "providerUrl": None,
-            "revisedPrompt": None,
+            "revisedPrompt": revised,
             "sequenceId": job.extra.get("sequenceId"),
             "sequenceIndex": index + 1,
             "sequenceTotalRequested": job.n,
@@ -173,7 +191,7 @@ def multimode_done(
         "returned": len(items),
         "status": sequence_status(job.n, len(items)),
         "elapsed": f"{elapsed:.1f}",
-        "images": multimode_images(job, items),
+        "images": multimode_images(job, items, usage),
         "provider": job.provider,
         "quality": job.quality,
         "size": job.size,
@@ -209,9 +227,9 @@ def video_payload(
         "url": generated_url(filename),
         "providerUrl": None,
         "mediaType": "video",
-        "revisedPrompt": None,
+        "revisedPrompt": revised_prompt(usage),
         "elapsed": seconds(elapsed),
-        "usage": dict(usage) if usage else None,
+        "usage": tokens(usage),
         "requestedModel": job.model,
         "effectiveModel": job.model,
         "modelFallback": False,

@@ -9,7 +9,7 @@ ima2's flat ``error`` instead.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pixelmill.api.dialects.common.sse import Frames
@@ -25,18 +25,21 @@ if TYPE_CHECKING:
     from pixelmill.runtime import Runtime
 
 
-def result_frames(job: Ima2Job, items: Sequence[Produced], elapsed: float) -> Frames:
-    """The frames of a job that made ``items``: ``done`` with the payload its kind answers."""
+def result_frames(
+    job: Ima2Job, items: Sequence[Produced], elapsed: float, usage: Mapping[str, Any] | None = None
+) -> Frames:
+    """The frames of a job that made ``items``: ``done`` with the payload its kind answers (``usage``:
+    what the upstream reported, its revised prompt included)."""
     if job.kind == "multimode":
-        images: Frames = [("image", item) for item in answers.multimode_images(job, items)]
-        return [*images, ("done", answers.multimode_done(job, items, elapsed))]
+        images: Frames = [("image", item) for item in answers.multimode_images(job, items, usage)]
+        return [*images, ("done", answers.multimode_done(job, items, elapsed, usage))]
     if job.kind == "edit":
-        return [("done", answers.edit_payload(job, items[0], elapsed))]
+        return [("done", answers.edit_payload(job, items[0], elapsed, usage))]
     if job.kind == "node":
-        return [("done", answers.node_payload(job, items[0], elapsed))]
+        return [("done", answers.node_payload(job, items[0], elapsed, usage))]
     if job.kind == "video":
-        return [("done", answers.video_payload(job, items[0].filename, elapsed, None))]
-    return [("done", answers.generate_payload(job, items, elapsed))]
+        return [("done", answers.video_payload(job, items[0].filename, elapsed, None, usage))]
+    return [("done", answers.generate_payload(job, items, elapsed, usage))]
 
 
 def failure_frames(job: Ima2Job, exc: PixelmillError) -> Frames:
@@ -59,6 +62,7 @@ async def finish_frames(runtime: Runtime, run: Run, job: Ima2Job) -> Frames:
     async with runtime.db.session() as session:
         index = Ima2FileIndex(session, runtime.blobs)
         items = await index.produced(await index.register(run))
+        usage = await submit.reported_usage(session, run.id)
     if not items:
         return failure_frames(job, PixelmillError(codes.EMPTY_RESPONSE, requestId=job.requestId))
-    return result_frames(job, items, elapsed_of(run) or 0.0)
+    return result_frames(job, items, elapsed_of(run) or 0.0, usage)

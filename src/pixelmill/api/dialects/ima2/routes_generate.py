@@ -101,7 +101,7 @@ async def generate(body: JsonBody, request: Request, principal: Ima2PrincipalDep
     if body.get("async") is True:
         return JSONResponse({"requestId": job.requestId, "async": True}, status_code=202)
     result = await submit.finish(runtime, run.id)
-    return answers.generate_payload(result.job, result.items, result.elapsed)
+    return answers.generate_payload(result.job, result.items, result.elapsed, result.usage)
 
 
 # Edit -------------------------------------------------------------------------------------------
@@ -135,7 +135,7 @@ async def edit(body: JsonBody, request: Request, principal: Ima2PrincipalDep, ru
     if body.get("async") is True:
         return JSONResponse({"requestId": job.requestId, "async": True}, status_code=202)
     result = await submit.finish(runtime, run.id)
-    return answers.edit_payload(result.job, result.items[0], result.elapsed)
+    return answers.edit_payload(result.job, result.items[0], result.elapsed, result.usage)
 
 
 # Multimode --------------------------------------------------------------------------------------
@@ -186,7 +186,7 @@ async def _ending(
     except PixelmillError as exc:
         ending = done.failure_frames(job, exc)
     else:
-        ending = done.result_frames(result.job, result.items, result.elapsed)
+        ending = done.result_frames(result.job, result.items, result.elapsed, result.usage)
     for name, data in ending:
         yield frame(None, name, data)
 
@@ -257,7 +257,7 @@ async def node_generate(body: JsonBody, request: Request, principal: Ima2Princip
         result = await submit.finish(runtime, run.id)
     except PixelmillError as exc:
         return JSONResponse(answers.node_failure(job, ima2_code(exc), exc.message, status_of(exc)), status_of(exc))
-    return answers.node_payload(result.job, result.items[0], result.elapsed)
+    return answers.node_payload(result.job, result.items[0], result.elapsed, result.usage)
 
 
 async def _node_frames(runtime: Runtime, run: Run, job: Ima2Job) -> AsyncIterator[bytes]:

@@ -83,7 +83,7 @@ async def _video_frames(runtime: Runtime, run_id: str, job: Ima2Job) -> AsyncIte
     except PixelmillError as exc:
         ending = done.failure_frames(job, exc)
     else:
-        ending = done.result_frames(result.job, result.items, result.elapsed)
+        ending = done.result_frames(result.job, result.items, result.elapsed, result.usage)
     for name, data in ending:
         yield frame(None, name, data)
 
@@ -169,4 +169,5 @@ async def video_extend(body: JsonBody, request: Request, principal: Ima2Principa
     joined = await submit.finish(runtime, joined_run.id)
     async with runtime.db.session() as session:
         await Ima2FileIndex(session, runtime.blobs).tombstone(principal.workspace_id, clip.items[0].filename)
-    return answers.video_payload(joined.job, joined.items[0].filename, clip.elapsed + joined.elapsed, None)
+    elapsed = clip.elapsed + joined.elapsed
+    return answers.video_payload(joined.job, joined.items[0].filename, elapsed, None, clip.usage)

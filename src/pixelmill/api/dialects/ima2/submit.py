@@ -13,15 +13,16 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pixelmill.api.dialects.ima2 import codes, inflight
 from pixelmill.api.dialects.ima2 import errors as ima2_errors
-from pixelmill.api.dialects.ima2.answers import Produced
+from pixelmill.api.dialects.ima2.answers import TOKEN_FIELDS, Produced
 from pixelmill.api.dialects.ima2.files import Ima2FileIndex
 from pixelmill.api.dialects.ima2.jobs import Ima2Job
 from pixelmill.api.dialects.ima2.providers_map import Catalogue
-from pixelmill.db.models import Run
+from pixelmill.db.models import NodeExecution, Run
 from pixelmill.errors import ErrorSpec, PixelmillError
 from pixelmill.events.bus import Listener
 from pixelmill.runtime import Runtime
@@ -46,6 +47,7 @@ class Finished:
     items: list[Produced]
     files: list[str]  # the pixelmill file id of each item
     elapsed: float
+    usage: dict[str, Any] | None  # what the upstream reported (see :func:`reported_usage`)
 
 
 async def catalogue(session: AsyncSession, runtime: Runtime, principal: Principal) -> Catalogue:
@@ -124,10 +126,32 @@ async def finish(runtime: Runtime, run_id: str, *, wait: float = WAIT_SECONDS) -
         index = Ima2FileIndex(session, runtime.blobs)
         rows = await index.register(run)
         items = await index.produced(rows)
+        usage = await reported_usage(session, run.id)
     if not items:
         raise PixelmillError(codes.EMPTY_RESPONSE, requestId=job.requestId)
     end = run.completed_at or run.created_at
-    return Finished(run, job, items, [row.file_id for row in rows], max(0.0, (end - run.created_at).total_seconds()))
+    elapsed = max(0.0, (end - run.created_at).total_seconds())
+    return Finished(run, job, items, [row.file_id for row in rows], elapsed, usage)
+
+
+async def reported_usage(session: AsyncSession, run_id: str) -> dict[str, Any] | None:
+    """What the run's upstream calls reported, as one: token counts summed over its nodes, and the
+    first revised prompt; None for a run that made no upstream call (pixelmill's own models)."""
+    reports = await session.scalars(
+        select(NodeExecution.usage)
+        .where(NodeExecution.run_id == run_id, NodeExecution.usage.is_not(None))
+        .order_by(NodeExecution.node_id)
+    )
+    merged: dict[str, Any] = {}
+    for report in reports:
+        if not isinstance(report, dict):
+            continue
+        for name in TOKEN_FIELDS:
+            if isinstance(report.get(name), int):
+                merged[name] = merged.get(name, 0) + report[name]
+        if isinstance(report.get("revised_prompt"), str):
+            merged.setdefault("revised_prompt", report["revised_prompt"])
+    return merged or None
 
 
 def failure_of(run: Run) -> PixelmillError | None:
