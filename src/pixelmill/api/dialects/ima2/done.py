@@ -9,7 +9,7 @@ ima2's flat ``error`` instead.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pixelmill.api.dialects.common.sse import Frames
@@ -51,6 +51,16 @@ def failure_frames(job: Ima2Job, exc: PixelmillError) -> Frames:
     if job.kind == "multimode" and exc.code == codes.EMPTY_RESPONSE.code:
         payload.update(sequenceId=job.extra.get("sequenceId"), requested=job.n, returned=0)
     return [("error", payload)]
+
+
+async def awaited_frames(finished: Awaitable[submit.Finished], job: Ima2Job) -> Frames:
+    """How a per-request stream ends: the frames of the job once ``finished`` (waiting for its run)
+    says how it went."""
+    try:
+        result = await finished
+    except PixelmillError as exc:
+        return failure_frames(job, exc)
+    return result_frames(result.job, result.items, result.elapsed, result.usage)
 
 
 async def finish_frames(runtime: Runtime, run: Run, job: Ima2Job) -> Frames:

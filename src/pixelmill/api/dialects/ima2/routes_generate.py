@@ -25,11 +25,13 @@ from pixelmill.api.dialects.ima2.errors import NESTED, ima2_code
 from pixelmill.api.dialects.ima2.files import Ima2FileIndex, elapsed_of
 from pixelmill.api.dialects.ima2.jobs import Ima2Job
 from pixelmill.api.dialects.ima2.providers_map import Catalogue, Route
+from pixelmill.api.dialects.ima2.schemas import Options
 from pixelmill.api.dialects.ima2.wire import STREAM_HEADERS
 from pixelmill.db.models import Ima2File, Run
 from pixelmill.errors import PixelmillError
 from pixelmill.events.bus import Listener
 from pixelmill.events.sse import frame
+from pixelmill.providers.base import ModelInfo
 from pixelmill.runtime import Runtime
 from pixelmill.services.principal import Principal
 
@@ -63,19 +65,23 @@ async def _references(
     return [await submit.upload(session, runtime, principal, ref, "references") for ref in refs], []
 
 
-async def _partials(
-    runtime: Runtime, listener: Listener, finished: asyncio.Future[submit.Finished], job: Ima2Job
-) -> AsyncIterator[bytes]:
-    """``partial`` frames (``{requestId, image, index}``) while the run works; a stream the client
-    left stops waiting for the run (which goes on, and lands in the history)."""
-    index = 0
-    try:
-        async for preview in submit.previews(runtime, listener, finished):
-            yield frame(None, "partial", {"requestId": job.requestId, "image": preview, "index": index})
-            index += 1
-    finally:
-        if not finished.done():
-            finished.cancel()
+async def _generation_inputs(
+    session: AsyncSession,
+    runtime: Runtime,
+    principal: Principal,
+    body: dict[str, Any],
+    options: Options,
+    refs: list[bytes],
+) -> tuple[Route, ModelInfo, list[str], list[dict[str, Any]]]:
+    """A prompt-to-images request's route, its model, and its references checked and uploaded (with
+    the warnings of those the model cannot take): what classic and multimode generation share."""
+    catalogue = await submit.catalogue(session, runtime, principal)
+    route = providers_map.route_image(body.get("provider"), body.get("model"), options.quality, catalogue)
+    translate.check_inputs(route, len(refs))
+    files, warnings = await _references(session, runtime, principal, refs, route, catalogue)
+    info = catalogue.info(route.model_id)
+    assert info is not None
+    return route, info, files, warnings
 
 
 # Classic ----------------------------------------------------------------------------------------
@@ -89,12 +95,7 @@ async def generate(body: JsonBody, request: Request, principal: Ima2PrincipalDep
     options = translate.options(body, request.headers.get("x-request-id"))
     refs = translate.references(body.get("references"))
     async with runtime.db.session() as session:
-        catalogue = await submit.catalogue(session, runtime, principal)
-        route = providers_map.route_image(body.get("provider"), body.get("model"), options.quality, catalogue)
-        translate.check_inputs(route, len(refs))
-        files, warnings = await _references(session, runtime, principal, refs, route, catalogue)
-        info = catalogue.info(route.model_id)
-        assert info is not None
+        route, info, files, warnings = await _generation_inputs(session, runtime, principal, body, options, refs)
         job = translate.job("classic", text, options, route, n, warnings=warnings, refsCount=len(refs))
         graph = translate.generate_graph(info, text, n, options.size, files)
         run = await submit.queue(session, runtime, principal, job, graph, model_id=route.model_id)
@@ -149,12 +150,7 @@ async def multimode(body: JsonBody, request: Request, principal: Ima2PrincipalDe
     options = translate.options(body, request.headers.get("x-request-id"))
     refs = translate.references(body.get("references"))
     async with runtime.db.session() as session:
-        catalogue = await submit.catalogue(session, runtime, principal)
-        route = providers_map.route_image(body.get("provider"), body.get("model"), options.quality, catalogue)
-        translate.check_inputs(route, len(refs))
-        files, warnings = await _references(session, runtime, principal, refs, route, catalogue)
-        info = catalogue.info(route.model_id)
-        assert info is not None
+        route, info, files, warnings = await _generation_inputs(session, runtime, principal, body, options, refs)
         sequence = f"seq_{secrets.token_hex(4)}_{secrets.token_hex(4)}"
         job = translate.job(
             "multimode", text, options, route, count, warnings=warnings, sequenceId=sequence, refsCount=len(refs)
@@ -177,16 +173,19 @@ async def _multimode_frames(runtime: Runtime, run: Run, job: Ima2Job) -> AsyncIt
 async def _ending(
     runtime: Runtime, listener: Listener, finished: asyncio.Future[submit.Finished], job: Ima2Job
 ) -> AsyncIterator[bytes]:
-    """A per-request stream after its ``phase``: the ``partial``s, then the frames the job ends with,
-    the same as ``/api/events`` carries (:mod:`.done`)."""
+    """A per-request stream after its ``phase``: ``partial`` frames (``{requestId, image, index}``)
+    while the run works, then the frames the job ends with, the same as ``/api/events`` carries
+    (:mod:`.done`). A stream the client left stops waiting for the run (which goes on, and lands in
+    the history); one whose listener was dropped for falling behind still ends with the result."""
     try:
-        async for partial in _partials(runtime, listener, finished, job):
-            yield partial
-        result = await finished
-    except PixelmillError as exc:
-        ending = done.failure_frames(job, exc)
-    else:
-        ending = done.result_frames(result.job, result.items, result.elapsed, result.usage)
+        index = 0
+        async for preview in submit.previews(runtime, listener, finished):
+            yield frame(None, "partial", {"requestId": job.requestId, "image": preview, "index": index})
+            index += 1
+        ending = await done.awaited_frames(finished, job)
+    except BaseException:
+        finished.cancel()
+        raise
     for name, data in ending:
         yield frame(None, name, data)
 

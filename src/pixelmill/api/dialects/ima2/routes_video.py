@@ -78,13 +78,7 @@ async def _video_frames(runtime: Runtime, run_id: str, job: Ima2Job) -> AsyncIte
         "modelFallback": False,
     }
     yield frame(None, "submitted", submitted)
-    try:
-        result = await submit.finish(runtime, run_id)
-    except PixelmillError as exc:
-        ending = done.failure_frames(job, exc)
-    else:
-        ending = done.result_frames(result.job, result.items, result.elapsed, result.usage)
-    for name, data in ending:
+    for name, data in await done.awaited_frames(submit.finish(runtime, run_id), job):
         yield frame(None, name, data)
 
 
