@@ -14,7 +14,7 @@ import io
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -265,10 +265,9 @@ def png_b64() -> str:
     return base64.b64encode(png_bytes()).decode()
 
 
-def test_async_generation_on_the_events_stream(cli: httpx.Client) -> None:
-    """ima2's web client: ``async: true`` answers 202, the job reports on ``/api/events``, and its
-    ``done`` names the file that ``/generated`` then serves."""
-    request_id = cli_request_id("gen")
+def watched(cli: httpx.Client, request_id: str, post: Callable[[], httpx.Response]) -> list[tuple[str, dict[str, Any]]]:
+    """The ``/api/events`` frames of job ``request_id`` up to its ``done`` or ``error``, as ima2's web
+    client follows a job: the stream is open before ``post`` sends the async request."""
     frames: list[tuple[str, dict[str, Any]]] = []
     opened = threading.Event()
 
@@ -278,9 +277,7 @@ def test_async_generation_on_the_events_stream(cli: httpx.Client) -> None:
             opened.set()
             for frame in parse_frames(stream.iter_lines()):
                 data = frame.data
-                if frame.event is None or data is None:
-                    continue
-                if data.get("jobId") == request_id:
+                if frame.event is not None and data is not None and data.get("jobId") == request_id:
                     frames.append((frame.event, data))
                     if frame.event in ("done", "error"):
                         return
@@ -288,12 +285,26 @@ def test_async_generation_on_the_events_stream(cli: httpx.Client) -> None:
     listener = threading.Thread(target=listen)
     listener.start()
     assert opened.wait(15)
-    accepted = cli.post(
-        "/api/generate", json={"prompt": "a kite", "size": "64x64", "async": True, "requestId": request_id}
-    )
-    assert (accepted.status_code, accepted.json()) == (202, {"requestId": request_id, "async": True})
+    accepted = post()
+    assert accepted.status_code == 202, accepted.text
     listener.join(60)
     assert not listener.is_alive()
+    return frames
+
+
+def test_async_generation_on_the_events_stream(cli: httpx.Client) -> None:
+    """ima2's web client: ``async: true`` answers 202, the job reports on ``/api/events``, and its
+    ``done`` names the file that ``/generated`` then serves."""
+    request_id = cli_request_id("gen")
+    body = {"prompt": "a kite", "size": "64x64", "async": True, "requestId": request_id}
+    accepted: list[httpx.Response] = []
+
+    def post() -> httpx.Response:
+        accepted.append(cli.post("/api/generate", json=body))
+        return accepted[-1]
+
+    frames = watched(cli, request_id, post)
+    assert accepted[0].json() == {"requestId": request_id, "async": True}
     assert [name for name, _ in frames][-1] == "done"
     assert "phase" in [name for name, _ in frames]
     done = frames[-1][1]
@@ -307,3 +318,18 @@ def test_async_generation_on_the_events_stream(cli: httpx.Client) -> None:
     assert Image.open(io.BytesIO(served.content)).size == picture.size == (64, 64)
     listed = cli.get("/api/history", params={"requestId": request_id}).json()["items"]
     assert [item["filename"] for item in listed] == [filename]
+
+
+def test_async_multimode_sends_its_images_then_done_on_the_events_stream(cli: httpx.Client) -> None:
+    request_id = cli_request_id("multimode")
+    body = {"prompt": "two moons", "size": "64x64", "maxImages": 2, "async": True, "requestId": request_id}
+    frames = watched(cli, request_id, lambda: cli.post("/api/generate/multimode", json=body))
+    assert [name for name, _ in frames][-3:] == ["image", "image", "done"]
+    images, done = [data for _, data in frames[-3:-1]], frames[-1][1]
+    assert [image["sequenceIndex"] for image in images] == [1, 2]
+    names = [image["filename"] for image in images]
+    assert all("_multimode_" in name for name in names)
+    assert [image["filename"] for image in done["images"]] == names
+    assert (done["requested"], done["returned"], done["status"]) == (2, 2, "complete")
+    for image in images:
+        assert cli.get(f"/generated/{image['filename']}").content == base64.b64decode(image["image"].partition(",")[2])
