@@ -2,9 +2,10 @@
 queued or running is an active job; one that finished in the last ``ima2_inflight_terminal_seconds``
 is a recent terminal job. There is no table of its own, so nothing can disagree with the run.
 
-Also the two checks ima2 makes before it accepts a job, which the generation routes call inside the
-transaction that creates the run: 409 REQUEST_ID_IN_USE for a requestId an active job of the
-workspace already has, and 429 TOO_MANY_JOBS (``Retry-After: 5``) at ``ima2_max_parallel`` active jobs.
+Also the two checks ima2 makes before it accepts a job, which :func:`.submit.queue` makes inside the
+transaction that creates the run (so a refusal leaves no run and no uploaded input): 409
+REQUEST_ID_IN_USE for a requestId an active job of the workspace already has, and 429 TOO_MANY_JOBS
+(``Retry-After: 5``) at ``ima2_max_parallel`` active jobs.
 """
 
 from __future__ import annotations
