@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter
 
 from pixelmill.api.dialects.imaginelab import routes as imaginelab
+from pixelmill.api.dialects.openai import routes as openai
 from pixelmill.api.errors import ErrorShape
 
 
@@ -27,6 +28,7 @@ class Dialect:
 
 DIALECTS: tuple[Dialect, ...] = (
     Dialect("imaginelab", imaginelab.router, ((f"{imaginelab.router.prefix}/", imaginelab.ENVELOPE),)),
+    Dialect("openai", openai.router, openai.ERROR_SHAPES),
 )
 
 
