@@ -50,7 +50,7 @@ class ImageStyle(BaseNode):
     color_light: Colour = Field(default="#ff8c64", description="duotone: the highlights' colour")
     mask: ImageRef | None = Field(
         default=None,
-        description="Restyle only where this image is transparent (OpenAI's mask convention), the image's size",
+        description="Restyle only where this image is white (black keeps the original), the image's size",
     )
 
     def working_set(self, sizes: MediaSizes) -> int:
@@ -90,13 +90,12 @@ class ImageStyle(BaseNode):
 
 
 def masked(original: Pixels, edited: Pixels, mask: Pixels) -> Pixels:
-    """``edited`` where ``mask`` is transparent, ``original`` where it is opaque, mixed in between;
-    a mask without alpha is opaque everywhere, so it keeps the original."""
-    opacity = (
-        mask[..., 3:4].astype(np.float32) / 255 if mask.shape[-1] == 4 else np.ones((*mask.shape[:2], 1), np.float32)
-    )
+    """``edited`` where ``mask`` is white, ``original`` where it is black, mixed in between (the
+    convention of ``image.inpaint``); a mask's alpha is ignored."""
+    grey = mask if mask.ndim == 2 else mask[..., :3].mean(axis=-1)
+    weight = (grey.astype(np.float32) / 255)[..., None]
     channels = min(original.shape[-1], edited.shape[-1])
-    mixed = original[..., :channels] * opacity + edited[..., :channels] * (1 - opacity)
+    mixed = original[..., :channels] * (1 - weight) + edited[..., :channels] * weight
     result = original.copy()
     result[..., :channels] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
     return result

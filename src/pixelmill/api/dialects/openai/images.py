@@ -70,7 +70,7 @@ async def edit_image(request: Request, principal: PrincipalDep, runtime: Runtime
         runtime, principal, form.model, generation_type="image", capability="image-to-image", default=CV_MODEL
     )
     images = [await _store(runtime, principal, upload, "image") for upload in uploads]
-    mask = await _store(runtime, principal, masks[0], "mask") if masks else None
+    mask = await _store(runtime, principal, translate.pixelmill_mask(masks[0]), "mask") if masks else None
     plan = translate.edit_plan(form, model, images, mask)
     answer = Answer(
         response_format=form.response_format,

@@ -5,14 +5,16 @@ database, no HTTP), so every mapping is unit-tested on its own.
   webp adds an ``image.convert`` per image (``output_compression`` its quality). ``size: auto`` draws
   at the long side ``quality`` names (low 512, medium 768, otherwise 1024). Edits on ``local/cv``
   restyle the image on the CPU (the style cued by the prompt's words; a mask limits it to the mask's
-  transparent pixels, as OpenAI reads masks; several images are laid out on one sheet first); edits on
-  an upstream model send the images as references, or inpaint the first image under the mask.
+  transparent pixels; several images are laid out on one sheet first); edits on an upstream model
+  send the images as references, or inpaint the first image under the mask. OpenAI's mask (fully
+  transparent where the image is edited) is stored as pixelmill's (white there, black elsewhere).
   Variations are ``image.variations`` on ``local/cv``.
 - Chat: the messages become one ``text.generate`` prompt (system and developer messages its
   ``system``; earlier turns a transcript before the last message), generated afresh every time (not
   from the node cache), so its ``usage`` counts the tokens it took.
 - Speech: ``audio.speech``; OpenAI's voice names map to espeak-ng voices for ``local/espeak``, and
-  pass as they are to an upstream speech model; ``speed`` is the words-per-minute rate.
+  pass as they are to an upstream speech model; ``speed`` is the words-per-minute rate (175 at 1.0),
+  held within what the node takes (80-450, so 0.46x to 2.57x).
 
 Each builder also records which request parameter fed which node input, so a graph error names the
 parameter the client sent (``param``), not the node's input.
@@ -20,10 +22,13 @@ parameter the client sent (``param``), not the node's input.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from PIL import Image
 
 from pixelmill import errors
 from pixelmill.api.dialects.openai import schemas
@@ -281,6 +286,23 @@ def edit_plan(form: schemas.ImageEditForm, model: ModelInfo, images: Sequence[st
     return plan
 
 
+def pixelmill_mask(data: bytes) -> bytes:
+    """OpenAI's mask (a PNG whose fully transparent pixels mark the area to edit) as pixelmill's
+    (white where the image is edited, black where it is kept), as a greyscale PNG."""
+    try:
+        picture = Image.open(io.BytesIO(data))
+        picture.load()
+    except (OSError, ValueError, Image.DecompressionBombError):
+        raise invalid("The mask is not an image", "mask") from None
+    if "A" not in picture.getbands() and "transparency" not in picture.info:
+        raise invalid("The mask needs an alpha channel: transparent where the image is edited", "mask")
+    alpha = picture.convert("RGBA").getchannel("A")
+    edit = alpha.point(lambda value: 255 if value == 0 else 0)
+    buffer = io.BytesIO()
+    edit.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def variation_plan(form: schemas.ImageVariationForm, model: ModelInfo, image: str) -> Plan:
     """The graph of ``images.create_variation``: ``n`` restyled variants of the uploaded image."""
     if model.id != CV_MODEL:
@@ -518,11 +540,11 @@ def speech_plan(body: schemas.SpeechCreate, model: ModelInfo) -> Plan:
             f"response_format {body.response_format} is not available here; use one of {', '.join(SPEECH_FORMATS)}",
             "response_format",
         )
-    rate = round(espeak.DEFAULT_RATE * body.speed)
+    # audio.speech takes a words-per-minute rate (an upstream model gets it back as rate / default).
+    rate = max(espeak.MIN_RATE, min(espeak.MAX_RATE, round(espeak.DEFAULT_RATE * body.speed)))
     inputs: dict[str, Any] = {"text": body.input, "model": model.id, "format": body.response_format}
     plan = Plan()
     if model.id == ESPEAK:
-        rate = max(espeak.MIN_RATE, min(espeak.MAX_RATE, rate))
         language, variant = ESPEAK_VOICES.get(body.voice.lower(), (body.voice, ""))
         inputs["voice"] = language
         if variant:
