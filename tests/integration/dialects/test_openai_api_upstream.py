@@ -64,9 +64,7 @@ def decode(b64: str | None) -> Image.Image:
     return picture
 
 
-def test_a_streamed_generation_sends_the_upstreams_partial_images(
-    client: OpenAI, fake: tuple[FakeOpenAI, str]
-) -> None:
+def test_a_streamed_generation_sends_the_upstreams_partial_images(client: OpenAI, fake: tuple[FakeOpenAI, str]) -> None:
     events = list(client.images.generate(model="gpt-image-1", prompt="a boat", stream=True, partial_images=2))
     kinds = [event.type for event in events]
     assert kinds[-1] == "image_generation.completed"
@@ -80,9 +78,7 @@ def test_a_streamed_generation_sends_the_upstreams_partial_images(
     assert (sent.json["model"], sent.json["stream"]) == ("gpt-image-1", True)
 
 
-def test_an_edit_with_a_mask_inpaints_upstream_with_openais_mask(
-    client: OpenAI, fake: tuple[FakeOpenAI, str]
-) -> None:
+def test_an_edit_with_a_mask_inpaints_upstream_with_openais_mask(client: OpenAI, fake: tuple[FakeOpenAI, str]) -> None:
     mask = Image.new("RGBA", (512, 512), (0, 0, 0, 255))
     mask.paste((0, 0, 0, 0), (0, 0, 256, 512))  # edit the left half
     buffer = io.BytesIO()
