@@ -23,6 +23,7 @@ from tests.support.accounts import SeededAccount, seed_account
 from tests.support.plans import unthrottled_plans
 from tests.support.runs import grant
 from tests.support.server import LiveServer
+from tests.support.sse import parse_frames
 
 TINY_QUOTA = 3  # requests per minute of the "tiny" plan these tests add
 IMAGES_RESPONSE_KEYS = {"created", "data", "usage", "background", "output_format", "quality", "size"}
@@ -107,6 +108,10 @@ def test_generate_two_images_at_a_size_as_base64(client: OpenAI, api: httpx.Clie
     }
     wallet = api.get("/v1/credits/wallet", headers=funded.headers).json()
     assert wallet["balance"] == 1000 - run["credits_used"]
+    with api.stream("GET", f"/v1/runs/{run['run_id']}/events", headers=funded.headers) as events:
+        names = [frame.event for frame in parse_frames(events.iter_lines()) if frame.event]
+    assert names[0] == "run_queued"
+    assert names[-1] == "run_complete"
 
 
 def test_generate_as_url_jpeg_and_auto_size(client: OpenAI, live_server: LiveServer) -> None:
