@@ -38,9 +38,8 @@ async def start(runtime: Runtime, principal: Principal, plan: Plan, metadata: Ma
     try:
         async with runtime.db.session() as session:
             try:
-                run = await RunService(session, runtime).create(
-                    principal, plan.graph, metadata={"dialect": {"name": "openai", **metadata}}
-                )
+                dialect = {"name": "openai", **{k: v for k, v in metadata.items() if v is not None}}
+                run = await RunService(session, runtime).create(principal, plan.graph, metadata={"dialect": dialect})
             except PixelmillError as exc:
                 raise rename_field(exc, plan) from None
             waiter = runtime.run_signals.watch(run.id)  # before the commit: an instant finish is seen
