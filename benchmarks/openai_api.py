@@ -15,10 +15,10 @@ in-process dispatcher, the operator's key with credits to spend), started throug
     ``response_format="url"``, which answers with a link as the run does. Printed: p50 and p95 of each
     and the ratio of the p50s. Target: SDK / runs <= 1.1x.
 (b) Chat: the bare figure is ``SmolLM2Provider.generate`` in this process, as
-    ``benchmarks/text_generation.py`` measures it (best of ``--chats``, tokens counted by tokenizing
-    the answer); the served figure is ``client.chat.completions.create(stream=True,
-    stream_options={"include_usage": True})`` from the request to ``[DONE]``, tokens from the usage
-    chunk (best of ``--chats`` after a warm-up that loads the model in the server). Target: served /
+    ``benchmarks/text_generation.py`` measures it (tokens counted by tokenizing the answer); the
+    served figure is ``client.chat.completions.create(stream=True, stream_options={"include_usage":
+    True})`` from the request to ``[DONE]``, tokens from the usage chunk. The two take turns (best of
+    ``--chats`` each, after a warm-up that loads the model in the server), so both see the same load. Target: served /
     bare >= 0.9x. The text node writes its answer in one piece, so the stream is sent once it is done:
     the figure includes the whole run, and the time to the first token equals the time to the last.
 
@@ -105,11 +105,13 @@ def image_turns(
     return sdk_times, run_times
 
 
-def streamed_rate(server: Server, key: str, tokens: int, chats: int) -> float:
-    """Best tokens per second of a streamed chat completion, request to ``[DONE]``."""
-    best = 0.0
+def chat_rates(server: Server, key: str, provider: SmolLM2Provider, tokens: int, chats: int) -> tuple[float, float]:
+    """Best tokens per second of the bare provider and of a streamed chat completion (request to
+    ``[DONE]``), taken in turns so that both see the same load on the machine."""
+    bare = served = 0.0
     with OpenAI(base_url=f"{server.url}/v1", api_key=key, max_retries=0, timeout=300) as client:
         for attempt in range(1 + chats):
+            bare = max(bare, best_rate(1, lambda: provider_completion(provider, tokens)))
             started = time.perf_counter()
             stream = client.chat.completions.create(
                 model=TEXT_MODEL,
@@ -128,8 +130,8 @@ def streamed_rate(server: Server, key: str, tokens: int, chats: int) -> float:
             if made == 0:
                 raise SystemExit("the streamed completion reported no tokens")
             if attempt > 0:  # the first one loads the model in the server
-                best = max(best, made / elapsed)
-    return best
+                served = max(served, made / elapsed)
+    return bare, served
 
 
 def main() -> None:
@@ -144,7 +146,6 @@ def main() -> None:
 
     provider = SmolLM2Provider()
     provider.load()
-    bare = best_rate(args.chats, lambda: provider_completion(provider, args.tokens))
 
     with tempfile.TemporaryDirectory(prefix="pixelmill-bench-") as scratch:
         data_dir = Path(scratch) / "data"
@@ -154,7 +155,7 @@ def main() -> None:
         try:
             b64 = image_turns(server, key, args.size, args.turns, "b64_json", "b64")
             url = image_turns(server, key, args.size, args.turns, "url", "url")
-            served = streamed_rate(server, key, args.tokens, args.chats)
+            bare, served = chat_rates(server, key, provider, args.tokens, args.chats)
         finally:
             server.stop()
 
