@@ -91,10 +91,10 @@ class ImageStyle(BaseNode):
 
 def masked(original: Pixels, edited: Pixels, mask: Pixels) -> Pixels:
     """``edited`` where ``mask`` is white, ``original`` where it is black, mixed in between (the
-    convention of ``image.inpaint``); a mask's alpha is ignored."""
+    convention of ``image.inpaint``); the mask's alpha is ignored and the original's alpha kept."""
     grey = mask if mask.ndim == 2 else mask[..., :3].mean(axis=-1)
     weight = (grey.astype(np.float32) / 255)[..., None]
-    channels = min(original.shape[-1], edited.shape[-1])
+    channels = min(3, original.shape[-1], edited.shape[-1])
     mixed = original[..., :channels] * (1 - weight) + edited[..., :channels] * weight
     result = original.copy()
     result[..., :channels] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
