@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ValidationError
+from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 
 from pixelmill import errors
@@ -22,6 +23,7 @@ from pixelmill.api.dialects.openai.routing import SSE_HEADERS, OpenAIRoute, sse_
 from pixelmill.api.routers.runs import public_base_url
 from pixelmill.db.models import Run
 from pixelmill.errors import PixelmillError
+from pixelmill.events.bus import Listener
 from pixelmill.providers.cv import MODEL_ID as CV_MODEL
 from pixelmill.runtime import Runtime
 from pixelmill.services.files import FileService
@@ -144,7 +146,10 @@ async def _respond(
     if stream:
         listener = runtime.event_bus.subscribe(principal.workspace_id, run_id=started.run.id)
         events = _stream(runtime, started, plan, answer, base_url, listener)
-        return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
+        # Closed by the stream when it ends, and here too for a client gone before it began.
+        return StreamingResponse(
+            events, media_type="text/event-stream", headers=SSE_HEADERS, background=BackgroundTask(listener.close)
+        )
     run = await runs.finish(runtime, started, plan)
     response = await _images(runtime, run, plan, answer, base_url)
     return JSONResponse(response.model_dump(mode="json"))
@@ -182,7 +187,7 @@ async def _stream(
     plan: translate.Plan,
     answer: Answer,
     base_url: str,
-    listener: Any,
+    listener: Listener,
 ) -> AsyncIterator[bytes]:
     """Partial images as the model reports them (upstream GPT Image models send a few; a local model
     none), then one completed event per image; a failure is an ``error`` event."""
