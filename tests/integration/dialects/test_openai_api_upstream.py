@@ -8,6 +8,7 @@ import base64
 import io
 import threading
 import time
+import wave
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -141,3 +142,28 @@ def test_a_request_cancelled_through_the_runs_api_answers_conflict(
     assert run["run_id"] in error.message
     final = api.get(f"/v1/runs/{run['run_id']}", headers=account.headers).json()
     assert final["status"] == "cancelled"
+
+
+def test_chat_and_speech_on_upstream_models_pass_through(
+    client: OpenAI, fake: tuple[FakeOpenAI, str], tmp_path: Path
+) -> None:
+    completion = client.chat.completions.create(
+        model="openai/gpt-4o-mini",
+        messages=[{"role": "system", "content": "Be kind."}, {"role": "user", "content": "hello there"}],
+        max_completion_tokens=40,
+    )
+    assert completion.choices[0].message.content == "You said: hello there"
+    assert completion.usage is not None
+    assert completion.usage.completion_tokens > 0
+    (sent,) = fake[0].requests("/v1/chat/completions")
+    assert sent.json is not None
+    assert sent.json["messages"][0] == {"role": "system", "content": "Be kind."}
+    target = tmp_path / "speech.wav"
+    client.audio.speech.create(
+        model="openai/tts-1", voice="nova", input="Hi there.", response_format="wav"
+    ).write_to_file(target)
+    with wave.open(str(target)) as audio:
+        assert audio.getnframes() > 0
+    (spoken,) = fake[0].requests("/v1/audio/speech")
+    assert spoken.json is not None
+    assert (spoken.json["model"], spoken.json["voice"], spoken.json["response_format"]) == ("tts-1", "nova", "wav")
