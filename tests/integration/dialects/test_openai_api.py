@@ -15,7 +15,7 @@ import av
 import httpx
 import numpy as np
 import pytest
-from openai import AuthenticationError, BadRequestError, NotFoundError, OpenAI, RateLimitError
+from openai import AuthenticationError, BadRequestError, ConflictError, NotFoundError, OpenAI, RateLimitError
 from PIL import Image
 
 from pixelmill.config import Settings
@@ -312,3 +312,21 @@ def test_an_idempotency_key_answers_a_retry_with_the_same_images(
     assert again.headers["idempotent-replayed"] == "true"
     assert again.parse().data == first.data
     assert len(runs_of(api, funded)) == 1
+
+
+def test_what_the_edge_refuses_under_these_paths_answers_in_openais_envelope(
+    client: OpenAI, api: httpx.Client, funded: SeededAccount, settings: Settings
+) -> None:
+    headers = {"Idempotency-Key": "openai-conflict-1"}
+    client.images.generate(model="local/procedural", prompt="a fox", size="64x64", extra_headers=headers)
+    with pytest.raises(ConflictError) as conflict:
+        client.images.generate(model="local/procedural", prompt="a wolf", size="64x64", extra_headers=headers)
+    assert conflict.value.code == "idempotency_key_reused"
+    too_big = api.post(
+        "/v1/chat/completions",
+        content=b"x" * (settings.max_request_bytes + 1),
+        headers={**funded.headers, "Content-Type": "application/json"},
+    )
+    assert too_big.status_code == 400
+    assert set(too_big.json()["error"]) == {"message", "type", "param", "code"}
+    assert too_big.json()["error"]["code"] == "payload_too_large"
