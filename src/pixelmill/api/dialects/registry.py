@@ -32,6 +32,7 @@ from pixelmill.api.dialects.invokeai import routes_auth as invokeai_auth
 from pixelmill.api.dialects.invokeai import routes_images as invokeai_images
 from pixelmill.api.dialects.invokeai import routes_queue as invokeai_queue
 from pixelmill.api.dialects.invokeai import routes_workflows as invokeai_workflows
+from pixelmill.api.dialects.openai import routes as openai
 from pixelmill.api.errors import ErrorShape
 
 
@@ -95,6 +96,7 @@ DIALECTS: tuple[Dialect, ...] = (
     ),
     Dialect("invokeai-queue", invokeai_queue.router, (("/api/v1/queue/", invokeai_envelope.ENVELOPE),)),
     Dialect("invokeai-workflows", invokeai_workflows.router, (("/api/v1/workflows/", invokeai_envelope.ENVELOPE),)),
+    Dialect("openai", openai.router, openai.ERROR_SHAPES),
 )
 
 

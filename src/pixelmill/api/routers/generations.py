@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from pixelmill import errors
 from pixelmill.api.deps import PrincipalDep, RuntimeDep
 from pixelmill.api.openapi import error_responses
-from pixelmill.api.routers.models import ModelPublic
+from pixelmill.api.routers.models import ModelPublic, model_public
 from pixelmill.api.routers.runs import PreferHeader, public_base_url, wait_preference
 from pixelmill.db.models import Run
 from pixelmill.services.default_models import DefaultModelService, with_default
@@ -129,21 +129,7 @@ async def list_generation_models(principal: PrincipalDep, runtime: RuntimeDep) -
         ).model_name
         defaults[generation_type] = preferred or defaults[generation_type]
     return GenerationModels(
-        data=[
-            ModelPublic(
-                id=m.id,
-                provider=m.provider,
-                generation_type=m.generation_type,
-                capabilities=list(m.capabilities),
-                cost=m.cost,
-                description=m.description,
-                sandbox=m.sandbox,
-                limits=dict(m.limits),
-                remote=m.remote,
-                aliases=runtime.providers.aliases_of(m.id),
-            )
-            for m in models
-        ],
+        data=[model_public(m, runtime.providers) for m in models],
         defaults=defaults,
         image_modes=[*CPU_MODE_NODES, "edit"],
     )

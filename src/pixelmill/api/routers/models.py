@@ -1,7 +1,13 @@
-"""The model catalogue: every model the configured providers serve, with limits and cost."""
+"""The model catalogue: every model the configured providers serve, with limits and cost.
+
+The list has OpenAI's shape (``object: "list"``, entries with ``id``, ``object: "model"``,
+``created``, ``owned_by``), so OpenAI's SDKs list and retrieve pixelmill's models; pixelmill's own
+fields sit beside those.
+"""
 
 from __future__ import annotations
 
+import time
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
@@ -14,6 +20,9 @@ from pixelmill.providers.base import ModelInfo
 from pixelmill.providers.registry import ProviderRegistry
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
+# OpenAI's ``created`` of a model: a catalogue built from configuration has no creation date, so
+# every entry shows when this server process started serving it.
+SERVING_SINCE = int(time.time())
 
 
 class ModelPublic(BaseModel):
@@ -21,6 +30,8 @@ class ModelPublic(BaseModel):
 
     id: str
     object: Literal["model"] = "model"
+    created: int = Field(description="Unix time this server started serving the model (OpenAI's field)")
+    owned_by: str = Field(description="Who serves it: the provider (OpenAI's field)")
     provider: str
     generation_type: str
     capabilities: list[str]
@@ -41,9 +52,12 @@ class ModelList(BaseModel):
     data: list[ModelPublic]
 
 
-def _public(info: ModelInfo, providers: ProviderRegistry) -> ModelPublic:
+def model_public(info: ModelInfo, providers: ProviderRegistry) -> ModelPublic:
+    """The catalogue entry of ``info``, with the aliases ``providers`` give it."""
     return ModelPublic(
         id=info.id,
+        created=SERVING_SINCE,
+        owned_by=info.provider,
         provider=info.provider,
         generation_type=info.generation_type,
         capabilities=list(info.capabilities),
@@ -69,7 +83,7 @@ async def list_models(
     id run reads show."""
     providers = await runtime.workspace_providers.registry_in(runtime.db, principal.workspace_id)
     models = [
-        _public(info, providers)
+        model_public(info, providers)
         for info in providers.models()
         if (generation_type is None or info.generation_type == generation_type)
         and (sandbox is None or info.sandbox == sandbox)
@@ -85,5 +99,5 @@ async def get_model(model_id: str, principal: PrincipalDep, runtime: RuntimeDep)
     model_id = providers.canonical(model_id)
     for info in providers.models():
         if info.id == model_id:
-            return _public(info, providers)
+            return model_public(info, providers)
     raise PixelmillError(errors.NOT_FOUND, f"Unknown model {model_id!r}", model=model_id)
