@@ -22,6 +22,7 @@ export function Layout() {
   }, []);
 
   if (me.isPending) return <p className="loading">Loading…</p>;
+  if (me.data === null) return <Navigate to="/sign-in" replace />;
   if (me.error) {
     if (me.error instanceof ApiError && me.error.status === 401) return <Navigate to="/sign-in" replace />;
     return <p role="alert">Could not reach the server: {me.error.message}</p>;

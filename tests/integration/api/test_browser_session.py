@@ -138,3 +138,14 @@ def test_a_sign_in_link_opens_a_session_once(api: httpx.Client, account: SeededA
     assert api.get("/v1/auth/me").status_code == 401
     forged = api.get(SIGN_IN_LINK_PATH, params={"token": "not-a-token"})
     assert forged.headers["location"] == "/sign-in?error=SIGN_IN_LINK_INVALID"
+
+
+def test_the_session_state_says_signed_out_without_an_error(api: httpx.Client, account: SeededAccount) -> None:
+    assert api.get("/v1/auth/session").json() == {"signed_in": False, "workspace_id": None, "expires_at": None}
+    api.cookies.set(SESSION_COOKIE, "not-a-token")
+    assert api.get("/v1/auth/session").json()["signed_in"] is False
+    api.cookies.clear()
+    _sign_in(api, account)
+    state = api.get("/v1/auth/session").json()
+    assert (state["signed_in"], state["workspace_id"]) == (True, account.workspace_id)
+    assert state["expires_at"] is not None

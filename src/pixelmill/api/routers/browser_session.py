@@ -8,6 +8,7 @@ a client could not do with ``POST /v1/auth/login``.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
@@ -15,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, EmailStr, Field
 
 from pixelmill import errors
-from pixelmill.api.browser_session import clear_session, session_credential, set_session
+from pixelmill.api.browser_session import SESSION_COOKIE, clear_session, session_credential, set_session
 from pixelmill.api.deps import ClientAddressDep, PrincipalDep, RuntimeDep
 from pixelmill.api.openapi import error_responses
 from pixelmill.api.routers.auth import access_token, verify_login
@@ -24,6 +25,7 @@ from pixelmill.runtime import Runtime
 from pixelmill.services.auth import principal_for_user
 from pixelmill.services.passwords import MAX_PASSWORD_LENGTH
 from pixelmill.services.sign_in_links import SIGN_IN_LINK_PATH, SignInLinks
+from pixelmill.services.tokens import decode_access_token
 from pixelmill.wire import RequestModel
 
 router = APIRouter(prefix="/v1/auth/session", tags=["auth"])
@@ -47,6 +49,14 @@ class SessionPublic(BaseModel):
     csrf_token: str = Field(description="Echo in X-CSRF-Token on unsafe requests (also in the pixelmill_csrf cookie)")
 
 
+class SessionState(BaseModel):
+    """Whether the browser holds a live session; lets the console tell "signed out" from an error."""
+
+    signed_in: bool
+    workspace_id: str | None = None
+    expires_at: datetime | None = None
+
+
 def _open(request: Request, response: Response, runtime: Runtime, user_id: str, workspace_id: str) -> SessionPublic:
     token = access_token(runtime, user_id, workspace_id)
     csrf = set_session(response, request, runtime.settings.secret, token.access_token, token.expires_in)
@@ -65,6 +75,22 @@ async def create_session(
     answered with cookies instead of a token in the body."""
     target = await verify_login(runtime, client, body.email, body.password, body.workspace_id)
     return _open(request, response, runtime, target.user_id, target.workspace_id)
+
+
+@router.get("", operation_id="get_session")
+async def get_session(request: Request, runtime: RuntimeDep) -> SessionState:
+    """The session cookie's state, 200 either way: a console starting signed out is not an error.
+    Membership is checked by the requests that act (``/v1/auth/me`` first)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return SessionState(signed_in=False)
+    try:
+        claims = decode_access_token(runtime.settings.secret, token)
+    except PixelmillError:
+        return SessionState(signed_in=False)
+    return SessionState(
+        signed_in=True, workspace_id=str(claims["ws"]), expires_at=datetime.fromtimestamp(claims["exp"], UTC)
+    )
 
 
 @router.put(

@@ -1,0 +1,156 @@
+"""The console in a real browser: sign-up and sign-in, generating an image and finding it in the
+gallery (lightbox, delete, undo), the run's ledger entry, API keys, and cancelling from the live queue."""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import numpy as np
+from PIL import Image
+from playwright.sync_api import expect
+
+from pixelmill.config import Settings
+from tests.e2e.console.conftest import Tab
+from tests.support.accounts import SeededAccount, seed_account
+from tests.support.runs import grant
+from tests.support.server import LiveServer
+
+OpenTab = Callable[..., Tab]
+
+
+def _sign_in(tab: Tab, email: str, password: str) -> None:
+    tab.goto("/sign-in")
+    tab.page.get_by_label("Email").fill(email)
+    tab.page.get_by_label("Password").fill(password)
+    tab.page.get_by_role("button", name="Sign in").click()
+    expect(tab.page.get_by_role("heading", name="Generate")).to_be_visible()
+    expect(tab.page.get_by_text(email)).to_be_visible()
+
+
+def _account(settings: Settings, credits: int = 1000) -> SeededAccount:
+    """A pro account with credits. Seeded in a thread of its own: Playwright's sync API keeps an
+    event loop running in this one, where asyncio.run refuses to start."""
+
+    def seed() -> SeededAccount:
+        account = seed_account(settings.resolved_database_url)
+        grant(settings.resolved_database_url, account.workspace_id, credits)
+        return account
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(seed).result()
+
+
+def test_sign_up_sign_out_and_sign_in_again(open_tab: OpenTab) -> None:
+    tab = open_tab()
+    email = f"new-{uuid.uuid4().hex[:8]}@example.com"
+    tab.goto("/")
+    expect(tab.page).to_have_url(re.compile(r"/sign-in$"))  # no session: the console asks for one
+    tab.page.get_by_role("link", name="Sign up").click()
+    tab.page.get_by_label("Name").fill("Grace")
+    tab.page.get_by_label("Email").fill(email)
+    tab.page.get_by_label("Password").fill("a long enough password")
+    tab.page.get_by_role("button", name="Sign up").click()
+    expect(tab.page.get_by_role("heading", name="Generate")).to_be_visible()
+    expect(tab.page.get_by_text(email)).to_be_visible()
+    cookies = {c["name"]: c for c in tab.page.context.cookies()}
+    assert cookies["pixelmill_session"]["httpOnly"] is True
+    assert tab.page.evaluate("() => Object.keys(localStorage).length") == 0  # no token kept by the script
+    assert "pixelmill_session" not in tab.page.evaluate("() => document.cookie")
+
+    tab.page.get_by_role("button", name="Sign out").click()
+    expect(tab.page.get_by_role("heading", name="Sign in to pixelmill")).to_be_visible()
+    tab.goto("/gallery")
+    expect(tab.page).to_have_url(re.compile(r"/sign-in$"))
+
+    _sign_in(tab, email, "a long enough password")
+    tab.page.get_by_role("link", name="Credits").click()
+    expect(tab.page.get_by_test_id("balance")).to_have_text("100")  # the sign-up grant
+    tab.assert_no_problems()
+
+
+def test_generate_an_image_then_find_delete_and_restore_it_in_the_gallery(
+    open_tab: OpenTab, settings: Settings
+) -> None:
+    account = _account(settings)
+    tab = open_tab()
+    _sign_in(tab, account.email, account.password)
+    page = tab.page
+    page.get_by_label("Model").select_option("local/procedural")
+    page.get_by_label("Prompt").fill("a mountain lake at sunset")
+    page.get_by_role("button", name="Generate", exact=True).click()
+    expect(page.get_by_test_id("run-status")).to_have_text("complete")
+    result = page.get_by_role("region", name="Result").get_by_role("img")
+    expect(result).to_be_visible()
+    source = result.get_attribute("src")
+    assert source is not None
+    picture = Image.open(io.BytesIO(page.request.get(source).body()))
+    picture.load()
+    assert min(picture.size) >= 64
+    pixels = np.asarray(picture.convert("RGB")).reshape(-1, 3)
+    assert len(np.unique(pixels, axis=0)) > 100  # a rendered scene, not a blank frame
+    run_id = page.locator("section.progress code").first.inner_text()
+
+    page.get_by_role("link", name="Gallery").click()
+    thumbnail = page.get_by_role("button", name="Open a mountain lake at sunset")
+    expect(thumbnail).to_have_count(1)
+    thumbnail.click()
+    lightbox = page.get_by_role("dialog", name="Output")
+    expect(lightbox.get_by_text("local/procedural")).to_be_visible()
+    lightbox.get_by_role("button", name="Delete").click()
+    expect(thumbnail).to_have_count(0)
+    with httpx.Client(base_url=tab.base_url, headers=account.headers) as api:
+        assert api.get(f"/v1/generations/{run_id}").status_code == 404
+        page.get_by_role("button", name="Undo").click()
+        expect(thumbnail).to_have_count(1)
+        assert api.get(f"/v1/generations/{run_id}").status_code == 200
+
+    page.get_by_role("link", name="Credits").click()
+    expect(page.get_by_role("row").filter(has_text=run_id).first).to_be_visible()
+    tab.assert_no_problems()
+
+
+def test_create_a_key_use_it_and_revoke_it(open_tab: OpenTab, settings: Settings) -> None:
+    account = _account(settings)
+    tab = open_tab()
+    _sign_in(tab, account.email, account.password)
+    page = tab.page
+    page.get_by_role("link", name="API keys").click()
+    page.get_by_label("Name").fill("laptop")
+    page.get_by_role("button", name="Create key").click()
+    key = page.get_by_test_id("new-key").inner_text()
+    assert key.startswith("pm_live_")
+    with httpx.Client(base_url=tab.base_url) as api:
+        assert api.get("/v1/auth/me", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+        page.get_by_role("button", name="Revoke laptop").click()
+        expect(page.get_by_role("button", name="Revoke laptop")).to_have_count(0)
+        assert api.get("/v1/auth/me", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+    tab.assert_no_problems()
+
+
+def test_the_queue_shows_another_clients_run_live_and_cancels_it(
+    open_tab: OpenTab, settings: Settings, console_server: LiveServer
+) -> None:
+    account = _account(settings)
+    tab = open_tab()
+    _sign_in(tab, account.email, account.password)
+    page = tab.page
+    page.get_by_role("link", name="Queue").click()
+    expect(page.get_by_role("heading", name="Queue")).to_be_visible()
+
+    # Another session (an API client) starts a run; the open queue page sees it without a reload.
+    graph = {"nodes": [{"id": "wait", "type": "test.sleep", "inputs": {"seconds": 25}}], "edges": []}
+    with httpx.Client(base_url=console_server.url, headers=account.headers) as api:
+        created = api.post("/v1/runs", json={"graph": graph})
+        assert created.status_code == 201, created.text
+        run_id = created.json()["run_id"]
+        row = page.locator(f'tr[data-run-id="{run_id}"]')
+        expect(row.get_by_test_id("status")).to_contain_text("running")
+        row.get_by_role("button", name="Cancel").click()
+        expect(row.get_by_test_id("status")).to_have_text("cancelled")
+        assert api.get(f"/v1/runs/{run_id}").json()["status"] == "cancelled"
+    tab.assert_no_problems()
