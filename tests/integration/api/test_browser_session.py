@@ -149,3 +149,9 @@ def test_the_session_state_says_signed_out_without_an_error(api: httpx.Client, a
     state = api.get("/v1/auth/session").json()
     assert (state["signed_in"], state["workspace_id"]) == (True, account.workspace_id)
     assert state["expires_at"] is not None
+
+
+def test_the_first_start_operator_signs_in_by_password(api: httpx.Client, settings: Settings) -> None:
+    operator = seed_account(settings.resolved_database_url, email="operator@localhost", operator=True)
+    _sign_in(api, operator)  # an address without a dot, which an EmailStr would refuse
+    assert api.get("/v1/auth/me").json()["user"]["is_operator"] is True

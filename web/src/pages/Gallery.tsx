@@ -113,7 +113,7 @@ export function Gallery() {
                   aria-label={`Open ${item.generation.prompt || item.generation.id}`}
                 >
                   {item.generation.output_type === "image" || item.generation.output_type === "images" ? (
-                    <img src={item.url} alt="" loading="lazy" width={CELL - 12} height={CELL - 12} />
+                    <img src={item.url} alt="" decoding="async" width={CELL - 12} height={CELL - 12} />
                   ) : (
                     <span className="thumb-label">{item.generation.output_type}</span>
                   )}
