@@ -13,6 +13,13 @@ interface Item {
   index: number;
 }
 
+/** The server's small preview of an image output (the signature covers the path, not the query). */
+function previewOf(url: string): string {
+  const preview = new URL(url, window.location.href);
+  preview.searchParams.set("preview", "true");
+  return preview.toString();
+}
+
 /** Every media output of the workspace's generations, newest first, as a virtualised grid. */
 export function Gallery() {
   const queryClient = useQueryClient();
@@ -113,7 +120,7 @@ export function Gallery() {
                   aria-label={`Open ${item.generation.prompt || item.generation.id}`}
                 >
                   {item.generation.output_type === "image" || item.generation.output_type === "images" ? (
-                    <img src={item.url} alt="" decoding="async" width={CELL - 12} height={CELL - 12} />
+                    <img src={previewOf(item.url)} alt="" decoding="async" width={CELL - 12} height={CELL - 12} />
                   ) : (
                     <span className="thumb-label">{item.generation.output_type}</span>
                   )}
