@@ -9,6 +9,7 @@ import { Gallery } from "./pages/Gallery";
 import { Generate } from "./pages/Generate";
 import { Keys } from "./pages/Keys";
 import { Queue } from "./pages/Queue";
+import { ForgotPassword, ResetPassword } from "./pages/ResetPassword";
 import { SignIn } from "./pages/SignIn";
 import { SignUp } from "./pages/SignUp";
 import "./styles.css";
@@ -28,6 +29,8 @@ const queryClient = new QueryClient({
 const router = createBrowserRouter([
   { path: "/sign-in", element: <SignIn /> },
   { path: "/sign-up", element: <SignUp /> },
+  { path: "/forgot-password", element: <ForgotPassword /> },
+  { path: "/reset-password", element: <ResetPassword /> },
   {
     path: "/",
     element: <Layout />,

@@ -4,6 +4,7 @@ gallery (lightbox, delete, undo), the run's ledger entry, API keys, and cancelli
 from __future__ import annotations
 
 import io
+import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -11,12 +12,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import numpy as np
+import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
 from pixelmill.config import Settings
 from tests.e2e.console.conftest import Tab
 from tests.support.accounts import SeededAccount, seed_account
+from tests.support.mail import logged_token
 from tests.support.runs import grant
 from tests.support.server import LiveServer
 
@@ -154,3 +157,46 @@ def test_the_queue_shows_another_clients_run_live_and_cancels_it(
         expect(row.get_by_test_id("status")).to_have_text("cancelled")
         assert api.get(f"/v1/runs/{run_id}").json()["status"] == "cancelled"
     tab.assert_no_problems()
+
+
+def test_forgot_and_reset_a_password(open_tab: OpenTab, settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    account = _account(settings)
+    tab = open_tab()
+    page = tab.page
+    tab.goto("/sign-in")
+    page.get_by_role("link", name="Forgot your password?").click()
+    page.get_by_label("Email").fill(account.email)
+    page.get_by_role("button", name="Send a reset token").click()
+    expect(page.get_by_role("status")).to_contain_text("If an account with this email exists")
+    token = logged_token(caplog, account.email)  # no SMTP server: the mail is logged for the operator
+
+    tab.goto(f"/reset-password?token={token}")
+    page.get_by_label("New password").fill("a brand new password")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("status")).to_contain_text("Your password has been changed")
+    _sign_in(tab, account.email, "a brand new password")
+
+    tab.goto(f"/reset-password?token={token}")  # used once already
+    page.get_by_label("New password").fill("yet another password")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("alert")).to_contain_text("invalid, used or expired")
+    tab.problems = [p for p in tab.problems if "status of 400" not in p]  # that refusal, expected
+    tab.assert_no_problems()
+
+
+def test_a_second_browser_session_sees_the_first_ones_run_live(open_tab: OpenTab, settings: Settings) -> None:
+    account = _account(settings)
+    watcher, maker = open_tab(), open_tab(width=390, height=844)  # two sessions, one on a phone
+    _sign_in(watcher, account.email, account.password)
+    watcher.page.get_by_role("link", name="Queue").click()
+    expect(watcher.page.get_by_role("heading", name="Queue")).to_be_visible()
+    _sign_in(maker, account.email, account.password)
+    maker.page.get_by_label("Prompt").fill("neon city skyline at night")
+    maker.page.get_by_role("button", name="Generate", exact=True).click()
+    expect(maker.page.get_by_test_id("run-status")).to_have_text("complete")
+    run_id = maker.page.locator("section.progress code").first.inner_text()
+    row = watcher.page.locator(f'tr[data-run-id="{run_id}"]')  # appeared without a reload
+    expect(row.get_by_test_id("status")).to_have_text("completed")
+    watcher.assert_no_problems()
+    maker.assert_no_problems()

@@ -47,12 +47,13 @@ export function SignIn() {
           <input name="password" type="password" autoComplete="current-password" required />
         </label>
         {error && <p role="alert">{error}</p>}
+        {params.get("reset") === "done" && <p role="status">Your password has been changed: sign in with the new one.</p>}
         <button type="submit" disabled={busy}>
           Sign in
         </button>
       </form>
       <p>
-        No account? <Link to="/sign-up">Sign up</Link>
+        No account? <Link to="/sign-up">Sign up</Link> · <Link to="/forgot-password">Forgot your password?</Link>
       </p>
     </main>
   );
