@@ -200,3 +200,26 @@ def test_a_second_browser_session_sees_the_first_ones_run_live(open_tab: OpenTab
     expect(row.get_by_test_id("status")).to_have_text("completed")
     watcher.assert_no_problems()
     maker.assert_no_problems()
+
+
+def test_use_an_image_as_the_input_of_the_next(open_tab: OpenTab, settings: Settings) -> None:
+    account = _account(settings)
+    tab = open_tab()
+    _sign_in(tab, account.email, account.password)
+    page = tab.page
+    page.get_by_label("Prompt").fill("harbour town at dusk")
+    page.get_by_role("button", name="Generate", exact=True).click()
+    expect(page.get_by_test_id("run-status")).to_have_text("complete")
+    first = page.locator("section.progress code").first.inner_text()
+
+    page.get_by_role("link", name="Use as input").click()
+    expect(page.get_by_role("img", name="source: harbour town at dusk")).to_be_visible()
+    page.locator('select[name="mode"]').select_option("style")
+    page.get_by_role("button", name="Generate", exact=True).click()
+    expect(page.locator("section.progress code").first).not_to_have_text(first)
+    expect(page.get_by_test_id("run-status")).to_have_text("complete")
+    second = page.locator("section.progress code").first.inner_text()
+    with httpx.Client(base_url=tab.base_url, headers=account.headers) as api:
+        made = api.get(f"/v1/generations/{second}").json()
+    assert (made["mode"], made["status"], made["output_type"]) == ("style", "completed", "image")
+    tab.assert_no_problems()

@@ -1,6 +1,7 @@
 import { useInfiniteQuery, useQueryClient } from "@tanstack/react-query";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { useEffect, useMemo, useRef, useState } from "react";
+import { Link } from "react-router";
 import { ApiError, del, type Generation, get, type Page, post } from "../api";
 import { isMedia, OutputView } from "../media";
 
@@ -162,6 +163,9 @@ function Lightbox({ item, onClose, onDelete }: { item: Item; onClose: () => void
         <a href={item.url} download>
           Download
         </a>
+        {(generation.output_type === "image" || generation.output_type === "images") && (
+          <Link to={`/generate?source=${generation.id}`}>Use as input</Link>
+        )}
         <button type="button" onClick={onDelete}>
           Delete
         </button>

@@ -1,5 +1,6 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useMemo, useState } from "react";
+import { Link, useSearchParams } from "react-router";
 import { ApiError, get, type Generation, type Model, post } from "../api";
 import { type RunEvent, TERMINAL_EVENTS, useEventStream } from "../events";
 import { OutputView } from "../media";
@@ -22,6 +23,19 @@ export function Generate() {
   const [nodes, setNodes] = useState<Record<string, NodeProgress>>({});
   const [result, setResult] = useState<Generation | null>(null);
   const queryClient = useQueryClient();
+  // "Use as input": an earlier image generation as the source of an image-to-image one.
+  const [params, setParams] = useSearchParams();
+  const sourceId = params.get("source");
+  const source = useQuery({
+    queryKey: ["generation", sourceId],
+    queryFn: () => get<Generation>(`/v1/generations/${sourceId}`),
+    enabled: sourceId !== null,
+  });
+  const modes = useQuery({
+    queryKey: ["generation-models"],
+    queryFn: () => get<{ image_modes: string[] }>("/v1/generations/models"),
+    enabled: sourceId !== null,
+  });
 
   const models = useQuery({ queryKey: ["models"], queryFn: () => get<{ data: Model[] }>("/v1/models") });
   const choices = useMemo(() => (models.data?.data ?? []).filter((m) => m.generation_type === type), [models.data, type]);
@@ -57,9 +71,10 @@ export function Generate() {
     setRunStatus("queued");
     try {
       const created = await post<Generation>("/v1/generations", {
-        generation_type: type,
+        generation_type: sourceId ? "image" : type,
         prompt: String(form.get("prompt") ?? ""),
         ...(modelId ? { model_name: modelId } : {}),
+        ...(sourceId ? { source_generation_id: sourceId, mode: form.get("mode") } : {}),
       });
       setRunId(created.id);
     } catch (exc) {
@@ -72,7 +87,29 @@ export function Generate() {
     <section aria-labelledby="generate-title">
       <h1 id="generate-title">Generate</h1>
       <form className="generate" onSubmit={(e) => void submit(e)}>
-        <fieldset className="types">
+        {sourceId && (
+          <fieldset className="source">
+            <legend>Source image</legend>
+            {source.data && typeof source.data.outputs[0] === "string" && (
+              <img className="preview" src={source.data.outputs[0]} alt={`source: ${source.data.prompt}`} />
+            )}
+            {source.error && <p role="alert">Could not load the source: {source.error.message}</p>}
+            <label>
+              Mode
+              <select name="mode" defaultValue="style">
+                {(modes.data?.image_modes ?? ["style"]).map((mode) => (
+                  <option key={mode} value={mode}>
+                    {mode.replace("_", " ")}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <button type="button" onClick={() => setParams({})}>
+              Remove source
+            </button>
+          </fieldset>
+        )}
+        <fieldset className="types" disabled={sourceId !== null}>
           <legend>Type</legend>
           {TYPES.map((t) => (
             <label key={t}>
@@ -104,7 +141,7 @@ export function Generate() {
         {models.error && <p role="alert">Could not load models: {models.error.message}</p>}
         <label>
           Prompt
-          <textarea name="prompt" rows={3} required={type !== "music"} />
+          <textarea name="prompt" rows={3} required={type !== "music" && sourceId === null} />
         </label>
         <button type="submit">Generate</button>
         {error && <p role="alert">{error}</p>}
@@ -134,10 +171,16 @@ export function Generate() {
             <figure key={index}>
               <OutputView type={result.output_type} value={value} label={result.prompt || result.generation_type} />
               {typeof value === "string" && result.output_type !== "text" && (
-                <figcaption>
+                <figcaption className="actions">
                   <a href={value} download>
                     Download
                   </a>
+                  <button type="button" onClick={() => void navigator.clipboard?.writeText(value)}>
+                    Copy link
+                  </button>
+                  {(result.output_type === "image" || result.output_type === "images") && (
+                    <Link to={`/generate?source=${result.id}`}>Use as input</Link>
+                  )}
                 </figcaption>
               )}
             </figure>
