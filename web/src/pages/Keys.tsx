@@ -22,6 +22,17 @@ export function Keys() {
     }
   }
 
+  async function rotate(key: Key) {
+    setError(null);
+    try {
+      // The replacement is shown once; the old key keeps working until its expires_at.
+      setCreated(await post<Key & { key: string }>(`/v1/keys/${key.id}/rotate`));
+      await queryClient.invalidateQueries({ queryKey: ["keys"] });
+    } catch (exc) {
+      setError(exc instanceof ApiError ? exc.message : String(exc));
+    }
+  }
+
   async function revoke(key: Key) {
     setError(null);
     try {
@@ -72,6 +83,7 @@ export function Keys() {
             <th scope="col">Key</th>
             <th scope="col">Mode</th>
             <th scope="col">Last used</th>
+            <th scope="col">Expires</th>
             <th scope="col">
               <span className="visually-hidden">Actions</span>
             </th>
@@ -86,7 +98,13 @@ export function Keys() {
               </td>
               <td>{key.mode}</td>
               <td>{key.last_used_at ? new Date(key.last_used_at).toLocaleString() : "never"}</td>
-              <td>
+              <td>{key.expires_at ? new Date(key.expires_at).toLocaleString() : "—"}</td>
+              <td className="actions">
+                {!key.expires_at && (
+                  <button type="button" onClick={() => void rotate(key)} aria-label={`Rotate ${key.name}`}>
+                    Rotate
+                  </button>
+                )}
                 <button type="button" onClick={() => void revoke(key)} aria-label={`Revoke ${key.name}`}>
                   Revoke
                 </button>
