@@ -3,6 +3,7 @@ in place of the API's own 404s."""
 
 from __future__ import annotations
 
+import gzip
 import re
 
 import httpx
@@ -61,3 +62,11 @@ def test_a_client_route_without_html_in_accept_is_a_404(api: httpx.Client) -> No
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "NOT_FOUND"
     assert api.post("/gallery", headers=HTML).status_code in (404, 405)
+
+
+def test_the_first_load_stays_under_350_kb_of_compressed_javascript(api: httpx.Client) -> None:
+    page = api.get("/", headers=HTML).text
+    scripts = re.findall(r'(?:src|href)="(/assets/[^"]+\.js)"', page)
+    assert scripts
+    compressed = sum(len(gzip.compress(api.get(path).content, compresslevel=9)) for path in scripts)
+    assert compressed < 350_000, f"{compressed} bytes of gzipped JavaScript on the first load"
