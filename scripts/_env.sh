@@ -38,3 +38,26 @@ ensure_venv() {
   fi
   export PATH="$venv/bin:$PATH"
 }
+
+ensure_console() {
+  # The web console (web/) is built into the package (src/pixelmill/console/static) by Vite, from the
+  # committed lockfile; rebuilt only when its sources change (a stamp beside node_modules).
+  command -v npm >/dev/null 2>&1 || need_system_packages npm
+  local node_major
+  node_major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+  if [ "$node_major" -lt 20 ]; then
+    echo "warning: the web console needs Node.js 20 or newer to build (found ${node_major}); serving without it" >&2
+    return 0
+  fi
+  local web="$root/web"
+  local stamp="$web/node_modules/.pixelmill-build-stamp"
+  local want
+  want="$(cd "$web" && find package.json package-lock.json index.html vite.config.ts tsconfig.json src -type f -print0 \
+    | sort -z | xargs -0 sha256sum | sha256sum | cut -d" " -f1)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -f "$root/src/pixelmill/console/static/index.html" ]; then
+    return 0
+  fi
+  echo "building the web console"
+  (cd "$web" && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent >/dev/null)
+  echo "$want" > "$stamp"
+}

@@ -221,6 +221,11 @@ class Settings(BaseSettings):
     )
     jwt_ttl_seconds: int = Field(default=3600, ge=60, description="Lifetime of access tokens from /v1/auth/login")
     password_reset_ttl_seconds: int = Field(default=3600, ge=60, description="Lifetime of a password reset token")
+    sign_in_link_ttl_seconds: int = Field(
+        default=86400,
+        ge=60,
+        description="Lifetime of the one-time console sign-in link a loopback server prints on its first start",
+    )
     invitation_ttl_seconds: int = Field(default=7 * 86400, ge=60, description="Lifetime of a workspace invitation")
     login_failures_per_window: int = Field(
         default=5, ge=1, description="Failed logins per email and client address before 429 LOGIN_THROTTLED"

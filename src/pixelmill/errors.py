@@ -52,6 +52,8 @@ INSUFFICIENT_SCOPE = _spec("INSUFFICIENT_SCOPE", 403, "This API key lacks the sc
 PLAN_FORBIDS = _spec("PLAN_FORBIDS", 403, "Your plan does not include this feature")
 RESET_TOKEN_INVALID = _spec("RESET_TOKEN_INVALID", 400, "The reset token is invalid, used or expired")
 INVITATION_INVALID = _spec("INVITATION_INVALID", 400, "The invitation is invalid, used or expired")
+SIGN_IN_LINK_INVALID = _spec("SIGN_IN_LINK_INVALID", 400, "The sign-in link is invalid, used or expired")
+CSRF_FAILED = _spec("CSRF_FAILED", 403, "A request made with the session cookie must carry its X-CSRF-Token header")
 
 # Resources
 NOT_FOUND = _spec("NOT_FOUND", 404, "Not found")

@@ -135,6 +135,7 @@ def test_first_serve_bootstraps_an_operator_key_that_works_until_a_clean_stop(
     started.append(first)
     key = first.wait_for(r"API key:\s+(pm_live_\S+)").group(1)
     password = first.wait_for(r"password:\s+(\S+)").group(1)
+    link = first.wait_for(rf"({re.escape(url)}/v1/auth/session/link\?token=\S+)").group(1)
     first.wait_for(rf"listening on {re.escape(url)}\s+\(API docs: {re.escape(url)}/docs")
     _wait_ready(url)
 
@@ -155,6 +156,12 @@ def test_first_serve_bootstraps_an_operator_key_that_works_until_a_clean_stop(
     assert (body["plan"]["name"], body["role"]) == ("operator", "owner")
     login = httpx.post(f"{url}/v1/auth/login", data={"username": "operator@localhost", "password": password})
     assert login.status_code == 200
+    with httpx.Client() as browser:  # the one-time console link: a session cookie, then never again
+        followed = browser.get(link)
+        assert (followed.status_code, followed.headers["location"]) == (303, "/")
+        assert browser.get(f"{url}/v1/auth/me").json()["user"]["email"] == "operator@localhost"
+        browser.cookies.clear()
+        assert browser.get(link).headers["location"] == "/sign-in?error=SIGN_IN_LINK_INVALID"
 
     rival = _start(environment, data_dir, _free_port())  # one data directory, one server
     started.append(rival)
@@ -171,5 +178,5 @@ def test_first_serve_bootstraps_an_operator_key_that_works_until_a_clean_stop(
     _wait_ready(url)
     assert httpx.get(f"{url}/v1/auth/me", headers={"Authorization": f"Bearer {key}"}).status_code == 200
     assert second.stop() == 0
-    assert not any("API key:" in line for line in second.lines)
+    assert not any("API key:" in line or "/link?token=" in line for line in second.lines)
     assert json.loads(credentials_file.read_text())["api_key"] == key

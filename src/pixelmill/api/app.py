@@ -10,6 +10,7 @@ from starlette.routing import Mount, Route
 
 from pixelmill import __version__
 from pixelmill.api.clean_input import CleanInputMiddleware
+from pixelmill.api.console import install_console
 from pixelmill.api.dialects.invokeai.socketio import SOCKET_PATH, InvokeAISocket
 from pixelmill.api.dialects.registry import DIALECTS, error_shapes
 from pixelmill.api.errors import install_error_handlers
@@ -19,6 +20,7 @@ from pixelmill.api.openapi import install_openapi
 from pixelmill.api.ratelimit import RateLimitHeadersMiddleware
 from pixelmill.api.routers import (
     auth,
+    browser_session,
     credits,
     default_models,
     events,
@@ -87,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(workflows.router)
     app.include_router(credits.router)
     app.include_router(auth.router)
+    app.include_router(browser_session.router)
     app.include_router(keys.router)
     app.include_router(workspaces.router)
     app.include_router(nodes.router)
@@ -103,5 +106,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.error_shapes = error_shapes()
     app.router.routes.append(Route(MCP_PATH, mcp_endpoint, include_in_schema=False))
     app.router.routes.append(Mount(SOCKET_PATH, invokeai_socket.asgi))  # InvokeAI's socket.io events
+    install_console(app)
     install_openapi(app)
     return app

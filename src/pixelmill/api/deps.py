@@ -1,9 +1,10 @@
 """FastAPI dependencies as ``Annotated`` aliases: ``RuntimeDep``, ``SessionDep``, ``PrincipalDep``.
 
 ``PrincipalDep`` is the one door to every authenticated route: it resolves the bearer credential
-and counts the request against the plan's per-minute quota, so no authenticated route can forget
-the rate limit. The ``RateLimit``/``RateLimit-Policy`` fields it computes are added to whatever
-response the route produces by ``RateLimitHeadersMiddleware``.
+(or, without one, the console's session cookie, CSRF-checked on unsafe methods) and counts the
+request against the plan's per-minute quota, so no authenticated route can forget the rate limit.
+The ``RateLimit``/``RateLimit-Policy`` fields it computes are added to whatever response the route
+produces by ``RateLimitHeadersMiddleware``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fastapi.security.base import SecurityBase
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pixelmill import errors
+from pixelmill.api.browser_session import session_credential
 from pixelmill.api.ratelimit import RATE_LIMIT_STATE_KEY
 from pixelmill.config import Settings, is_loopback_host
 from pixelmill.errors import PixelmillError
@@ -117,7 +119,13 @@ class BearerAuthentication(SecurityBase):
 
     async def __call__(self, request: Request) -> Principal:
         scheme, _, credential = request.headers.get("authorization", "").partition(" ")
-        credentials = HTTPAuthorizationCredentials(scheme=scheme, credentials=credential.strip())
+        credential = credential.strip()
+        if scheme.lower() != "bearer" or not credential:
+            # A browser session stands in for the header; an explicit bearer always wins over it.
+            cookie = session_credential(request, request.app.state.runtime.settings.secret)
+            if cookie is not None:
+                scheme, credential = "Bearer", cookie
+        credentials = HTTPAuthorizationCredentials(scheme=scheme, credentials=credential)
         return await get_principal(request, credentials if scheme.lower() == "bearer" else None)
 
 

@@ -7,26 +7,38 @@ import gc
 import signal
 import sys
 from types import FrameType
+from urllib.parse import urlencode
 
 from pixelmill import __version__
 from pixelmill.api.dialects.ima2 import discovery as ima2_discovery
 from pixelmill.cli.discovery import remove_discovery, running_server, save_credentials, write_discovery
-from pixelmill.config import Settings
+from pixelmill.config import Settings, is_loopback_host
 from pixelmill.db.migrate import DatabaseNotReady, require_current_schema, upgrade
 from pixelmill.db.session import Database
 from pixelmill.logs import configure_logging
 from pixelmill.services.bootstrap import OperatorCredentials, bootstrap_operator
+from pixelmill.services.sign_in_links import SIGN_IN_LINK_PATH, SignInLinks
 
 
-async def _bootstrap(settings: Settings) -> OperatorCredentials | None:
+async def _bootstrap(settings: Settings) -> tuple[OperatorCredentials, str | None] | None:
+    """The first start's operator credentials, with a one-time console sign-in token when the
+    server listens on loopback only (elsewhere a printed link could be followed by anyone who saw
+    the log before the operator)."""
     db = Database(settings.resolved_database_url)
     try:
-        return await bootstrap_operator(db)
+        credentials = await bootstrap_operator(db)
+        if credentials is None or not is_loopback_host(settings.host):
+            return None if credentials is None else (credentials, None)
+        async with db.session() as session:
+            token = await SignInLinks(session).issue(
+                credentials.user_id, credentials.workspace_id, settings.sign_in_link_ttl_seconds
+            )
+        return credentials, token
     finally:
         await db.dispose()
 
 
-def _announce_operator(credentials: OperatorCredentials, url: str) -> None:
+def _announce_operator(credentials: OperatorCredentials, url: str, sign_in_token: str | None) -> None:
     saved = save_credentials(
         url=url,
         email=credentials.email,
@@ -39,9 +51,13 @@ def _announce_operator(credentials: OperatorCredentials, url: str) -> None:
         f"  email:    {credentials.email}\n"
         f"  password: {credentials.password}\n"
         f"  API key:  {credentials.key}\n"
-        f"The key is saved for the local CLI in {saved} (readable only by you).\n",
+        f"The key is saved for the local CLI in {saved} (readable only by you).",
         flush=True,
     )
+    if sign_in_token is not None:
+        link = f"{url}{SIGN_IN_LINK_PATH}?{urlencode({'token': sign_in_token})}"
+        print(f"Open the web console signed in as the operator (this link works once):\n  {link}", flush=True)
+    print(flush=True)
 
 
 class _Stopped(Exception):
@@ -72,9 +88,10 @@ def run_server(settings: Settings) -> None:
             # bootstrap at start-up; a configured database (PostgreSQL, or SQLite named by URL) may
             # be shared, is migrated with `pixelmill migrate` and gets users from `pixelmill admin`.
             upgrade(settings.resolved_database_url)
-            credentials = asyncio.run(_bootstrap(settings))
-            if credentials is not None:
-                _announce_operator(credentials, url)
+            first_start = asyncio.run(_bootstrap(settings))
+            if first_start is not None:
+                credentials, sign_in_token = first_start
+                _announce_operator(credentials, url, sign_in_token)
         else:
             # Refuse now rather than start and fail every request on a missing table.
             require_current_schema(settings.resolved_database_url)

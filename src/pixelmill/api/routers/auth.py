@@ -7,6 +7,7 @@ one acting in another of your workspaces with ``POST /v1/auth/token``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Form, status
@@ -73,7 +74,15 @@ class ResetPasswordRequest(RequestModel):
     new_password: Password
 
 
-def _access_token(runtime: Runtime, user_id: str, workspace_id: str) -> AccessToken:
+@dataclass(frozen=True, slots=True)
+class LoginTarget:
+    """Who logged in, and the workspace their token acts in."""
+
+    user_id: str
+    workspace_id: str
+
+
+def access_token(runtime: Runtime, user_id: str, workspace_id: str) -> AccessToken:
     ttl = runtime.settings.jwt_ttl_seconds
     token = issue_access_token(runtime.settings.secret, user_id, workspace_id, ttl)
     return AccessToken(access_token=token, expires_in=ttl, workspace_id=workspace_id)
@@ -96,7 +105,7 @@ async def signup(body: SignupRequest, runtime: RuntimeDep) -> SignupResponse:
         )
         if settings.signup_credits:
             await CreditLedger(session).grant(workspace.id, settings.signup_credits, "sign-up credits")
-    token = _access_token(runtime, user.id, workspace.id)
+    token = access_token(runtime, user.id, workspace.id)
     view = WorkspaceView(workspace.id, workspace.name, workspace.kind, workspace.plan, "owner", workspace.created_at)
     return SignupResponse(
         **token.model_dump(),
@@ -126,20 +135,29 @@ async def login(
     INVALID_CREDENTIALS; after
     ``login_failures_per_window`` failures for one email from one address, 429 LOGIN_THROTTLED.
     """
+    target = await verify_login(runtime, client, username, password, workspace_id)
+    return access_token(runtime, target.user_id, target.workspace_id)
+
+
+async def verify_login(
+    runtime: Runtime, client: str, email: str, password: str, workspace_id: str | None
+) -> LoginTarget:
+    """Check a password login, throttled per email and client address, and the workspace it acts
+    in (default: the personal one). Shared by the OAuth2 login and the console's cookie session."""
     limiter = runtime.limiter
-    await limiter.check_login(username, client)
+    await limiter.check_login(email, client)
     async with runtime.db.session() as session:
         accounts = AccountService(session)
         try:
-            user = await accounts.verify_credentials(username, password)
+            user = await accounts.verify_credentials(email, password)
         except PixelmillError:
-            await limiter.record_login_failure(username, client)
+            await limiter.record_login_failure(email, client)
             raise
         target = workspace_id or await accounts.default_workspace_id(user)
         if await principal_for_user(session, user.id, target) is None:
             raise PixelmillError(errors.NOT_FOUND, "You are not a member of this workspace", field="workspace_id")
-    await limiter.clear_login_failures(username, client)
-    return _access_token(runtime, user.id, target)
+    await limiter.clear_login_failures(email, client)
+    return LoginTarget(user.id, target)
 
 
 @router.post("/token", operation_id="switch_workspace", responses=error_responses(errors.FORBIDDEN, errors.NOT_FOUND))
@@ -149,7 +167,7 @@ async def switch_workspace(body: TokenRequest, principal: PrincipalDep, runtime:
     async with runtime.db.session() as session:
         if await principal_for_user(session, user_id, body.workspace_id) is None:
             raise PixelmillError(errors.NOT_FOUND, "You are not a member of this workspace", field="workspace_id")
-    return _access_token(runtime, user_id, body.workspace_id)
+    return access_token(runtime, user_id, body.workspace_id)
 
 
 @router.get("/me", operation_id="get_me")

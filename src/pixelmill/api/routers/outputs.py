@@ -6,7 +6,8 @@ A request needs either the signed query a run view put on the URL (``?expires=&s
 follow it without a credential) or a bearer credential of the run's workspace. The bytes come from
 the blob store by content hash, with the media type recorded when the node saved them. An unknown,
 deleted or another workspace's run, a name it has no output for and a forged link all get one
-answer, so an id says nothing about what another workspace has.
+answer, so an id says nothing about what another workspace has. ``?preview=true`` answers an image
+output's preview (at most 256 px; the signature covers the path, so a signed link takes it too).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pixelmill.api.signed_links import principal_or_link
 from pixelmill.db.models import Run
 from pixelmill.errors import PixelmillError
 from pixelmill.runtime import Runtime
+from pixelmill.services.output_previews import OutputPreviews
 from pixelmill.services.run_outputs import extension, output_refs, parse_output_name
 
 router = APIRouter(tags=["outputs"])
@@ -34,6 +36,10 @@ def _not_found(run_id: str, name: str) -> PixelmillError:
 _RESPONSES = error_responses(errors.INSUFFICIENT_SCOPE, errors.FORBIDDEN)
 Expires = Annotated[int | None, Query(description="Expiry of a signed link (unix seconds)")]
 Sig = Annotated[str | None, Query(description="Signature of a signed link")]
+Preview = Annotated[
+    bool, Query(description="An image output's preview, at most 256 px (JPEG, or WebP with transparency)")
+]
+_previews = OutputPreviews()
 
 
 @router.get(
@@ -44,10 +50,17 @@ Sig = Annotated[str | None, Query(description="Signature of a signed link")]
     responses=_RESPONSES,
 )
 async def get_run_output(
-    run_id: str, name: str, request: Request, runtime: RuntimeDep, expires: Expires = None, sig: Sig = None
+    run_id: str,
+    name: str,
+    request: Request,
+    runtime: RuntimeDep,
+    expires: Expires = None,
+    sig: Sig = None,
+    preview: Preview = False,
 ) -> Response:
     """The output's bytes (image, video or audio)."""
-    return await _serve(request, runtime, run_id, name, f"/v1/outputs/runs/{run_id}/{name}", expires, sig)
+    path = f"/v1/outputs/runs/{run_id}/{name}"
+    return await _serve(request, runtime, run_id, name, path, expires, sig, preview=preview)
 
 
 @router.get(
@@ -58,15 +71,29 @@ async def get_run_output(
     responses=_RESPONSES,
 )
 async def get_run_output_stable(
-    run_id: str, name: str, request: Request, runtime: RuntimeDep, expires: Expires = None, sig: Sig = None
+    run_id: str,
+    name: str,
+    request: Request,
+    runtime: RuntimeDep,
+    expires: Expires = None,
+    sig: Sig = None,
+    preview: Preview = False,
 ) -> Response:
     """The output's bytes at the URL a run read shows as ``url``: the same for as long as the run
     keeps its outputs (its plan's retention), read with a key of the run's workspace."""
-    return await _serve(request, runtime, run_id, name, f"/runs/{run_id}/{name}", expires, sig)
+    return await _serve(request, runtime, run_id, name, f"/runs/{run_id}/{name}", expires, sig, preview=preview)
 
 
 async def _serve(
-    request: Request, runtime: Runtime, run_id: str, name: str, path: str, expires: int | None, sig: str | None
+    request: Request,
+    runtime: Runtime,
+    run_id: str,
+    name: str,
+    path: str,
+    expires: int | None,
+    sig: str | None,
+    *,
+    preview: bool,
 ) -> Response:
     missing = _not_found(run_id, name)
     principal = await principal_or_link(request, runtime, path, expires, sig, missing=missing)
@@ -94,12 +121,17 @@ async def _serve(
         data = await runtime.blobs.get(str(sha256))
     except KeyError:
         raise PixelmillError(errors.NOT_FOUND, "The output's content is missing from storage", run_id=run_id) from None
+    mime = str(ref.get("mime") or "application/octet-stream")
+    etag = f'"{sha256}"'
+    if preview and mime.startswith("image/"):
+        data, mime = await _previews.preview(str(sha256), data, runtime.settings.max_image_pixels)
+        etag = f'"{sha256}-preview"'
     return Response(
         content=data,
-        media_type=str(ref.get("mime") or "application/octet-stream"),
+        media_type=mime,
         headers={
             "Cache-Control": f"private, max-age={runtime.settings.signed_url_ttl_seconds}",
-            "ETag": f'"{sha256}"',
+            "ETag": etag,
             "X-Content-Type-Options": "nosniff",
         },
     )

@@ -1,6 +1,6 @@
 """Every table, imported here so ``Base.metadata`` is complete for Alembic and tests."""
 
-from pixelmill.db.models.accounts import ApiKey, Invitation, Membership, PasswordResetToken, User, Workspace
+from pixelmill.db.models.accounts import ApiKey, Invitation, Membership, PasswordResetToken, SignInLink, User, Workspace
 from pixelmill.db.models.credits import LedgerEntry, PlanGrant, Wallet
 from pixelmill.db.models.events import RunEvent
 from pixelmill.db.models.files import File
@@ -35,6 +35,7 @@ __all__ = [
     "ProviderKey",
     "Run",
     "RunEvent",
+    "SignInLink",
     "User",
     "Wallet",
     "WebhookAttempt",

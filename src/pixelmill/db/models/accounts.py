@@ -1,4 +1,5 @@
-"""Users, workspaces (the tenancy and billing unit), memberships, invitations, API keys, reset tokens."""
+"""Users, workspaces (the tenancy and billing unit), memberships, invitations, API keys, reset tokens,
+one-time sign-in links."""
 
 from __future__ import annotations
 
@@ -87,6 +88,24 @@ class PasswordResetToken(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class SignInLink(Base):
+    """A one-time browser sign-in for the operator, printed by a loopback server's first start.
+
+    Only the token's SHA-256 is kept; following the link spends it (``used_at``) and sets the
+    console's session cookie.
+    """
+
+    __tablename__ = "sign_in_links"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
