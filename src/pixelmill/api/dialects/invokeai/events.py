@@ -56,17 +56,10 @@ class QueueItem:
     error: Mapping[str, Any] | None = None
 
 
-def queue_item_status_changed(
-    record: EventRecord, item: QueueItem, batch: Payload, queue: Payload
-) -> tuple[str, Payload] | None:
-    """The status change a run's status event is, in InvokeAI's payload; None for other events."""
-    if record.name not in STATUS_EVENTS:
-        return None
+def _about(record: EventRecord, item: QueueItem) -> Payload:
+    """What every event about one item carries: when, and which item of which queue, batch and session."""
     identity = item.identity
-    pixelmill_status = str(record.data.get("status", item.status))
-    status = STATUS_WORDS[pixelmill_status]
-    error = (record.data.get("error") or item.error) if status == "failed" else None
-    return "queue_item_status_changed", {
+    return {
         "timestamp": unix_seconds(record.created_at),
         "queue_id": identity.queue_id,
         "item_id": item.item_id,
@@ -75,6 +68,20 @@ def queue_item_status_changed(
         "destination": identity.destination,
         "user_id": identity.user_id,
         "session_id": identity.session_id,
+    }
+
+
+def queue_item_status_changed(
+    record: EventRecord, item: QueueItem, batch: Payload, queue: Payload
+) -> tuple[str, Payload] | None:
+    """The status change a run's status event is, in InvokeAI's payload; None for other events."""
+    if record.name not in STATUS_EVENTS:
+        return None
+    pixelmill_status = str(record.data.get("status", item.status))
+    status = STATUS_WORDS[pixelmill_status]
+    error = (record.data.get("error") or item.error) if status == "failed" else None
+    return "queue_item_status_changed", {
+        **_about(record, item),
         "status": status,
         "status_sequence": status_sequence(pixelmill_status, item.started_at is not None),
         **error_fields(error if isinstance(error, Mapping) else None),
@@ -141,14 +148,7 @@ def invocation_event(record: EventRecord, item: QueueItem) -> tuple[str, Payload
     prepared_id = str(data.get("node_id"))
     invokeai_type = identity.node_types.get(prepared_id)
     payload: Payload = {
-        "timestamp": unix_seconds(record.created_at),
-        "queue_id": identity.queue_id,
-        "item_id": item.item_id,
-        "batch_id": identity.batch_id,
-        "origin": identity.origin,
-        "destination": identity.destination,
-        "user_id": identity.user_id,
-        "session_id": identity.session_id,
+        **_about(record, item),
         "invocation": {"id": prepared_id, "type": invokeai_type or str(data.get("node_type"))},
         "invocation_source_id": identity.prepared_source_mapping.get(prepared_id, prepared_id),
     }
