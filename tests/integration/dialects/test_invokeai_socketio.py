@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+import engineio
 import httpx
 import pytest
 import redis
@@ -73,11 +74,26 @@ def settings(settings: Settings) -> Iterator[Settings]:
         client.close()
 
 
+class _InOrderEngineIO(engineio.Client):  # type: ignore[misc]
+    """engine.io's client hands each message to a new thread, so two events sent in order may be
+    handled out of it; here messages are handled on the reading thread, in the order they came."""
+
+    def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
+        if event == "message":
+            kwargs["run_async"] = False
+        return super()._trigger_event(event, *args, **kwargs)
+
+
+class _InOrderClient(socketio.Client):  # type: ignore[misc]
+    def _engineio_client_class(self) -> type[engineio.Client]:
+        return _InOrderEngineIO
+
+
 class Received:
-    """A socket.io client that keeps every InvokeAI event it receives, in order."""
+    """A socket.io client that keeps every InvokeAI event it receives, in the order it arrived."""
 
     def __init__(self) -> None:
-        self.client = socketio.Client(reconnection=False)
+        self.client = _InOrderClient(reconnection=False)
         self.events: list[tuple[str, dict[str, Any]]] = []
         self._lock = threading.Lock()
         for name in EVENTS:
@@ -322,7 +338,7 @@ def test_enqueue_batch_over_http_reaches_a_socket_as_invokeai_sends_it_and_clear
                     "invocation_started",
                     "invocation_complete",
                     "status:completed",
-                ]
+                ], events
                 own = [p for _n, p in events if p.get("item_id") == item_id]
                 assert own[1]["invocation_source_id"] == own[2]["invocation_source_id"] == "sum"
                 item = client.get(f"/api/v1/queue/default/i/{item_id}").json()
