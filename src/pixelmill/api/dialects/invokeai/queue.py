@@ -216,7 +216,7 @@ async def batch_status(session: AsyncSession, workspace_id: str, queue_id: str, 
     """InvokeAI's BatchStatus: the batch's items per status (``origin``/``destination`` from its first item)."""
     queue = QueueRuns(session, workspace_id, queue_id)
     counts = await queue.counts(batch_id=batch_id)
-    first = await queue.list(batch_ids=[batch_id], order="asc")
+    first = await queue.list(batch_ids=[batch_id], order="asc", limit=1)
     identity = QueueIdentity.of(first[0][0]) if first else None
     return {
         "queue_id": queue_id,
@@ -231,7 +231,7 @@ async def queue_status(session: AsyncSession, workspace_id: str, queue_id: str) 
     """InvokeAI's SessionQueueStatus: counts, and the in-progress item's ids."""
     queue = QueueRuns(session, workspace_id, queue_id)
     counts = count_words(await queue.counts())
-    current = await queue.list(statuses=["running"])
+    current = await queue.list(statuses=["running"], limit=1)
     identity = QueueIdentity.of(current[0][0]) if current else None
     return {
         "queue_id": queue_id,

@@ -269,8 +269,8 @@ async def retry_items_by_id(
 
 async def _first(runtime: Runtime, principal: Principal, queue_id: str, status: str) -> Any:
     async with runtime.db.reads() as session:
-        found = await _queue(session, principal, queue_id).list(statuses=[status])
-        return (await views.queue_items(session, found[:1]))[0] if found else None
+        found = await _queue(session, principal, queue_id).list(statuses=[status], limit=1)
+        return (await views.queue_items(session, found))[0] if found else None
 
 
 @router.get("/{queue_id}/current")
