@@ -28,6 +28,7 @@ EventName = Literal[
     "run_complete",
     "run_failed",
     "run_cancelled",
+    "run_deleted",
 ]
 
 TERMINAL_EVENTS: frozenset[str] = frozenset({"run_complete", "run_failed", "run_cancelled"})

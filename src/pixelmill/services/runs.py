@@ -24,6 +24,7 @@ from pixelmill.db.models import Run, Workspace
 from pixelmill.engine.model_checks import check_models, resolve_model_aliases
 from pixelmill.engine.validation import ValidatedGraph, parse_graph, validate_graph
 from pixelmill.errors import PixelmillError
+from pixelmill.events.log import NewEvent
 from pixelmill.ids import new_id
 from pixelmill.outbound_urls import UrlPolicy, check_outbound_url
 from pixelmill.providers.registry import ProviderRegistry
@@ -289,7 +290,8 @@ class RunService:
         )
 
     async def delete(self, principal: Principal, run_id: str) -> None:
-        """Tombstone a finished run: hidden from reads and lists from now on. 409 while it is active."""
+        """Tombstone a finished run: hidden from reads and lists from now on. 409 while it is active.
+        Writes ``run_deleted``, so live streams (and the dialects that show a queue) learn it is gone."""
         run = await self.get(principal, run_id)
         result = await self.session.execute(
             update(Run)
@@ -303,6 +305,9 @@ class RunService:
                 run_id=run_id,
                 status=run.status,
             )
+        if self.runtime.run_events is not None:
+            deleted = NewEvent(run.workspace_id, run_id, "run_deleted", {"status": run.status})
+            await self.runtime.run_events.log.append(self.session, [deleted])
 
     async def restore(self, principal: Principal, run_id: str) -> Run:
         """Bring back a deleted run within ``run_restore_window_seconds`` of its deletion: 409

@@ -1,14 +1,17 @@
 """InvokeAI's socket.io events against pixelmill on loopback (SQLite and PostgreSQL), read with the
 ``python-socketio`` client as InvokeAI's clients read them.
 
-Runs are created the way the queue's enqueue creates them (RunService with the queue identity in
-their metadata) by a second process-like runtime, so their ``run_queued`` reaches the server over
-the Redis bus that SSE uses, while the server executes them and publishes the rest the same way.
+The whole flow goes through the HTTP routes (enqueue_batch, item and status reads, image download,
+clear) while a socket listens. Other tests create runs the way enqueue creates them (RunService with
+the queue identity in their metadata) from a second process-like runtime, so their ``run_queued``
+reaches the server over the Redis bus that SSE uses, while the server executes them and publishes
+the rest the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 import time
 import uuid
@@ -16,9 +19,12 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+import engineio
+import httpx
 import pytest
 import redis
 import socketio
+from PIL import Image
 
 from pixelmill.api.dialects.invokeai.items import QueueIdentity
 from pixelmill.api.dialects.invokeai.socketio import SOCKET_PATH
@@ -68,11 +74,26 @@ def settings(settings: Settings) -> Iterator[Settings]:
         client.close()
 
 
+class _InOrderEngineIO(engineio.Client):  # type: ignore[misc]
+    """engine.io's client hands each message to a new thread, so two events sent in order may be
+    handled out of it; here messages are handled on the reading thread, in the order they came."""
+
+    def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
+        if event == "message":
+            kwargs["run_async"] = False
+        return super()._trigger_event(event, *args, **kwargs)
+
+
+class _InOrderClient(socketio.Client):  # type: ignore[misc]
+    def _engineio_client_class(self) -> type[engineio.Client]:
+        return _InOrderEngineIO
+
+
 class Received:
-    """A socket.io client that keeps every InvokeAI event it receives, in order."""
+    """A socket.io client that keeps every InvokeAI event it receives, in the order it arrived."""
 
     def __init__(self) -> None:
-        self.client = socketio.Client(reconnection=False)
+        self.client = _InOrderClient(reconnection=False)
         self.events: list[tuple[str, dict[str, Any]]] = []
         self._lock = threading.Lock()
         for name in EVENTS:
@@ -271,3 +292,121 @@ def test_a_failing_node_and_cancelled_items_reach_the_socket_as_invokeai_says_th
         assert not any(n == "invocation_started" and p["item_id"] in cancelled for n, p in events)
     finally:
         received.client.disconnect()
+
+
+def statuses_of(events: list[tuple[str, dict[str, Any]]], item_id: int) -> list[str]:
+    """The item's events in order, a status change as ``status:<word>``."""
+    return [
+        n if n != "queue_item_status_changed" else f"status:{p['status']}"
+        for n, p in events
+        if p.get("item_id") == item_id
+    ]
+
+
+def test_enqueue_batch_over_http_reaches_a_socket_as_invokeai_sends_it_and_clear_is_queue_cleared(
+    settings: Settings, account: SeededAccount
+) -> None:
+    grant(settings.resolved_database_url, account.workspace_id, 1000)  # image nodes cost credits
+    plans = unthrottled_plans()
+    plans["pro"] = plans["pro"].model_copy(update={"max_queued_runs": 2})
+    live = start_server(settings.model_copy(update={"plans": plans}))
+    received = Received()
+    try:
+        received.connect(live.url, {"token": account.key})
+        received.subscribe("default")
+        with httpx.Client(base_url=live.url, headers=account.headers, timeout=30) as client:
+            graph = {"id": "g", "nodes": {"sum": {"id": "sum", "type": "add", "a": 2, "b": 3}}, "edges": []}
+            answer = client.post("/api/v1/queue/default/enqueue_batch", json={"batch": {"graph": graph, "runs": 3}})
+            assert answer.status_code == 200, answer.text
+            enqueued = answer.json()
+            # The plan has room for 2 queued runs: the third session is dropped, as InvokeAI drops it.
+            assert (enqueued["requested"], enqueued["enqueued"]) == (3, 2)
+            items, batch_id = sorted(enqueued["item_ids"]), enqueued["batch"]["batch_id"]
+
+            def finished(evs: list[tuple[str, dict[str, Any]]]) -> bool:
+                done = {p["item_id"] for n, p in evs if n == "queue_item_status_changed" and p["status"] == "completed"}
+                return done == set(items)
+
+            events = received.wait_for(finished)
+            name, announced = events[0]
+            assert name == "batch_enqueued"
+            assert (announced["batch_id"], announced["enqueued"], announced["requested"]) == (batch_id, 2, 3)
+            assert announced["priority"] == enqueued["priority"]
+            for item_id in items:
+                assert statuses_of(events, item_id) == [
+                    "status:in_progress",
+                    "invocation_started",
+                    "invocation_complete",
+                    "status:completed",
+                ], events
+                own = [p for _n, p in events if p.get("item_id") == item_id]
+                assert own[1]["invocation_source_id"] == own[2]["invocation_source_id"] == "sum"
+                item = client.get(f"/api/v1/queue/default/i/{item_id}").json()
+                prepared = item["session"]["source_prepared_mapping"]["sum"][0]
+                assert own[1]["invocation"] == {"id": prepared, "type": "add"}
+                # The socket and the HTTP routes say the same item, result and counts.
+                assert own[2]["result"] == {**item["session"]["results"][prepared], "output_meta": None}
+                assert own[2]["result"]["value"] == 5
+                assert own[0]["status_sequence"] < own[3]["status_sequence"] == item["status_sequence"]
+                assert (own[3]["session_id"], own[3]["completed_at"]) == (item["session_id"], item["completed_at"])
+            last = next(p for n, p in reversed(events) if n == "queue_item_status_changed")
+            assert last["batch_status"] == client.get(f"/api/v1/queue/default/b/{batch_id}/status").json()
+            assert last["queue_status"] == client.get("/api/v1/queue/default/status").json()["queue"]
+            assert (last["batch_status"]["completed"], last["queue_status"]["in_progress"]) == (2, 0)
+
+            # An image graph: the image named in session.results is served at /images/i/{name}/full.
+            canvas = {
+                "id": "canvas",
+                "nodes": {
+                    "blank": {
+                        "id": "blank",
+                        "type": "blank_image",
+                        "width": 40,
+                        "height": 30,
+                        "color": {"r": 20, "g": 180, "b": 60, "a": 255},
+                    },
+                    "small": {"id": "small", "type": "img_resize", "width": 20, "height": 10},
+                },
+                "edges": [
+                    {
+                        "source": {"node_id": "blank", "field": "image"},
+                        "destination": {"node_id": "small", "field": "image"},
+                    }
+                ],
+            }
+            answer = client.post("/api/v1/queue/default/enqueue_batch", json={"batch": {"graph": canvas}})
+            assert answer.status_code == 200, answer.text
+            (picture,) = answer.json()["item_ids"]
+            events = received.wait_for(
+                lambda evs: any(
+                    n == "queue_item_status_changed" and p["item_id"] == picture and p["status"] == "completed"
+                    for n, p in evs
+                )
+            )
+            item = client.get(f"/api/v1/queue/default/i/{picture}").json()
+            resized = item["session"]["results"][item["session"]["source_prepared_mapping"]["small"][0]]
+            complete = next(
+                p
+                for n, p in events
+                if n == "invocation_complete" and p["item_id"] == picture and p["invocation_source_id"] == "small"
+            )
+            assert complete["result"] == {**resized, "output_meta": None}
+            image_name = resized["image"]["image_name"]
+            full = client.get(f"/api/v1/images/i/{image_name}/full")
+            assert full.status_code == 200
+            decoded = Image.open(io.BytesIO(full.content))
+            assert (decoded.format, decoded.size) == ("PNG", (20, 10))
+            assert decoded.convert("RGB").getpixel((10, 5)) == (20, 180, 60)
+
+            # Deleting one item leaves the queue with items: no queue_cleared. Clearing it is one.
+            assert client.delete(f"/api/v1/queue/default/i/{items[0]}").status_code == 200
+            assert client.put("/api/v1/queue/default/clear").json() == {"deleted": 2}
+            events = received.wait_for(lambda evs: any(n == "queue_cleared" for n, _ in evs))
+            cleared = [p for n, p in events if n == "queue_cleared"]
+            assert [p["queue_id"] for p in cleared] == ["default"]
+            assert isinstance(cleared[0]["timestamp"], int)
+            time.sleep(0.5)
+            assert len([n for n, _ in received.events if n == "queue_cleared"]) == 1
+    finally:
+        received.client.disconnect()
+        live.stop()

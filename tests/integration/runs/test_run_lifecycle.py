@@ -12,6 +12,7 @@ from pixelmill.config import Settings
 from tests.support.accounts import SeededAccount
 from tests.support.run_nodes import GATES
 from tests.support.runs import TERMINAL, books, edge, grant, node, wait_for, wait_node
+from tests.support.sse import parse_frames
 
 
 def test_prefer_wait_answers_with_the_finished_run(api: httpx.Client, account: SeededAccount) -> None:
@@ -193,3 +194,8 @@ def test_delete_hides_a_finished_run_and_refuses_an_active_one(api: httpx.Client
     assert api.get(f"/v1/runs/{blocked}", headers=account.headers).status_code == 404
     assert api.get("/v1/runs", headers=account.headers).json()["data"] == []
     assert api.delete(f"/v1/runs/{blocked}", headers=account.headers).status_code == 404
+    # The deletion is an event of the workspace's stream (InvokeAI's queue_cleared is said from it).
+    replay = {**account.headers, "Last-Event-ID": "0"}
+    with api.stream("GET", "/v1/events", headers=replay, timeout=10) as stream:
+        deleted = next(frame for frame in parse_frames(stream.iter_lines()) if frame.event == "run_deleted")
+    assert deleted.data == {"event": "run_deleted", "run_id": blocked, "status": "completed"}

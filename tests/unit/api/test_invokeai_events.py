@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from PIL import Image
 
 from pixelmill.api.dialects.invokeai import events
 from pixelmill.api.dialects.invokeai.events import QueueItem
+from pixelmill.api.dialects.invokeai.graphs import result_of
 from pixelmill.api.dialects.invokeai.items import QueueIdentity
 from pixelmill.events.types import EventName, EventRecord
 
@@ -32,7 +34,6 @@ def item(status: str = "running", **changes: Any) -> QueueItem:
     values: dict[str, Any] = {
         "item_id": 7,
         "identity": IDENTITY,
-        "user_id": "system",
         "status": status,
         "created_at": AT,
         "started_at": AT,
@@ -76,7 +77,8 @@ def test_a_node_complete_carries_the_result_in_invokeais_shape() -> None:
     assert payload["result"] == {"type": "integer_output", "value": 5, "output_meta": None}
 
 
-def test_an_image_result_names_the_output_file() -> None:
+def test_a_node_result_is_what_session_results_show_with_output_meta() -> None:
+    """The socket's result is graphs.result_of, the same as ``session.results`` over HTTP."""
     ref = {
         "kind": "image",
         "file_id": "file_01J9ZZZZZZZZZZZZZZZZZZZZZZ",
@@ -84,38 +86,16 @@ def test_an_image_result_names_the_output_file() -> None:
         "width": 64,
         "height": 32,
     }
-    result = events.invocation_result("img_resize", {"type": "image", "value": ref}, {"image": ref})
-    assert result == {
-        "type": "image_output",
-        "image": {"image_name": "file_01J9ZZZZZZZZZZZZZZZZZZZZZZ.png"},
-        "width": 64,
-        "height": 32,
-        "output_meta": None,
-    }
-
-
-def test_values_become_the_output_type_of_their_kind() -> None:
-    def result(value: Any, node_type: str | None = None) -> dict[str, Any]:
-        return events.invocation_result(node_type, {"type": "json", "value": value}, {"value": value})
-
-    assert result(2.5)["type"] == "float_output"
-    assert result(5.0, "add") == {
-        "type": "integer_output",
-        "value": 5,
-        "output_meta": None,
-    }  # pixelmill's math is float
-    assert result(5, "float_math") == {"type": "float_output", "value": 5.0, "output_meta": None}
-    assert result(-2.5, "div") == {"type": "integer_output", "value": -2, "output_meta": None}  # int(a / b)
-    assert result("hi") == {"type": "string_output", "value": "hi", "output_meta": None}
-    assert result(True)["type"] == "boolean_output"
-    assert result([0, 1, 2], "range") == {
-        "type": "integer_collection_output",
-        "collection": [0, 1, 2],
-        "output_meta": None,
-    }
-    assert result([1, 2], "collect")["type"] == "collect_output"
-    iterate = events.invocation_result("iterate", {"type": "json", "value": 4}, {"item": 4, "index": 1, "total": 3})
-    assert iterate == {"type": "iterate_output", "item": 4, "index": 1, "total": 3, "output_meta": None}
+    identity = QueueIdentity(queue_id="default", batch_id="b", session_id="s", node_types={"n": "img_resize"})
+    event = record("node_complete", node_id="n", node_type="image.resize", outputs={"image": ref})
+    _name, payload = events.invocation_event(event, item(identity=identity)) or ("", {})
+    assert payload["result"] == {**result_of("img_resize", {"image": ref}), "output_meta": None}
+    assert payload["result"]["image"] == {"image_name": "file_01J9ZZZZZZZZZZZZZZZZZZZZZZ.png"}
+    assert (payload["result"]["width"], payload["result"]["height"]) == (64, 32)
+    div = record("node_complete", node_id="n", node_type="math.divide", outputs={"value": -2.5})
+    divided = item(identity=QueueIdentity(queue_id="q", batch_id="b", session_id="s", node_types={"n": "div"}))
+    _name, payload = events.invocation_event(div, divided) or ("", {})
+    assert payload["result"] == {"value": -2, "type": "integer_output", "output_meta": None}  # int(a / b)
 
 
 def test_progress_has_a_fraction_a_message_and_the_preview_with_its_size() -> None:
@@ -155,32 +135,24 @@ def test_run_events_that_are_not_node_events_are_no_invocation_event() -> None:
 
 
 def test_a_status_transition_is_queue_item_status_changed_with_both_statuses() -> None:
-    statuses = {"queued": 2, "running": 1, "completed": 4, "cancelled": 1}
-    batch = events.batch_status(item(), statuses)
-    queue = events.queue_status(item(), statuses, item())
-    assert batch == {
-        "queue_id": "default",
-        "batch_id": "batch-1",
-        "origin": "external-client",
-        "destination": "gallery",
-        "pending": 2,
-        "in_progress": 1,
-        "completed": 4,
-        "failed": 0,
-        "canceled": 1,
-        "total": 8,
-    }
-    assert (queue["item_id"], queue["session_id"], queue["user_pending"], queue["total"]) == (7, "session-1", 2, 8)
+    batch = {"queue_id": "default", "batch_id": "batch-1", "total": 8}
+    queue = {"queue_id": "default", "item_id": 7, "total": 8}
     translated = events.queue_item_status_changed(record("run_started", status="running"), item(), batch, queue)
     name, payload = translated or ("", {})
     assert name == "queue_item_status_changed"
     assert payload["status"] == "in_progress"
-    assert payload["status_sequence"] == 41
+    assert payload["status_sequence"] == 1  # as GET /i/{item_id} counts it
     assert payload["created_at"] == "2026-08-19 12:30:45.123"
     assert payload["completed_at"] is None
     assert payload["error_type"] is None
     assert payload["batch_status"] is batch
     assert payload["queue_status"] is queue
+    done = record("run_complete", status="completed")
+    _name, payload = events.queue_item_status_changed(done, item("completed", completed_at=AT), batch, queue) or (
+        "",
+        {},
+    )
+    assert payload["status_sequence"] == 2
 
 
 def test_a_failure_carries_its_error_and_a_cancellation_says_canceled() -> None:
@@ -199,18 +171,22 @@ def test_a_failure_carries_its_error_and_a_cancellation_says_canceled() -> None:
 
 
 def test_batch_and_cancellation_summaries() -> None:
-    items = [item(item_id=1), item(item_id=2), item(item_id=3, user_id="user_b")]
-    enqueued = events.batch_enqueued(items, AT)
+    other_user = replace(IDENTITY, user_id="user_b")
+    items = [item(item_id=1), item(item_id=2), item(item_id=3, identity=other_user)]
+    enqueued = events.batch_enqueued(items[:2], AT)
     assert enqueued == {
         "timestamp": int(AT.timestamp()),
         "queue_id": "default",
         "batch_id": "batch-1",
-        "enqueued": 3,
-        "requested": 3,
+        "enqueued": 2,
+        "requested": 2,
         "priority": 3,
         "origin": "external-client",
         "user_id": "system",
     }
+    # A batch that asked for more sessions than the queue had room for says so.
+    cut = [item(identity=replace(IDENTITY, requested=5)), item(item_id=2, identity=replace(IDENTITY, requested=5))]
+    assert (events.batch_enqueued(cut, AT)["enqueued"], events.batch_enqueued(cut, AT)["requested"]) == (2, 5)
     canceled = events.queue_items_canceled("default", items, AT)
     assert canceled["canceled_item_ids"] == [1, 2, 3]
     assert canceled["user_ids"] == ["system", "user_b"]
@@ -234,12 +210,11 @@ def test_records_delivered_together_become_invokeais_events_in_order() -> None:
         of("run_1", "run_complete", 6, status="completed"),
         of("run_2", "run_cancelled", 7, status="cancelled"),
     ]
-    counts = events.QueueCounts(
-        batches={("default", "batch-1"): {"completed": 1, "cancelled": 1}},
-        queues={"default": {"completed": 1, "cancelled": 1}},
-        current={"default": None},
+    statuses = events.QueueStatuses(
+        batches={("default", "batch-1"): {"batch_id": "batch-1", "total": 2}},
+        queues={"default": {"queue_id": "default", "item_id": None}},
     )
-    out = events.socket_events(records, items, counts)
+    out = events.socket_events(records, items, statuses)
     names = [name if name != "queue_item_status_changed" else f"status:{payload['status']}" for name, payload in out]
     assert names == [
         "batch_enqueued",
@@ -253,4 +228,21 @@ def test_records_delivered_together_become_invokeais_events_in_order() -> None:
     assert out[3][1]["batch_status"]["total"] == 2
     assert out[3][1]["queue_status"]["item_id"] is None
     assert out[-1][1]["canceled_item_ids"] == [2]
-    assert events.socket_events([], {}, counts) == []
+    assert events.socket_events([], {}, statuses) == []
+
+
+def test_deletions_that_empty_a_queue_are_one_queue_cleared() -> None:
+    items = {"run_1": item("completed", item_id=1), "run_2": item("completed", item_id=2)}
+
+    def deleted(run_id: str, record_id: int) -> EventRecord:
+        return EventRecord(
+            record_id, "ws_1", run_id, "run_deleted", {"event": "run_deleted", "status": "completed"}, AT
+        )
+
+    records = [deleted("run_1", 8), deleted("run_2", 9)]
+    emptied = events.QueueStatuses(batches={}, queues={}, emptied=frozenset({"default"}))
+    assert events.socket_events(records, items, emptied) == [
+        ("queue_cleared", {"timestamp": int(AT.timestamp()), "queue_id": "default"})
+    ]
+    # A deletion that leaves items in the queue (one item deleted, a prune) clears nothing.
+    assert events.socket_events(records[:1], items, events.QueueStatuses(batches={}, queues={})) == []

@@ -48,6 +48,7 @@ class BatchTarget:
     kind: RunKind = "graph"
     workflow_id: str | None = None
     workflow_version: int | None = None
+    requested: int | None = None  # sessions the batch asked for, some maybe over the queue's room
 
 
 # One session: its field values -> (its translation, its graph as InvokeAI shows it).
@@ -97,6 +98,7 @@ async def enqueue(
             graph=shown,
             workflow=target.workflow,
             user_id=principal.user_id or "system",
+            requested=target.requested,
         )
         run = await create_run(service, principal, translation, identity, target, pixelmill_priority)
         run_ids.append(run.id)
@@ -141,4 +143,4 @@ def in_source_ids(exc: PixelmillError, prepared_source: dict[str, str]) -> Pixel
 
 def retry_identity(identity: QueueIdentity, item_id: int) -> QueueIdentity:
     """A retried item's identity: a new session of the same batch, pointing back at the original."""
-    return replace(identity, session_id=str(uuid.uuid4()), retried_from_item_id=item_id)
+    return replace(identity, session_id=str(uuid.uuid4()), retried_from_item_id=item_id, requested=None)

@@ -19,7 +19,7 @@ from pixelmill import errors
 from pixelmill.api.dialects.invokeai.batches import FieldValue
 from pixelmill.api.dialects.invokeai.canvas import blank_png
 from pixelmill.api.dialects.invokeai.iterations import unroll
-from pixelmill.api.dialects.invokeai.names import file_id_of, image_name_of
+from pixelmill.api.dialects.invokeai.names import file_id_of, image_name_of_ref
 from pixelmill.api.dialects.invokeai.node_types import MATH_OPERATIONS, NODE_TYPES, UNSUPPORTED, InvokeType
 from pixelmill.api.dialects.invokeai.problems import graph_problem
 from pixelmill.api.dialects.invokeai.schemas import Graph
@@ -245,7 +245,7 @@ def result_of(type_name: str, outputs: Mapping[str, Any]) -> dict[str, Any]:
         ref = outputs.get(spec.outputs["image"])
         ref = ref if isinstance(ref, dict) else {}
         return {
-            "image": {"image_name": image_name_of(str(ref.get("file_id")), ref.get("mime"))},
+            "image": {"image_name": image_name_of_ref(ref)},
             "width": ref.get("width"),
             "height": ref.get("height"),
             "type": "image_output",
@@ -263,7 +263,7 @@ def result_of(type_name: str, outputs: Mapping[str, Any]) -> dict[str, Any]:
 
 def _shown(value: Any) -> Any:
     if isinstance(value, dict) and value.get("kind") == "image" and isinstance(value.get("file_id"), str):
-        return {"image_name": image_name_of(value["file_id"], value.get("mime"))}
+        return {"image_name": image_name_of_ref(value)}
     if isinstance(value, list):
         return [_shown(item) for item in value]
     return value

@@ -38,6 +38,9 @@ class QueueIdentity:
     # The item this one retries (``retry_items_by_id``), and who enqueued it ("system" when unknown).
     retried_from_item_id: int | None = None
     user_id: str = "system"
+    # How many sessions the batch asked for (``batch_enqueued.requested``): more than the batch's
+    # items when the queue had room for fewer. None for a retried item.
+    requested: int | None = None
 
     def to_metadata(self) -> dict[str, Any]:
         return {METADATA_KEY: asdict(self)}

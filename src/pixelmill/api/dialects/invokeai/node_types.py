@@ -53,6 +53,19 @@ def _math(target: str) -> InvokeType:
     return InvokeType(target, "integer_output", {"a": "a", "b": "b"}, {"value": "value"}, defaults={"a": 0, "b": 0})
 
 
+def _math_operation(output: str) -> InvokeType:
+    """``integer_math`` / ``float_math``: the target follows the literal ``operation`` (see
+    graphs.target_type); math.add stands for ADD."""
+    return InvokeType(
+        "math.add",
+        output,
+        {"a": "a", "b": "b"},
+        {"value": "value"},
+        defaults={"a": 1, "b": 1},
+        ignored=frozenset({"operation"}),
+    )
+
+
 def _value(target: str, output: str) -> InvokeType:
     return InvokeType(target, output, {"value": "value"}, {"value": "value"})
 
@@ -64,23 +77,8 @@ NODE_TYPES: dict[str, InvokeType] = {
     "sub": _math("math.subtract"),
     "mul": _math("math.multiply"),
     "div": _math("math.divide"),
-    # The target follows the literal ``operation`` (see graphs.target_type); math.add stands for ADD.
-    "integer_math": InvokeType(
-        "math.add",
-        "integer_output",
-        {"a": "a", "b": "b"},
-        {"value": "value"},
-        defaults={"a": 1, "b": 1},
-        ignored=frozenset({"operation"}),
-    ),
-    "float_math": InvokeType(
-        "math.add",
-        "float_output",
-        {"a": "a", "b": "b"},
-        {"value": "value"},
-        defaults={"a": 1, "b": 1},
-        ignored=frozenset({"operation"}),
-    ),
+    "integer_math": _math_operation("integer_output"),
+    "float_math": _math_operation("float_output"),
     "integer": _value("value.integer", "integer_output"),
     "float": _value("value.float", "float_output"),
     "string": _value("value.string", "string_output"),

@@ -5,9 +5,9 @@ Statuses: queued -> ``pending``, running -> ``in_progress``, completed, failed, 
 session shows ``results`` and ``errors`` keyed by prepared node id with both id mappings, so the
 documented lookup ``results[source_prepared_mapping[source_id][0]]`` works.
 
-For other parts of the dialect (the socket.io events): :func:`queue_item` is an item as ``GET
-/api/v1/queue/{queue_id}/i/{item_id}`` shows it; :func:`batch_status` and :func:`queue_status` are
-the counts that ``queue_item_status_changed`` carries.
+The socket.io events (:mod:`.events`) say an item the same way: its status words, status sequence,
+error fields and timestamps come from here, and ``queue_item_status_changed`` carries
+:func:`batch_status` and :func:`queue_status` exactly as the HTTP routes answer them.
 """
 
 from __future__ import annotations
@@ -44,11 +44,24 @@ def timestamp(moment: datetime | None) -> str | None:
     return sqlite_timestamp(moment) if moment is not None else None
 
 
-def _status_sequence(run: Run) -> int:
-    """How many status changes the item went through: pending is 0."""
-    if run.status == "queued":
+def status_sequence(status: str, started: bool) -> int:
+    """How many status changes an item in pixelmill ``status`` went through: pending is 0, in
+    progress 1, finished 2 (1 when it finished without starting)."""
+    if status == "queued":
         return 0
-    return 1 + (run.started_at is not None and run.status != "running")
+    return 1 + (started and status != "running")
+
+
+def error_fields(error: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``error_type``/``error_message``/``error_traceback`` of a pixelmill error: the code as the
+    type, and never a traceback, since pixelmill never sends a server traceback to a client."""
+    if not error:
+        return {"error_type": None, "error_message": None, "error_traceback": None}
+    return {
+        "error_type": str(error.get("code") or "Error"),
+        "error_message": str(error.get("message") or ""),
+        "error_traceback": None,
+    }
 
 
 def _session(run: Run, identity: QueueIdentity, executions: Sequence[Any]) -> dict[str, Any]:
@@ -114,17 +127,13 @@ def item_view(
     item: dict[str, Any] = {
         "item_id": item_id,
         "status": STATUS_WORDS.get(run.status, run.status),
-        "status_sequence": _status_sequence(run),
+        "status_sequence": status_sequence(run.status, run.started_at is not None),
         "priority": identity.priority,
         "batch_id": identity.batch_id,
         "origin": identity.origin,
         "destination": identity.destination,
         "session_id": identity.session_id,
-        # As the socket events say it (events.py): the error code as the type, and no traceback,
-        # since pixelmill never sends a server traceback to a client.
-        "error_type": str(error.get("code") or "Error") if error else None,
-        "error_message": str(error.get("message") or "") if error else None,
-        "error_traceback": None,
+        **error_fields(error),
         "created_at": timestamp(run.created_at),
         "updated_at": timestamp(max(moments)),
         "started_at": timestamp(run.started_at),
@@ -194,6 +203,7 @@ async def queue_item(
 
 
 def count_words(counts: Mapping[str, int]) -> dict[str, int]:
+    """``{pending, in_progress, completed, failed, canceled, total}`` from counts by pixelmill status."""
     words = {word: 0 for word in COUNTED}
     for status, count in counts.items():
         word = STATUS_WORDS.get(status)
@@ -206,7 +216,7 @@ async def batch_status(session: AsyncSession, workspace_id: str, queue_id: str, 
     """InvokeAI's BatchStatus: the batch's items per status (``origin``/``destination`` from its first item)."""
     queue = QueueRuns(session, workspace_id, queue_id)
     counts = await queue.counts(batch_id=batch_id)
-    first = await queue.list(batch_ids=[batch_id], order="asc")
+    first = await queue.list(batch_ids=[batch_id], order="asc", limit=1)
     identity = QueueIdentity.of(first[0][0]) if first else None
     return {
         "queue_id": queue_id,
@@ -221,7 +231,7 @@ async def queue_status(session: AsyncSession, workspace_id: str, queue_id: str) 
     """InvokeAI's SessionQueueStatus: counts, and the in-progress item's ids."""
     queue = QueueRuns(session, workspace_id, queue_id)
     counts = count_words(await queue.counts())
-    current = await queue.list(statuses=["running"])
+    current = await queue.list(statuses=["running"], limit=1)
     identity = QueueIdentity.of(current[0][0]) if current else None
     return {
         "queue_id": queue_id,

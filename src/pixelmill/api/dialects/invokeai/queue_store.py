@@ -59,9 +59,10 @@ class QueueRuns:
         destination: str | None = None,
         item_ids: Sequence[int] | None = None,
         order: str = "priority",
+        limit: int | None = None,
     ) -> list[tuple[Run, int]]:
         """Items with their ids: ``order`` "priority" (priority DESC, item_id ASC, InvokeAI's dequeue
-        order), "asc" or "desc" (by item_id, which follows creation)."""
+        order), "asc" or "desc" (by item_id, which follows creation); the first ``limit`` of them."""
         query = self._items()
         if statuses:
             query = query.where(Run.status.in_(list(statuses)))
@@ -75,6 +76,8 @@ class QueueRuns:
             query = query.order_by(item_priority.desc(), NumericId.id.asc())
         else:
             query = query.order_by(NumericId.id.asc() if order == "asc" else NumericId.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
         return [(run, int(number)) for run, number in (await self.session.execute(query)).all()]
 
     async def counts(self, *, batch_id: str | None = None, destination: str | None = None) -> dict[str, int]:

@@ -83,7 +83,9 @@ async def enqueue_batch(queue_id: str, body: EnqueueBatchBody, principal: Princi
         graph = Graph(id=batch.graph.id, nodes=apply_field_values(batch.graph.nodes, values), edges=batch.graph.edges)
         return translate(graph, diffusers_models=diffusers), graph.model_dump(mode="json")
 
-    target = BatchTarget(queue_id, batch.batch_id, batch.origin, batch.destination, batch.workflow, body.prepend)
+    target = BatchTarget(
+        queue_id, batch.batch_id, batch.origin, batch.destination, batch.workflow, body.prepend, requested=requested
+    )
     async with runtime.db.session() as session:
         limit = min(requested, await room(session, runtime, principal))
         sessions = session_field_values(batch.data, batch.runs, limit)
@@ -267,8 +269,8 @@ async def retry_items_by_id(
 
 async def _first(runtime: Runtime, principal: Principal, queue_id: str, status: str) -> Any:
     async with runtime.db.reads() as session:
-        found = await _queue(session, principal, queue_id).list(statuses=[status])
-        return (await views.queue_items(session, found[:1]))[0] if found else None
+        found = await _queue(session, principal, queue_id).list(statuses=[status], limit=1)
+        return (await views.queue_items(session, found))[0] if found else None
 
 
 @router.get("/{queue_id}/current")

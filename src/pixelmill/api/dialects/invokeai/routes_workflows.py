@@ -57,6 +57,7 @@ async def enqueue_workflow(
         kind="workflow",
         workflow_id=workflow_id,
         workflow_version=version,
+        requested=requested,
     )
     async with runtime.db.session() as session:
         limit = min(requested, await room(session, runtime, principal))

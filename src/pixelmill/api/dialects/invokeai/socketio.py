@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import socketio
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pixelmill.api.dialects.invokeai import events
+from pixelmill.api.dialects.invokeai import events, queue
 from pixelmill.api.dialects.invokeai.events import Payload, QueueItem
-from pixelmill.api.dialects.invokeai.items import METADATA_KEY, QueueIdentity
+from pixelmill.api.dialects.invokeai.items import QueueIdentity
+from pixelmill.api.dialects.invokeai.queue_store import QueueRuns
 from pixelmill.config import is_loopback_host
 from pixelmill.db.models import Run
 from pixelmill.errors import PixelmillError
@@ -160,52 +161,23 @@ class InvokeAISocket:
 
 
 async def _items(session: AsyncSession, workspace_id: str, run_ids: Iterable[str]) -> dict[str, QueueItem]:
-    """The workspace's runs among ``run_ids`` that are InvokeAI queue items, as queue items."""
+    """The workspace's runs among ``run_ids`` that are InvokeAI queue items (deleted ones too: their
+    ``run_deleted`` still names their queue), as queue items."""
     runs = list(await session.scalars(select(Run).where(Run.workspace_id == workspace_id, Run.id.in_(set(run_ids)))))
     queued = [(run, identity) for run in runs if (identity := QueueIdentity.of(run)) is not None]
     numbers = await NumericIds(session, "run").numbers(run.id for run, _ in queued)
-    return {run.id: _item(run, identity, numbers[run.id]) for run, identity in queued}
-
-
-def _item(run: Run, identity: QueueIdentity, number: int) -> QueueItem:
-    owner = (run.run_metadata or {}).get("user_id")
-    return QueueItem(
-        item_id=number,
-        identity=identity,
-        user_id=owner if isinstance(owner, str) else "system",
-        status=run.status,
-        created_at=run.created_at,
-        started_at=run.started_at,
-        completed_at=run.completed_at,
-        error=run.error,
-    )
-
-
-def _in_queue(workspace_id: str, queue_id: str) -> list[Any]:
-    return [
-        Run.workspace_id == workspace_id,
-        Run.deleted_at.is_(None),
-        Run.run_metadata[(METADATA_KEY, "queue_id")].as_string() == queue_id,
-    ]
-
-
-def _in_batch(batch_id: str) -> Any:
-    return Run.run_metadata[(METADATA_KEY, "batch_id")].as_string() == batch_id
-
-
-async def _counts(session: AsyncSession, where: Sequence[Any]) -> dict[str, int]:
-    rows = await session.execute(select(Run.status, func.count()).where(*where).group_by(Run.status))
-    return {status: number for status, number in rows.all()}
-
-
-async def _current(session: AsyncSession, workspace_id: str, queue_id: str) -> QueueItem | None:
-    run = await session.scalar(
-        select(Run).where(*_in_queue(workspace_id, queue_id), Run.status == "running").order_by(Run.started_at).limit(1)
-    )
-    identity = QueueIdentity.of(run) if run is not None else None
-    if run is None or identity is None:
-        return None
-    return _item(run, identity, await NumericIds(session, "run").number(run.id))
+    return {
+        run.id: QueueItem(
+            item_id=numbers[run.id],
+            identity=identity,
+            status=run.status,
+            created_at=run.created_at,
+            started_at=run.started_at,
+            completed_at=run.completed_at,
+            error=run.error,
+        )
+        for run, identity in queued
+    }
 
 
 async def translate(
@@ -213,17 +185,21 @@ async def translate(
 ) -> list[tuple[str, Payload]]:
     """The InvokeAI events of a batch of the workspace's records, for a socket following ``queues``.
     Records of runs that are not queue items of those queues give nothing."""
-    async with runtime.db.session() as session:
+    async with runtime.db.reads() as session:
         items = await _items(session, workspace_id, {record.run_id for record in records})
         mine = [r for r in records if r.run_id in items and items[r.run_id].identity.queue_id in queues]
-        # What the status events carry: their batches' and queues' counts (as they are now).
-        transitions = [items[r.run_id].identity for r in mine if r.name in events.STATUS_EVENTS]
-        changed = {(identity.queue_id, identity.batch_id) for identity in transitions}
-        batch_counts = {
-            (queue_id, batch_id): await _counts(session, [*_in_queue(workspace_id, queue_id), _in_batch(batch_id)])
+        # What the status events carry, read as the queue routes read it (as it is now).
+        changed = {
+            (items[r.run_id].identity.queue_id, items[r.run_id].identity.batch_id)
+            for r in mine
+            if r.name in events.STATUS_EVENTS
+        }
+        batches = {
+            (queue_id, batch_id): await queue.batch_status(session, workspace_id, queue_id, batch_id)
             for queue_id, batch_id in changed
         }
         queue_ids = {queue_id for queue_id, _ in changed}
-        queue_counts = {q: await _counts(session, _in_queue(workspace_id, q)) for q in queue_ids}
-        current = {q: await _current(session, workspace_id, q) for q in queue_ids}
-    return events.socket_events(mine, items, events.QueueCounts(batch_counts, queue_counts, current))
+        queues_now = {queue_id: await queue.queue_status(session, workspace_id, queue_id) for queue_id in queue_ids}
+        deleted_from = {items[r.run_id].identity.queue_id for r in mine if r.name == "run_deleted"}
+        emptied = {q for q in deleted_from if not await QueueRuns(session, workspace_id, q).counts()}
+    return events.socket_events(mine, items, events.QueueStatuses(batches, queues_now, frozenset(emptied)))
