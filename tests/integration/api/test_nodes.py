@@ -56,7 +56,14 @@ def test_list_has_every_registered_node_type_with_schemas(api: httpx.Client, acc
 
 def test_list_filters_by_category(api: httpx.Client, account: SeededAccount) -> None:
     body = api.get("/v1/nodes", params={"category": "math"}, headers=account.headers).json()
-    assert {item["type"] for item in body["data"]} == {"math.add", "math.subtract", "math.multiply", "math.divide"}
+    assert {item["type"] for item in body["data"]} == {
+        "math.add",
+        "math.subtract",
+        "math.multiply",
+        "math.divide",
+        "math.round",
+        "math.round_to_multiple",
+    }
 
 
 def test_get_one_node_type(api: httpx.Client, account: SeededAccount) -> None:
