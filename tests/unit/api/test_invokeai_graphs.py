@@ -113,7 +113,16 @@ def test_image_nodes_take_image_names_and_invokeai_field_names() -> None:
     ("nodes", "edges", "spec", "words"),
     [
         ({"n": {"type": "mystery"}}, [], errors.UNKNOWN_NODE_TYPE, ["unknown type 'mystery'"]),
-        ({"n": {"type": "img_blur"}}, [], errors.UNKNOWN_NODE_TYPE, ["img_blur", "blur"]),
+        ({"n": {"type": "img_mul"}}, [], errors.UNKNOWN_NODE_TYPE, ["img_mul", "multiply"]),
+        ({"n": {"type": "infill_lama"}}, [], errors.UNKNOWN_NODE_TYPE, ["LaMa", "infill_cv2"]),
+        ({"n": {"type": "img_conv", "mode": "CMYK"}}, [], errors.INVALID_INPUT, ["CMYK", "L, RGB, RGBA"]),
+        ({"n": {"type": "infill_rgba", "color": {"r": 300}}}, [], errors.INVALID_INPUT, ["color", "0-255"]),
+        (
+            {"c": {"type": "string"}, "n": {"type": "infill_rgba"}},
+            [("c", "value", "n", "color")],
+            errors.EDGE_UNKNOWN_FIELD,
+            ["n.color", "no connection"],
+        ),
         ({"n": {"type": "collect"}}, [], errors.UNKNOWN_NODE_TYPE, ["collect", "iteration"]),
         ({"n": {"type": "range"}}, [], errors.UNKNOWN_NODE_TYPE, ["iterate", "batch"]),
         ({"n": {"type": "compel", "prompt": "a cat"}}, [], errors.UNKNOWN_NODE_TYPE, ["pipeline", "l2i"]),
@@ -141,6 +150,74 @@ def test_what_cannot_run_is_refused_naming_the_source_node(
     assert caught.value.extra["node_id"] in nodes or caught.value.extra["node_id"] == "ghost"
     for word in words:
         assert word in caught.value.message
+
+
+def test_filter_random_and_string_types_map_with_invokeai_fields_and_defaults() -> None:
+    name = image_name_of(FILE, "image/png")
+    image = {"image_name": name}
+    translated = translate(
+        graph(
+            {
+                "scale": {"type": "img_scale", "image": image, "resample_mode": "box"},
+                "blur": {"type": "img_blur", "image": image, "blur_type": "box", "radius": 2},
+                "conv": {"type": "img_conv", "image": image},
+                "chan": {"type": "img_chan", "image": image, "channel": "G"},
+                "canny": {"type": "canny_edge_detection", "image": image, "low_threshold": 50},
+                "rgba": {"type": "infill_rgba", "image": image, "color": {"r": 255, "g": 16, "b": 0, "a": 128}},
+                "tile": {"type": "infill_tile", "image": image, "seed": 4},
+                "cv2": {"type": "infill_cv2", "image": image},
+                "ri": {"type": "rand_int", "high": 10, "use_cache": False},
+                "rf": {"type": "rand_float"},
+                "round": {"type": "round_float", "value": 1.25, "decimals": 1},
+                "f2i": {"type": "float_to_int", "value": 13.0, "method": "Floor"},
+                "rep": {"type": "string_replace", "string": "a-b", "search_string": "-", "replace_string": "+"},
+                "split": {"type": "string_split", "string": "a,b", "delimiter": ","},
+            }
+        ),
+        new_id=counter(),
+    )
+    ref = {"file_id": FILE}
+    assert [node["inputs"] for node in translated.graph["nodes"]] == [
+        {"image": ref, "factor": 2.0, "resample": "area"},
+        {"image": ref, "radius": 2, "kind": "box"},
+        {"image": ref, "mode": "L"},
+        {"image": ref, "channel": "G"},
+        {"image": ref, "low_threshold": 50, "high_threshold": 200},
+        {"method": "color", "image": ref, "color": "#ff1000", "color_alpha": 128},
+        {"method": "tile", "image": ref, "tile_size": 32, "seed": 4},
+        {"method": "telea", "image": ref},
+        {"low": 0, "high": 10},
+        {"low": 0.0, "high": 1.0, "decimals": 2},
+        {"value": 1.25, "decimals": 1},
+        {"value": 13.0, "multiple": 8, "method": "floor"},
+        {"text": "a-b", "search": "-", "replace": "+", "regex": False},
+        {"text": "a,b", "delimiter": ","},
+    ]
+    assert [node["type"] for node in translated.graph["nodes"]] == [
+        "image.scale",
+        "image.blur",
+        "image.color_mode",
+        "image.channel",
+        "image.canny",
+        "image.infill",
+        "image.infill",
+        "image.infill",
+        "random.integer",
+        "random.float",
+        "math.round",
+        "math.round_to_multiple",
+        "text.replace",
+        "text.split",
+    ]
+    assert translated.graph["nodes"][8]["use_cache"] is False
+    validate_graph(translated.graph, default_registry, Settings())  # every mapped input is one the node takes
+    assert result_of("string_split", {"first": "a", "second": "b"}) == {
+        "string_1": "a",
+        "string_2": "b",
+        "type": "string_2_output",
+    }
+    assert result_of("float_to_int", {"value": 8}) == {"value": 8, "type": "integer_output"}
+    assert result_of("round_float", {"value": 1}) == {"value": 1.0, "type": "float_output"}
 
 
 def test_outputs_in_invokeai_shapes() -> None:

@@ -141,6 +141,10 @@ def _inputs(node_id: str, spec: InvokeType, node: Mapping[str, Any], fed: set[tu
             continue
         if name in spec.image_inputs:
             value = _image_input(node_id, name, value, as_file_id=target == "file_id")
+        elif name in spec.colours:
+            hex_field, alpha_field = spec.colours[name]
+            inputs[hex_field], inputs[alpha_field] = _colour(node_id, name, value)
+            continue
         elif name in spec.values:
             mapped = spec.values[name].get(value) if isinstance(value, str) else None
             if mapped is None:
@@ -169,6 +173,20 @@ def _image_input(node_id: str, name: str, value: Any, *, as_file_id: bool) -> An
     return file_id if as_file_id else {"file_id": file_id}
 
 
+def _colour(node_id: str, name: str, value: Any) -> tuple[str, int]:
+    """A ColorField ``{r, g, b, a}`` (each 0-255) as ``#rrggbb`` and the alpha."""
+    parts = [value.get(key) for key in "rgba"] if isinstance(value, dict) else []
+    if len(parts) != 4 or not all(isinstance(p, int) and not isinstance(p, bool) and 0 <= p <= 255 for p in parts):
+        raise graph_problem(
+            errors.INVALID_INPUT,
+            f"Node {node_id!r}: {name} must be {{r, g, b, a}}, each an integer 0-255, not {value!r}",
+            node_id,
+            name,
+        )
+    red, green, blue, alpha = (int(value[key]) for key in "rgba")
+    return f"#{red:02x}{green:02x}{blue:02x}", alpha
+
+
 def _edge(
     source_id: str,
     source_field: str,
@@ -194,7 +212,11 @@ def _edge(
             source_field,
         )
     target = destination.inputs.get(destination_field)
-    if target is None or (destination_field in destination.image_inputs and target == "file_id"):
+    if (
+        target is None
+        or (destination_field in destination.image_inputs and target == "file_id")
+        or destination_field in destination.colours
+    ):
         raise graph_problem(
             errors.EDGE_UNKNOWN_FIELD,
             f"Edge to {destination_id}.{destination_field}: {graph.nodes[destination_id]['type']} takes no "

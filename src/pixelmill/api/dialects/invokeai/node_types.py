@@ -29,7 +29,8 @@ class InvokeType:
     to the pixelmill node's; ``fixed`` are pixelmill inputs the translation always sets; ``defaults``
     InvokeAI's defaults (by InvokeAI name); ``image_inputs`` take ``{image_name}``; ``values`` maps a
     field's InvokeAI values to pixelmill's; ``ignored`` are InvokeAI fields accepted and not used;
-    ``refused`` are fields only accepted at their empty value (null, false).
+    ``refused`` are fields only accepted at their empty value (null, false); ``colours`` maps an
+    InvokeAI ColorField ``{r, g, b, a}`` to the pixelmill ``#rrggbb`` field and its alpha field.
     """
 
     target: str
@@ -42,6 +43,7 @@ class InvokeType:
     values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     ignored: frozenset[str] = frozenset()
     refused: Mapping[str, str] = field(default_factory=dict)
+    colours: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def fields(self) -> frozenset[str]:
@@ -71,6 +73,20 @@ def _value(target: str, output: str) -> InvokeType:
 
 
 _IMAGE_OUT = {"image": "image"}
+_IMAGE_IN = frozenset({"image"})
+_SAME = {"gaussian": "gaussian", "box": "box"}
+# float_to_int's methods -> math.round_to_multiple's.
+ROUND_METHODS = {"Nearest": "nearest", "Floor": "floor", "Ceiling": "ceiling", "Truncate": "truncate"}
+
+
+def _image(target: str, inputs: Mapping[str, str], **spec: Any) -> InvokeType:
+    """An image -> image type: ``image`` in, ``image_output`` out."""
+    return InvokeType(target, "image_output", {"image": "image", **inputs}, _IMAGE_OUT, image_inputs=_IMAGE_IN, **spec)
+
+
+def _identity(*values: str) -> dict[str, str]:
+    return {value: value for value in values}
+
 
 NODE_TYPES: dict[str, InvokeType] = {
     "add": _math("math.add"),
@@ -157,6 +173,91 @@ NODE_TYPES: dict[str, InvokeType] = {
         ignored=frozenset({"crop"}),
         refused={"mask": "pixelmill's composite takes no mask; paste without one"},
     ),
+    "img_scale": _image(
+        "image.scale",
+        {"scale_factor": "factor", "resample_mode": "resample"},
+        defaults={"scale_factor": 2.0, "resample_mode": "bicubic"},
+        values={"resample_mode": RESAMPLE},
+    ),
+    "img_blur": _image(
+        "image.blur",
+        {"radius": "radius", "blur_type": "kind"},
+        defaults={"radius": 8.0, "blur_type": "gaussian"},
+        values={"blur_type": _SAME},
+    ),
+    # Only the modes a PNG between nodes holds; L is stored as grey RGB (it decodes the same).
+    "img_conv": _image(
+        "image.color_mode", {"mode": "mode"}, defaults={"mode": "L"}, values={"mode": _identity("L", "RGB", "RGBA")}
+    ),
+    "img_chan": _image(
+        "image.channel",
+        {"channel": "channel"},
+        defaults={"channel": "A"},
+        values={"channel": _identity("A", "R", "G", "B")},
+    ),
+    "canny_edge_detection": _image(
+        "image.canny",
+        {"low_threshold": "low_threshold", "high_threshold": "high_threshold"},
+        defaults={"low_threshold": 100, "high_threshold": 200},
+    ),
+    "infill_rgba": _image(
+        "image.infill",
+        {"color": "color"},
+        fixed={"method": "color"},
+        defaults={"color": {"r": 127, "g": 127, "b": 127, "a": 255}},
+        colours={"color": ("color", "color_alpha")},
+    ),
+    "infill_tile": _image(
+        "image.infill",
+        {"tile_size": "tile_size", "seed": "seed"},
+        fixed={"method": "tile"},
+        defaults={"tile_size": 32, "seed": 0},
+    ),
+    # InvokeAI's infill_cv2 is OpenCV's Telea inpainting, which image.infill's telea method is.
+    "infill_cv2": _image("image.infill", {}, fixed={"method": "telea"}),
+    "rand_int": InvokeType(
+        "random.integer",
+        "integer_output",
+        {"low": "low", "high": "high"},
+        {"value": "value"},
+        defaults={"low": 0, "high": 2**31 - 1},
+    ),
+    "rand_float": InvokeType(
+        "random.float",
+        "float_output",
+        {"low": "low", "high": "high", "decimals": "decimals"},
+        {"value": "value"},
+        defaults={"low": 0.0, "high": 1.0, "decimals": 2},
+    ),
+    "round_float": InvokeType(
+        "math.round",
+        "float_output",
+        {"value": "value", "decimals": "decimals"},
+        {"value": "value"},
+        defaults={"value": 0.0, "decimals": 0},
+    ),
+    "float_to_int": InvokeType(
+        "math.round_to_multiple",
+        "integer_output",
+        {"value": "value", "multiple": "multiple", "method": "method"},
+        {"value": "value"},
+        defaults={"value": 0.0, "multiple": 8, "method": "Nearest"},
+        values={"method": ROUND_METHODS},
+    ),
+    "string_replace": InvokeType(
+        "text.replace",
+        "string_output",
+        {"string": "text", "search_string": "search", "replace_string": "replace", "use_regex": "regex"},
+        {"value": "value"},
+        defaults={"string": "", "search_string": "", "replace_string": "", "use_regex": False},
+    ),
+    "string_split": InvokeType(
+        "text.split",
+        "string_2_output",
+        {"string": "text", "delimiter": "delimiter"},
+        {"string_1": "first", "string_2": "second"},
+        defaults={"string": ""},
+    ),
 }
 
 _NO_NODE = "pixelmill has no node for it"
@@ -171,27 +272,13 @@ _SD = (
 _SD_PART = "it runs only as part of a text-to-image pipeline that ends in an l2i node, on the diffusers provider"
 
 UNSUPPORTED: dict[str, str] = {
-    "img_scale": f"{_NO_NODE} (scale by a factor); use img_resize with the target size",
-    "img_blur": f"{_NO_NODE} (blur)",
-    "img_conv": f"{_NO_NODE} (colour mode conversion)",
-    "img_chan": f"{_NO_NODE} (channel extraction)",
     "img_mul": f"{_NO_NODE} (multiply)",
     "img_lerp": f"{_NO_NODE} (lerp)",
     "img_ilerp": f"{_NO_NODE} (inverse lerp)",
     "img_pad_crop": f"{_NO_NODE} (pad and crop)",
-    "infill_rgba": f"{_NO_NODE} (infill)",
-    "infill_tile": f"{_NO_NODE} (infill)",
-    "infill_patchmatch": f"{_NO_NODE} (infill)",
-    "infill_lama": f"{_NO_NODE} (infill)",
-    "infill_cv2": f"{_NO_NODE} (infill)",
-    "canny_edge_detection": f"{_NO_NODE} (edge detection)",
+    "infill_patchmatch": f"{_NO_NODE} (PatchMatch infill); infill_cv2 (OpenCV's Telea inpainting) runs here",
+    "infill_lama": f"{_NO_NODE} (LaMa, a neural inpainting model); infill_cv2 (OpenCV's Telea inpainting) runs here",
     "lineart_edge_detection": f"{_NO_NODE} (edge detection)",
-    "rand_int": f"{_NO_NODE} (random integer)",
-    "rand_float": f"{_NO_NODE} (random float)",
-    "float_to_int": f"{_NO_NODE} (rounding to a multiple)",
-    "round_float": f"{_NO_NODE} (rounding)",
-    "string_replace": f"{_NO_NODE} (replace)",
-    "string_split": f"{_NO_NODE} (split)",
     "range": _NO_ITERATION,
     "range_of_size": _NO_ITERATION,
     "random_range": f"{_NO_NODE} (a random collection)",
