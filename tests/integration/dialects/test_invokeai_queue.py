@@ -263,9 +263,9 @@ def test_invalid_batches_are_422_with_a_detail_list(client: httpx.Client, batch:
     ("node", "words"),
     [
         ({"id": "n", "type": "no_such_type"}, ["unknown type", "no_such_type"]),
-        ({"id": "n", "type": "img_blur", "image": {"image_name": "x.png"}}, ["img_blur", "no node", "blur"]),
+        ({"id": "n", "type": "img_mul", "image1": {"image_name": "x.png"}}, ["img_mul", "no node", "multiply"]),
         ({"id": "n", "type": "iterate"}, ["'n'", "collection must hold"]),
-        ({"id": "n", "type": "rand_int"}, ["rand_int", "no node"]),
+        ({"id": "n", "type": "infill_lama"}, ["infill_lama", "no node", "infill_cv2"]),
         ({"id": "n", "type": "denoise_latents"}, ["denoise_latents", "pipeline"]),
         ({"id": "n", "type": "integer_math", "operation": "EXP"}, ["EXP"]),
         ({"id": "n", "type": "div", "a": 1, "b": 0}, ["n", "zero"]),
