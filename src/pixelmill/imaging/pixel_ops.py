@@ -111,3 +111,26 @@ def infill_telea(pixels: Pixels) -> Pixels:
     filled = cv2.inpaint(bgr, mask, TELEA_RADIUS, cv2.INPAINT_TELEA)
     rgb = cv2.cvtColor(filled, cv2.COLOR_BGR2RGB)
     return np.ascontiguousarray(np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)]))
+
+
+def _same_channels(a: Pixels, b: Pixels) -> tuple[Pixels, Pixels]:
+    """Both as RGBA when either has alpha, else both RGB."""
+    if a.shape[2] == b.shape[2]:
+        return a, b
+    return _rgba(a), _rgba(b)
+
+
+def multiply(pixels: Pixels, other: Pixels) -> Pixels:
+    """Channel by channel product scaled back to 0-255 (Pillow's ImageChops.multiply): white
+    leaves the other image as it is, black makes black; alpha multiplies too."""
+    a, b = _same_channels(pixels, other)
+    product = (a.astype(np.uint16) * b.astype(np.uint16) + 127) // 255
+    return np.ascontiguousarray(product.astype(np.uint8))
+
+
+def levels(pixels: Pixels, in_low: int, in_high: int, out_low: int, out_high: int) -> Pixels:
+    """Map ``in_low..in_high`` linearly onto ``out_low..out_high`` in every channel (alpha too),
+    clamping outside it: InvokeAI's img_lerp is ``0, 255 -> min, max``, img_ilerp ``min, max -> 0, 255``."""
+    span = max(in_high - in_low, 1)
+    unit = np.clip((pixels.astype(np.float32) - in_low) / span, 0.0, 1.0)
+    return np.ascontiguousarray(np.rint(unit * (out_high - out_low) + out_low).astype(np.uint8))

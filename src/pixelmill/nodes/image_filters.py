@@ -1,8 +1,9 @@
 """Filters and pixel plumbing: ``image.blur``, ``image.scale``, ``image.color_mode``,
-``image.channel``, ``image.canny`` and ``image.infill``.
+``image.channel``, ``image.canny``, ``image.infill``, ``image.multiply`` and ``image.levels``.
 
 Small classical operations (Pillow, OpenCV) that graphs chain between the bigger nodes; InvokeAI's
-img_blur, img_scale, img_conv, img_chan, canny_edge_detection and infill_* run as these. None of
+img_blur, img_scale, img_conv, img_chan, canny_edge_detection, infill_*, img_mul, img_lerp and
+img_ilerp run as these. None of
 them was measured by ``benchmarks/node_memory.py``: each declares the measured figure of the
 measured node doing like work (see :data:`FILTER_BYTES_PER_PIXEL`).
 """
@@ -11,11 +12,13 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from pixelmill import errors
 from pixelmill.engine.context import NodeContext
 from pixelmill.engine.node import BaseNode, MediaSizes, node
 from pixelmill.engine.values import ImageRef
+from pixelmill.errors import PixelmillError
 from pixelmill.imaging.arrays import parse_colour
 from pixelmill.imaging.geometry import Resample, scaled
 from pixelmill.imaging.pixel_ops import (
@@ -29,6 +32,8 @@ from pixelmill.imaging.pixel_ops import (
     infill_colour,
     infill_telea,
     infill_tile,
+    levels,
+    multiply,
 )
 from pixelmill.nodes.image_common import Colour, ImageOutput, Seed, check_size, load_pixels, save_pixels, transform
 from pixelmill.nodes.image_memory import BYTES_PER_PIXEL, IMAGE_BASE_MEMORY
@@ -43,6 +48,8 @@ FILTER_BYTES_PER_PIXEL = {
     "image.channel": BYTES_PER_PIXEL["image.convert"],
     "image.canny": BYTES_PER_PIXEL["image.reframe"],
     "image.infill": BYTES_PER_PIXEL["image.composite"],
+    "image.multiply": BYTES_PER_PIXEL["image.composite"],
+    "image.levels": BYTES_PER_PIXEL["image.reframe"],
 }
 MAX_SCALE = 16.0
 InfillMethod = Literal["color", "tile", "telea"]
@@ -158,3 +165,53 @@ class ImageInfill(_Filter):
         if self.method == "tile":
             return ImageOutput(image=await transform(ctx, self.image, infill_tile, self.tile_size, self.seed))
         return ImageOutput(image=await transform(ctx, self.image, infill_telea))
+
+
+@node("image.multiply", version="1.0.0", category="image")
+class ImageMultiply(_Filter):
+    """Multiply two images of the same size channel by channel (a multiply blend): white in one
+    keeps the other, black gives black. Darkens, e.g. to lay a shadow or a line mask over a picture."""
+
+    bytes_per_pixel: ClassVar[float] = FILTER_BYTES_PER_PIXEL["image.multiply"]
+
+    image: ImageRef = Field(description="The first image")
+    other: ImageRef = Field(description="The second image, the first one's size")
+
+    async def run(self, ctx: NodeContext) -> ImageOutput:
+        first = await load_pixels(ctx, self.image)
+        second = await load_pixels(ctx, self.other)
+        if first.shape[:2] != second.shape[:2]:
+            raise PixelmillError(
+                errors.INVALID_INPUT,
+                f"The images are {first.shape[1]}x{first.shape[0]} and {second.shape[1]}x{second.shape[0]}; "
+                "they must be the same size",
+                field="other",
+                node_id=ctx.node_id,
+            )
+        result = await ctx.run_blocking(multiply, first, second)
+        return ImageOutput(image=await save_pixels(ctx, result))
+
+
+@node("image.levels", version="1.0.0", category="image")
+class ImageLevels(_Filter):
+    """Remap values: ``in_low..in_high`` becomes ``out_low..out_high`` in every channel, values
+    outside clamped. 0, 255 -> 64, 192 lowers contrast; 64, 192 -> 0, 255 stretches it."""
+
+    bytes_per_pixel: ClassVar[float] = FILTER_BYTES_PER_PIXEL["image.levels"]
+
+    image: ImageRef = Field(description="The image to remap")
+    in_low: int = Field(default=0, ge=0, le=255, description="Input value mapped to out_low")
+    in_high: int = Field(default=255, ge=0, le=255, description="Input value mapped to out_high")
+    out_low: int = Field(default=0, ge=0, le=255, description="Output for in_low and below")
+    out_high: int = Field(default=255, ge=0, le=255, description="Output for in_high and above")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ImageLevels:
+        if self.in_low >= self.in_high:
+            raise ValueError("in_low must be less than in_high")
+        return self
+
+    async def run(self, ctx: NodeContext) -> ImageOutput:
+        return ImageOutput(
+            image=await transform(ctx, self.image, levels, self.in_low, self.in_high, self.out_low, self.out_high)
+        )

@@ -95,6 +95,8 @@ def test_a_photo_through_scale_blur_grey_and_canny(client: httpx.Client) -> None
             "grey": {"type": "img_conv"},
             "green": {"type": "img_chan", "channel": "G"},
             "edges": {"type": "canny_edge_detection"},
+            "dimmed": {"type": "img_lerp", "min": 0, "max": 128},
+            "shaded": {"type": "img_mul"},
         },
         [
             ("src", "image", "scaled", "image"),
@@ -102,6 +104,9 @@ def test_a_photo_through_scale_blur_grey_and_canny(client: httpx.Client) -> None
             ("src", "image", "grey", "image"),
             ("src", "image", "green", "image"),
             ("src", "image", "edges", "image"),
+            ("src", "image", "dimmed", "image"),
+            ("src", "image", "shaded", "image1"),
+            ("dimmed", "image", "shaded", "image2"),
         ],
     )
     assert (result(item, "scaled")["width"], result(item, "scaled")["height"]) == (48, 32)
@@ -115,6 +120,10 @@ def test_a_photo_through_scale_blur_grey_and_canny(client: httpx.Client) -> None
     assert np.array_equal(fetched(client, result(item, "green"))[:, :, 0], photo[:, :, 1])
     edges = fetched(client, result(item, "edges"))[:, :, 0]
     assert np.array_equal(edges, cv2.Canny(photo, 100, 200))
+    dimmed = fetched(client, result(item, "dimmed"))[:, :, :3].astype(float)
+    assert np.abs(dimmed - photo * (128 / 255)).max() <= 0.5 + 1e-6
+    shaded = fetched(client, result(item, "shaded"))[:, :, :3].astype(float)
+    assert np.abs(shaded - photo * dimmed / 255).max() <= 1
 
 
 def test_infill_fills_the_transparent_part(client: httpx.Client) -> None:

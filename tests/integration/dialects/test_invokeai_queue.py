@@ -263,7 +263,7 @@ def test_invalid_batches_are_422_with_a_detail_list(client: httpx.Client, batch:
     ("node", "words"),
     [
         ({"id": "n", "type": "no_such_type"}, ["unknown type", "no_such_type"]),
-        ({"id": "n", "type": "img_mul", "image1": {"image_name": "x.png"}}, ["img_mul", "no node", "multiply"]),
+        ({"id": "n", "type": "img_pad_crop", "image": {"image_name": "x.png"}}, ["img_pad_crop", "no node", "pad"]),
         ({"id": "n", "type": "iterate"}, ["'n'", "collection must hold"]),
         ({"id": "n", "type": "infill_lama"}, ["infill_lama", "no node", "infill_cv2"]),
         ({"id": "n", "type": "denoise_latents"}, ["denoise_latents", "pipeline"]),

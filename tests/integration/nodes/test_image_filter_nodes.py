@@ -118,3 +118,33 @@ async def test_infill_fills_every_transparent_pixel(env: NodeEnv, photo: NDArray
     opaque = photo[:, : photo.shape[1] * 2 // 3]
     found = cv2.matchTemplate(opaque, np.ascontiguousarray(tile), cv2.TM_SQDIFF)
     assert found.min() < 1e-3  # an exact match (float error only)
+
+
+async def test_multiply_darkens_as_the_product_and_refuses_other_sizes(env: NodeEnv, photo: NDArray[np.uint8]) -> None:
+    shade = np.full_like(photo, 255)
+    shade[:, 64:] = 128  # white left half, mid-grey right half
+    image, other = {"file_id": await env.upload(photo)}, {"file_id": await env.upload(shade)}
+    product = await env.pixels((await env.single("image.multiply", {"image": image, "other": other}))["image"])
+    assert np.array_equal(product[:, :64], photo[:, :64])  # white keeps the picture
+    expected = photo[:, 64:].astype(int) * 128 / 255
+    assert np.abs(product[:, 64:].astype(int) - expected).max() <= 1
+    small = {"file_id": await env.upload(photo[:10, :10])}
+    graph = {"nodes": [{"id": "n", "type": "image.multiply", "inputs": {"image": image, "other": small}}]}
+    result = await env.run(graph)
+    assert result.status == "failed"
+    assert result.error is not None
+    assert (result.error["code"], result.error["field"]) == ("INVALID_INPUT", "other")
+
+
+async def test_levels_compresses_and_stretches_the_range(env: NodeEnv, photo: NDArray[np.uint8]) -> None:
+    image = {"file_id": await env.upload(photo)}
+    flat = await env.pixels(
+        (await env.single("image.levels", {"image": image, "out_low": 64, "out_high": 192}))["image"]
+    )
+    assert flat.min() >= 64
+    assert flat.max() <= 192
+    assert np.abs(flat.astype(float) - (64 + photo * (128 / 255))).max() <= 0.5 + 1e-6
+    inputs = {"image": image, "in_low": 64, "in_high": 192}
+    stretched = await env.pixels((await env.single("image.levels", inputs))["image"])
+    assert (stretched[photo <= 64] == 0).all()
+    assert (stretched[photo >= 192] == 255).all()

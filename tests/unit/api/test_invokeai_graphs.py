@@ -113,7 +113,7 @@ def test_image_nodes_take_image_names_and_invokeai_field_names() -> None:
     ("nodes", "edges", "spec", "words"),
     [
         ({"n": {"type": "mystery"}}, [], errors.UNKNOWN_NODE_TYPE, ["unknown type 'mystery'"]),
-        ({"n": {"type": "img_mul"}}, [], errors.UNKNOWN_NODE_TYPE, ["img_mul", "multiply"]),
+        ({"n": {"type": "img_pad_crop"}}, [], errors.UNKNOWN_NODE_TYPE, ["img_pad_crop", "pad"]),
         ({"n": {"type": "infill_lama"}}, [], errors.UNKNOWN_NODE_TYPE, ["LaMa", "infill_cv2"]),
         ({"n": {"type": "img_conv", "mode": "CMYK"}}, [], errors.INVALID_INPUT, ["CMYK", "L, RGB, RGBA"]),
         ({"n": {"type": "infill_rgba", "color": {"r": 300}}}, [], errors.INVALID_INPUT, ["color", "0-255"]),
@@ -172,6 +172,9 @@ def test_filter_random_and_string_types_map_with_invokeai_fields_and_defaults() 
                 "f2i": {"type": "float_to_int", "value": 13.0, "method": "Floor"},
                 "rep": {"type": "string_replace", "string": "a-b", "search_string": "-", "replace_string": "+"},
                 "split": {"type": "string_split", "string": "a,b", "delimiter": ","},
+                "mul": {"type": "img_mul", "image1": image, "image2": image},
+                "lerp": {"type": "img_lerp", "image": image, "min": 64},
+                "ilerp": {"type": "img_ilerp", "image": image, "max": 128},
             }
         ),
         new_id=counter(),
@@ -192,6 +195,9 @@ def test_filter_random_and_string_types_map_with_invokeai_fields_and_defaults() 
         {"value": 13.0, "multiple": 8, "method": "floor"},
         {"text": "a-b", "search": "-", "replace": "+", "regex": False},
         {"text": "a,b", "delimiter": ","},
+        {"image": ref, "other": ref},
+        {"in_low": 0, "in_high": 255, "image": ref, "out_low": 64, "out_high": 255},
+        {"out_low": 0, "out_high": 255, "image": ref, "in_low": 0, "in_high": 128},
     ]
     assert [node["type"] for node in translated.graph["nodes"]] == [
         "image.scale",
@@ -208,6 +214,9 @@ def test_filter_random_and_string_types_map_with_invokeai_fields_and_defaults() 
         "math.round_to_multiple",
         "text.replace",
         "text.split",
+        "image.multiply",
+        "image.levels",
+        "image.levels",
     ]
     assert translated.graph["nodes"][8]["use_cache"] is False
     validate_graph(translated.graph, default_registry, Settings())  # every mapped input is one the node takes

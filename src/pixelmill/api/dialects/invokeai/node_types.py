@@ -215,6 +215,26 @@ NODE_TYPES: dict[str, InvokeType] = {
     ),
     # InvokeAI's infill_cv2 is OpenCV's Telea inpainting, which image.infill's telea method is.
     "infill_cv2": _image("image.infill", {}, fixed={"method": "telea"}),
+    "img_mul": InvokeType(
+        "image.multiply",
+        "image_output",
+        {"image1": "image", "image2": "other"},
+        _IMAGE_OUT,
+        image_inputs=frozenset({"image1", "image2"}),
+    ),
+    # InvokeAI's lerp maps 0..255 onto min..max, its inverse min..max onto 0..255.
+    "img_lerp": _image(
+        "image.levels",
+        {"min": "out_low", "max": "out_high"},
+        fixed={"in_low": 0, "in_high": 255},
+        defaults={"min": 0, "max": 255},
+    ),
+    "img_ilerp": _image(
+        "image.levels",
+        {"min": "in_low", "max": "in_high"},
+        fixed={"out_low": 0, "out_high": 255},
+        defaults={"min": 0, "max": 255},
+    ),
     "rand_int": InvokeType(
         "random.integer",
         "integer_output",
@@ -272,10 +292,9 @@ _SD = (
 _SD_PART = "it runs only as part of a text-to-image pipeline that ends in an l2i node, on the diffusers provider"
 
 UNSUPPORTED: dict[str, str] = {
-    "img_mul": f"{_NO_NODE} (multiply)",
-    "img_lerp": f"{_NO_NODE} (lerp)",
-    "img_ilerp": f"{_NO_NODE} (inverse lerp)",
     "img_pad_crop": f"{_NO_NODE} (pad and crop)",
+    "img_channel_offset": f"{_NO_NODE} (offsetting one channel of a colour space)",
+    "img_channel_multiply": f"{_NO_NODE} (scaling one channel of a colour space)",
     "infill_patchmatch": f"{_NO_NODE} (PatchMatch infill); infill_cv2 (OpenCV's Telea inpainting) runs here",
     "infill_lama": f"{_NO_NODE} (LaMa, a neural inpainting model); infill_cv2 (OpenCV's Telea inpainting) runs here",
     "lineart_edge_detection": f"{_NO_NODE} (edge detection)",
