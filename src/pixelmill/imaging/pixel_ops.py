@@ -91,14 +91,12 @@ def infill_tile(pixels: Pixels, tile_size: int, seed: int) -> Pixels:
     ys, xs = np.nonzero(sums == size * size)
     if len(ys) == 0:
         return rgba
-    rng = np.random.default_rng(seed)
-    canvas = np.zeros_like(rgba)
-    for top in range(0, height, size):
-        for left in range(0, width, size):
-            pick = int(rng.integers(len(ys)))
-            y, x = int(ys[pick]), int(xs[pick])
-            h, w = min(size, height - top), min(size, width - left)
-            canvas[top : top + h, left : left + w] = rgba[y : y + h, x : x + w]
+    # One random opaque tile per grid cell, gathered for every pixel at once (a loop over cells
+    # would take minutes at a tile size of 1 on a large image).
+    picks = np.random.default_rng(seed).integers(len(ys), size=(-(-height // size), -(-width // size)))
+    rows, cols = np.arange(height, dtype=np.int32), np.arange(width, dtype=np.int32)
+    cell = picks[(rows // size)[:, None], (cols // size)[None, :]]
+    canvas = rgba[ys[cell] + (rows % size)[:, None], xs[cell] + (cols % size)[None, :]]
     return _pixels(Image.alpha_composite(image_of(canvas), image_of(rgba)))
 
 

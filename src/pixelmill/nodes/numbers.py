@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import secrets
 from collections.abc import Callable
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, TypeVar
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -23,6 +23,7 @@ from pixelmill.errors import PixelmillError
 from pixelmill.nodes.core import MAX_SEED, FiniteFloat, IntegerOutput, NumberOutput
 
 RoundMethod = Literal["nearest", "floor", "ceiling", "truncate"]
+_N = TypeVar("_N", bound=BaseNode)
 MAX_INT = 2**53  # integers a JSON reader keeps exactly
 _ROUND: dict[str, Callable[[float], int]] = {
     "nearest": round,
@@ -36,17 +37,17 @@ def _generator(seed: int | None) -> np.random.Generator:
     return np.random.default_rng(seed if seed is not None else secrets.randbits(64))
 
 
+def _ordered(node: _N, low: float, high: float) -> _N:
+    if not low < high:
+        raise ValueError("low must be less than high")
+    return node
+
+
 class _Random(BaseNode):
     deterministic: ClassVar[bool] = False
     trivial: ClassVar[bool] = True
 
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED, description="A fixed seed; empty draws anew on each run")
-
-    @model_validator(mode="after")
-    def _low_below_high(self) -> _Random:
-        if not self.low < self.high:  # type: ignore[attr-defined]
-            raise ValueError("low must be less than high")
-        return self
 
 
 @node("random.integer", version="1.0.0", category="random")
@@ -55,6 +56,10 @@ class RandomInteger(_Random):
 
     low: int = Field(default=0, ge=-MAX_INT, le=MAX_INT, description="Smallest value")
     high: int = Field(default=2**31 - 1, ge=-MAX_INT, le=MAX_INT, description="One past the largest value")
+
+    @model_validator(mode="after")
+    def _low_below_high(self) -> RandomInteger:
+        return _ordered(self, self.low, self.high)
 
     async def run(self, ctx: NodeContext) -> IntegerOutput:
         return IntegerOutput(value=int(_generator(self.seed).integers(self.low, self.high)))
@@ -67,6 +72,10 @@ class RandomFloat(_Random):
     low: FiniteFloat = Field(default=0.0, description="Smallest value")
     high: FiniteFloat = Field(default=1.0, description="Largest value (not drawn before rounding)")
     decimals: int = Field(default=2, ge=0, le=15, description="Decimal places kept")
+
+    @model_validator(mode="after")
+    def _low_below_high(self) -> RandomFloat:
+        return _ordered(self, self.low, self.high)
 
     async def run(self, ctx: NodeContext) -> NumberOutput:
         return NumberOutput(value=round(float(_generator(self.seed).uniform(self.low, self.high)), self.decimals))

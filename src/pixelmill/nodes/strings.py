@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar
 
+import regex
 from pydantic import BaseModel, Field
 
 from pixelmill import errors
@@ -14,6 +14,8 @@ from pixelmill.errors import PixelmillError
 from pixelmill.nodes.core import MAX_TEMPLATE_CHARS, MAX_TEMPLATE_OUTPUT_CHARS, StringOutput
 
 MAX_PATTERN_CHARS = 1_000
+# A regular expression can backtrack for ever (``(a|aa)+$``); the ``regex`` module stops it.
+REGEX_TIMEOUT_SECONDS = 1.0
 
 
 class SplitOutput(BaseModel):
@@ -24,7 +26,8 @@ class SplitOutput(BaseModel):
 @node("text.replace", version="1.0.0", category="text")
 class TextReplace(BaseNode):
     """Replace every occurrence of ``search`` in ``text``; with ``regex`` it is a Python regular
-    expression and ``replace`` may refer to its groups (``\\1``)."""
+    expression and ``replace`` may refer to its groups (``\\1``); one that runs longer than a
+    second fails the node."""
 
     trivial: ClassVar[bool] = True
 
@@ -40,8 +43,17 @@ class TextReplace(BaseNode):
             result = self.text.replace(self.search, self.replace)
         else:
             try:
-                result = re.sub(self.search, self.replace, self.text)
-            except (re.error, IndexError) as exc:
+                result = await ctx.run_blocking(
+                    regex.sub, self.search, self.replace, self.text, timeout=REGEX_TIMEOUT_SECONDS
+                )
+            except TimeoutError as exc:
+                raise PixelmillError(
+                    errors.INVALID_INPUT,
+                    f"The regular expression ran longer than {REGEX_TIMEOUT_SECONDS:g} s",
+                    field="search",
+                    node_id=ctx.node_id,
+                ) from exc
+            except (regex.error, IndexError) as exc:
                 raise PixelmillError(
                     errors.INVALID_INPUT,
                     f"Invalid regular expression or replacement: {exc}",

@@ -104,3 +104,12 @@ async def test_split_at_the_first_delimiter(executor: GraphExecutor) -> None:
     assert result.outputs["n"].outputs == {"first": "a photo", "second": "of a cat, at night"}
     result = await run_one(executor, "text.split", {"text": "no delimiter", "delimiter": "|"})
     assert result.outputs["n"].outputs == {"first": "no delimiter", "second": ""}
+
+
+async def test_a_runaway_regex_is_stopped(executor: GraphExecutor) -> None:
+    inputs = {"text": "a" * 40 + "!", "search": "(a|aa)+$", "replace": "", "regex": True}
+    result = await run_one(executor, "text.replace", inputs)
+    assert result.status == "failed"
+    assert result.error is not None
+    assert (result.error["code"], result.error["field"]) == ("INVALID_INPUT", "search")
+    assert "longer than" in result.error["message"]
