@@ -1,4 +1,6 @@
-"""String edits: ``text.replace`` and ``text.split``. Free, on the CPU, never cached (cheaper than a lookup)."""
+"""String edits: ``text.replace``, ``text.split`` and ``text.split_negative``.
+
+Free, on the CPU, never cached (cheaper than a lookup)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,11 @@ REGEX_TIMEOUT_SECONDS = 1.0
 class SplitOutput(BaseModel):
     first: str = Field(description="The text before the first delimiter (all of it when there is none)")
     second: str = Field(description="The text after the first delimiter (empty when there is none)")
+
+
+class PromptsOutput(BaseModel):
+    positive: str = Field(description="The text outside square brackets")
+    negative: str = Field(description="The text inside square brackets")
 
 
 @node("text.replace", version="1.0.0", category="text")
@@ -81,3 +88,37 @@ class TextSplit(BaseNode):
     async def run(self, ctx: NodeContext) -> SplitOutput:
         first, _, second = self.text.partition(self.delimiter)
         return SplitOutput(first=first, second=second)
+
+
+@node("text.split_negative", version="1.0.0", category="text")
+class TextSplitNegative(BaseNode):
+    """Split a prompt written as ``a cat [blurry, dark]`` into the positive text (outside square
+    brackets) and the negative text (inside them); each ``[`` becomes a space in the negative text,
+    brackets nest, and a backslash before a bracket keeps it as text (as InvokeAI's string_split_neg)."""
+
+    trivial: ClassVar[bool] = True
+
+    text: str = Field(default="", max_length=MAX_TEMPLATE_CHARS, description="The prompt to split")
+
+    async def run(self, ctx: NodeContext) -> PromptsOutput:
+        positive, negative = split_negative(self.text)
+        return PromptsOutput(positive=positive, negative=negative)
+
+
+def split_negative(text: str) -> tuple[str, str]:
+    positive: list[str] = []
+    negative: list[str] = []
+    depth = 0
+    escaped = False
+    for char in text:
+        if char == "[" and not escaped:
+            negative.append(" ")
+            depth += 1
+        elif char == "]" and not escaped:
+            depth = max(depth - 1, 0)
+        elif depth > 0:
+            negative.append(char)
+        else:
+            positive.append(char)
+        escaped = char == "\\" and not escaped
+    return "".join(positive), "".join(negative)

@@ -162,6 +162,7 @@ def test_random_rounding_and_string_nodes_show_invokeai_outputs(client: httpx.Cl
             "prompt": {"type": "string", "value": "a cat | blurry"},
             "split": {"type": "string_split", "delimiter": " | "},
             "replaced": {"type": "string_replace", "search_string": "cat", "replace_string": "dog"},
+            "neg": {"type": "string_split_neg", "string": "a cat [blurry]"},
         },
         [("prompt", "value", "split", "string"), ("split", "string_1", "replaced", "string")],
     )
@@ -176,3 +177,8 @@ def test_random_rounding_and_string_nodes_show_invokeai_outputs(client: httpx.Cl
     assert result(item, "size") == {"value": 512, "type": "integer_output"}
     assert result(item, "split") == {"string_1": "a cat", "string_2": "blurry", "type": "string_2_output"}
     assert result(item, "replaced") == {"value": "a dog", "type": "string_output"}
+    assert result(item, "neg") == {
+        "positive_string": "a cat ",
+        "negative_string": " blurry",
+        "type": "string_pos_neg_output",
+    }

@@ -225,6 +225,11 @@ def test_filter_random_and_string_types_map_with_invokeai_fields_and_defaults() 
         "string_2": "b",
         "type": "string_2_output",
     }
+    assert result_of("string_split_neg", {"positive": "a", "negative": "b"}) == {
+        "positive_string": "a",
+        "negative_string": "b",
+        "type": "string_pos_neg_output",
+    }
     assert result_of("float_to_int", {"value": 8}) == {"value": 8, "type": "integer_output"}
     assert result_of("round_float", {"value": 1}) == {"value": 1.0, "type": "float_output"}
 

@@ -113,3 +113,10 @@ async def test_a_runaway_regex_is_stopped(executor: GraphExecutor) -> None:
     assert result.error is not None
     assert (result.error["code"], result.error["field"]) == ("INVALID_INPUT", "search")
     assert "longer than" in result.error["message"]
+
+
+async def test_split_negative_takes_the_bracketed_text(executor: GraphExecutor) -> None:
+    result = await run_one(executor, "text.split_negative", {"text": "a cat [blurry, dark] at night"})
+    assert result.outputs["n"].outputs == {"positive": "a cat  at night", "negative": " blurry, dark"}
+    result = await run_one(executor, "text.split_negative", {"text": r"a \[tag\] [b[c]]"})
+    assert result.outputs["n"].outputs == {"positive": r"a \[tag\] ", "negative": " b c"}

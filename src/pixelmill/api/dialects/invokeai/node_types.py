@@ -271,6 +271,13 @@ NODE_TYPES: dict[str, InvokeType] = {
         {"value": "value"},
         defaults={"string": "", "search_string": "", "replace_string": "", "use_regex": False},
     ),
+    "string_split_neg": InvokeType(
+        "text.split_negative",
+        "string_pos_neg_output",
+        {"string": "text"},
+        {"positive_string": "positive", "negative_string": "negative"},
+        defaults={"string": ""},
+    ),
     "string_split": InvokeType(
         "text.split",
         "string_2_output",
