@@ -195,3 +195,23 @@ def test_a_streamed_completion_with_an_image_part(client: OpenAI, fake: tuple[Fa
     assert chunks[-1].usage.prompt_tokens > 0
     (_text, image) = sent_parts(fake[0])
     assert sent_bytes(image)[1] == picture
+
+
+def test_an_image_over_max_edit_pixels_or_a_url_that_is_no_image_is_400_naming_the_part(
+    client: OpenAI, fake: tuple[FakeOpenAI, str], cdn: FakeCdn, settings: Settings
+) -> None:
+    side = int(settings.max_edit_pixels**0.5) + 1
+    huge = png((side, side), (0, 0, 0))
+    with pytest.raises(BadRequestError) as too_large:
+        client.chat.completions.create(model="openai/gpt-4o", messages=asking(image_part(data_url(huge))))
+    assert (too_large.value.param, too_large.value.code) == ("messages[0].content[1]", "image_too_large")
+    page = cdn.put("page.html", b"<html>not an image</html>", "text/html")
+    missing = f"{cdn.origin}/missing.png"
+    for url, code in ((page, "invalid_image_format"), (missing, "fetch_failed")):
+        with pytest.raises(BadRequestError) as refused:
+            client.chat.completions.create(
+                model="openai/gpt-4o",
+                messages=[{"role": "user", "content": [image_part(url), {"type": "text", "text": "and?"}]}],
+            )
+        assert (refused.value.param, refused.value.code) == ("messages[0].content[0]", code)
+    assert fake[0].requests("/v1/chat/completions") == []

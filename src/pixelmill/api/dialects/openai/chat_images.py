@@ -56,15 +56,21 @@ def _check_pixels(data: bytes, limit: int, param: str) -> None:
     try:
         with Image.open(io.BytesIO(data)) as picture:
             width, height = picture.size
+    except Image.DecompressionBombError:  # Pillow's own bound, far above any sensible max_edit_pixels
+        raise _too_large("The image has more pixels than Pillow opens", limit, param) from None
     except (UnidentifiedImageError, OSError):
         raise PixelmillError(errors.UNSUPPORTED_IMAGE_FORMAT, f"{param} is not an image", field=param) from None
     if width * height > limit:
-        raise PixelmillError(
-            errors.IMAGE_TOO_LARGE,
-            f"The image is {width}x{height}; images of at most {limit} pixels are read (setting max_edit_pixels)",
-            field=param,
-            limit_setting="max_edit_pixels",
-        )
+        raise _too_large(f"The image is {width}x{height}", limit, param)
+
+
+def _too_large(what: str, limit: int, param: str) -> PixelmillError:
+    return PixelmillError(
+        errors.IMAGE_TOO_LARGE,
+        f"{what}; images of at most {limit} pixels are read (setting max_edit_pixels)",
+        field=param,
+        limit_setting="max_edit_pixels",
+    )
 
 
 async def _store(runtime: Runtime, principal: Principal, data: bytes, param: str) -> str:
