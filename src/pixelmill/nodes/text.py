@@ -46,7 +46,8 @@ class EnhancedPromptOutput(BaseModel):
 
 @node("text.generate", version="1.0.0", category="text")
 class TextGenerate(BaseNode):
-    """Generate text from a prompt with a text model; the default runs offline on the CPU."""
+    """Generate text from a prompt with a text model; the default runs offline on the CPU. A model
+    with the vision capability also reads ``images`` (stored files, sent after the prompt)."""
 
     prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS, description="What to write about or answer")
     system: str = Field(default="", max_length=MAX_PROMPT_CHARS, description="Instructions that steer the model")
