@@ -600,6 +600,13 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Models of the OpenAI-compatible server that draw images through `/images/generations`",
     )
+    openai_compatible_vision_models: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Text models of the OpenAI-compatible server that read images (e.g. `llava`, `qwen2.5vl`): "
+            "chat messages with image parts are sent to them; other text models refuse images"
+        ),
+    )
     model_credit_costs: dict[str, int] = Field(
         default_factory=dict,
         description=(

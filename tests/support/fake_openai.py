@@ -277,14 +277,14 @@ class FakeOpenAI:
             return JSONResponse(
                 error_body("you must provide a model and messages", "invalid_request_error", None, "messages"), 400
             )
-        asked = " ".join(str(m.get("content", "")) for m in messages if m.get("role") == "user")
+        asked = " ".join(message_words(m.get("content")) for m in messages if m.get("role") == "user")
         words = f"You said: {asked}".split()
         limit = params.get("max_completion_tokens") or params.get("max_tokens") or len(words)
         tokens = [word if index == 0 else f" {word}" for index, word in enumerate(words[: int(limit)])]
         finish = "length" if len(words) > int(limit) else "stop"
         if "FORBIDDEN" in asked:
             tokens, finish = tokens[:2], "content_filter"
-        prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)
+        prompt_tokens = sum(len(message_words(m.get("content")).split()) for m in messages)
         usage = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": len(tokens),
@@ -351,6 +351,27 @@ class FakeOpenAI:
 SPEECH_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse")
 SPEECH_FORMATS = {"wav": "audio/wav", "mp3": "audio/mpeg", "opus": "audio/opus"}
 SPEECH_RATE = 24_000  # OpenAI's speech is 24 kHz mono
+
+
+def message_words(content: Any) -> str:
+    """A message's words as the fake reads them: a string as it is; a list of parts as its text
+    parts, each image part read as ``<image WxH>`` (decoded from its data URL) or ``<image url>``."""
+    if not isinstance(content, list):
+        return str(content or "")
+    words = []
+    for part in content:
+        if not isinstance(part, dict):
+            continue
+        if part.get("type") == "text":
+            words.append(str(part.get("text", "")))
+        elif part.get("type") == "image_url":
+            url = str((part.get("image_url") or {}).get("url", ""))
+            if url.startswith("data:") and ";base64," in url:
+                with Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) as picture:
+                    words.append(f"<image {picture.width}x{picture.height}>")
+            else:
+                words.append("<image url>")
+    return " ".join(words)
 
 
 def speech_audio(seconds: float, fmt: str) -> bytes:

@@ -6,23 +6,27 @@ deterministic: the same inputs, seed included, give the same text, so the execut
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from pixelmill import errors
 from pixelmill.engine.context import NodeContext
 from pixelmill.engine.node import BaseNode, node
+from pixelmill.engine.values import ImageRef
 from pixelmill.errors import PixelmillError
-from pixelmill.providers.base import ModelInfo, TextProvider
+from pixelmill.providers.base import ChatImage, ModelInfo, TextProvider
 from pixelmill.providers.model_limits import check_model_inputs
 from pixelmill.providers.smollm2 import MAX_NEW_TOKENS
 from pixelmill.providers.smollm2 import MODEL_ID as DEFAULT_TEXT_MODEL
+from pixelmill.storage.media import HEIF_MIMES, sniff_mime
 
 MAX_PROMPT_CHARS = 8000
 MAX_SEED = 2**32 - 1
+MAX_IMAGES = 16  # images one prompt may carry
 MAX_OUTPUT_TOKENS = 32768  # the most any listed model writes; each model's own limit is checked too
 
 ENHANCE_SYSTEM_PROMPT = (
@@ -42,7 +46,8 @@ class EnhancedPromptOutput(BaseModel):
 
 @node("text.generate", version="1.0.0", category="text")
 class TextGenerate(BaseNode):
-    """Generate text from a prompt with a text model; the default runs offline on the CPU."""
+    """Generate text from a prompt with a text model; the default runs offline on the CPU. A model
+    with the vision capability also reads ``images`` (stored files, sent after the prompt)."""
 
     prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS, description="What to write about or answer")
     system: str = Field(default="", max_length=MAX_PROMPT_CHARS, description="Instructions that steer the model")
@@ -57,6 +62,16 @@ class TextGenerate(BaseNode):
         default=0.7, ge=0, le=2, description="Sampling temperature; 0 always picks the likeliest"
     )
     seed: int = Field(default=0, ge=0, le=MAX_SEED, description="The same seed and inputs give the same text")
+    images: list[ImageRef] = Field(
+        default_factory=list,
+        max_length=MAX_IMAGES,
+        description="Images the model reads with the prompt (models with the vision capability only)",
+    )
+    image_details: list[Literal["auto", "low", "high"]] = Field(
+        default_factory=list,
+        max_length=MAX_IMAGES,
+        description="OpenAI's detail for each image, in order (left out: the model's default)",
+    )
 
     base_cost: ClassVar[int] = 2
 
@@ -75,10 +90,18 @@ class TextGenerate(BaseNode):
     @classmethod
     def check_model(cls, inputs: Mapping[str, Any], info: ModelInfo) -> None:
         check_text_model(inputs, info)
+        if inputs.get("images") and "vision" not in info.capabilities:
+            raise PixelmillError(
+                errors.INVALID_INPUT,
+                f"{info.id} reads text only; send images to a model with the vision capability (GET /v1/models)",
+                field="images",
+                model=info.id,
+            )
 
     async def run(self, ctx: NodeContext) -> TextOutput:
         provider = text_provider(ctx, self.model)
         self.check_model(self.model_dump(), ctx.providers.model(self.model))
+        images = [await self._chat_image(ctx, index, ref) for index, ref in enumerate(self.images)]
         ctx.report_progress(0.0, "generating")
         text = await provider.generate(
             self.model,
@@ -89,11 +112,24 @@ class TextGenerate(BaseNode):
             self.seed,
             progress=ctx.report_progress,
             usage=ctx.record_usage,
+            images=images,
         )
         if not text:
             raise PixelmillError(errors.PROVIDER_ERROR, f"Model {self.model!r} returned no text", node_id=ctx.node_id)
         ctx.report_progress(1.0)
         return TextOutput(text=text)
+
+    async def _chat_image(self, ctx: NodeContext, index: int, ref: ImageRef) -> ChatImage:
+        """The stored image as the ``data:`` URL an upstream reads: the run's own copy, so the model
+        sees exactly what was stored, whatever became of the place it came from."""
+        data = await ctx.media.load_bytes(ref)
+        mime = sniff_mime(data)
+        if mime is None or not mime.startswith("image/") or mime in HEIF_MIMES:
+            raise PixelmillError(
+                errors.UNSUPPORTED_IMAGE_FORMAT, f"images[{index}] is not an image a model reads", field="images"
+            )
+        detail = self.image_details[index] if index < len(self.image_details) else None
+        return ChatImage(f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}", detail)
 
 
 @node("text.enhance_prompt", version="1.0.0", category="text")

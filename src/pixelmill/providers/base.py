@@ -6,14 +6,17 @@ in the ProviderRegistry and call the capability's one async method. Retries live
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, Self, runtime_checkable
 
 if TYPE_CHECKING:
     from PIL import Image
 
-Capability = Literal["text-to-image", "image-to-image", "inpainting", "video", "speech", "music", "text", "infographic"]
+# "vision": a text model that also reads images given with the prompt.
+Capability = Literal[
+    "text-to-image", "image-to-image", "inpainting", "video", "speech", "music", "text", "vision", "infographic"
+]
 GenerationType = Literal["image", "video", "voice", "music", "infographic", "text"]
 
 
@@ -119,11 +122,21 @@ class InpaintingProvider(Provider, Protocol):
     async def inpaint(self, model: str, request: InpaintRequest) -> list[Image.Image]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class ChatImage:
+    """An image a text model reads with the prompt: the stored bytes as a ``data:`` URL (never a
+    client's URL: the server fetched and stored it first), and OpenAI's ``detail`` when one was asked."""
+
+    data_url: str
+    detail: str | None = None
+
+
 @runtime_checkable
 class TextProvider(Provider, Protocol):
     """Text generation: at most ``max_tokens`` new tokens; the same seed gives the same text (an
     upstream model only tries to). ``progress`` hears of tokens as they arrive, ``usage`` what an
-    upstream reported for the call (tokens, model used)."""
+    upstream reported for the call (tokens, model used). ``images`` go with the prompt to a model
+    whose catalogue entry has the ``vision`` capability; any other model refuses them."""
 
     async def generate(
         self,
@@ -136,6 +149,7 @@ class TextProvider(Provider, Protocol):
         *,
         progress: ProgressCallback | None = None,
         usage: UsageCallback | None = None,
+        images: Sequence[ChatImage] = (),
     ) -> str: ...
 
 

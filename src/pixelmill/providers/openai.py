@@ -23,6 +23,7 @@ import binascii
 import io
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self
 
@@ -33,6 +34,7 @@ from pixelmill import errors
 from pixelmill.errors import PixelmillError
 from pixelmill.providers.base import (
     Capability,
+    ChatImage,
     ImageToImageRequest,
     InpaintRequest,
     MediaResult,
@@ -359,7 +361,14 @@ class OpenAIProvider(UpstreamAdapter):
     def models(self) -> list[ModelInfo]:
         images = [model_info(spec) for spec in MODELS.values()]
         chats = [
-            chat_model_info(f"{PROVIDER}/{spec.name}", PROVIDER, spec.description, spec.max_output_tokens, spec.cost)
+            chat_model_info(
+                f"{PROVIDER}/{spec.name}",
+                PROVIDER,
+                spec.description,
+                spec.max_output_tokens,
+                spec.cost,
+                vision=spec.vision,
+            )
             for spec in OPENAI_CHAT_MODELS.values()
         ]
         voices = [speech_model_info(spec, PROVIDER) for spec in SPEECH_MODELS.values()]
@@ -376,8 +385,9 @@ class OpenAIProvider(UpstreamAdapter):
         *,
         progress: ProgressCallback | None = None,
         usage: UsageCallback | None = None,
+        images: Sequence[ChatImage] = (),
     ) -> str:
-        """Chat completions, streamed (see ``openai_text``)."""
+        """Chat completions, streamed (see ``openai_text``); ``images`` as image parts of the prompt."""
         spec = OPENAI_CHAT_MODELS.get(model.removeprefix(f"{PROVIDER}/"))
         if spec is None or not model.startswith(f"{PROVIDER}/"):
             raise PixelmillError(errors.INVALID_INPUT, f"Unknown text model {model!r}", field="model", model=model)
@@ -388,7 +398,11 @@ class OpenAIProvider(UpstreamAdapter):
                 field="max_tokens",
                 model=model,
             )
-        body = chat_body(spec.name, prompt, system, max_tokens, temperature, seed, limit_name=spec.limit_name)
+        if images and not spec.vision:
+            raise PixelmillError(errors.INVALID_INPUT, f"{model} reads no images", field="images", model=model)
+        body = chat_body(
+            spec.name, prompt, system, max_tokens, temperature, seed, limit_name=spec.limit_name, images=images
+        )
         return await stream_chat(self.client, body, read_failure=failure_of, progress=progress, usage=usage)
 
     async def speech(self, model: str, request: SpeechRequest) -> MediaResult:

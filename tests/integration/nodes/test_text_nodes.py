@@ -18,11 +18,13 @@ import pixelmill.nodes  # noqa: F401  (registers the built-in node types)
 from pixelmill import errors
 from pixelmill.config import Settings
 from pixelmill.engine.executor import GraphExecutor
+from pixelmill.engine.model_checks import check_models
 from pixelmill.engine.node import default_registry
 from pixelmill.engine.outcome import ExecutionResult
 from pixelmill.engine.results_memory import MemoryResultStore
 from pixelmill.engine.run_context import RunScope
 from pixelmill.engine.validation import GraphValidationError, validate_graph
+from pixelmill.errors import PixelmillError
 from pixelmill.ids import new_id
 from pixelmill.providers.builtin import build_provider_registry
 from pixelmill.providers.smollm2 import locate_weights
@@ -129,6 +131,17 @@ async def test_an_unknown_text_model_fails_the_node_with_the_field(env: TextEnv)
     assert result.error["field"] == "model"
 
 
+def test_images_on_a_text_only_model_are_refused_before_the_run_naming_images(settings: Settings) -> None:
+    node = generate_node(
+        prompt="What is this?", model="local/smollm2", images=[{"file_id": "file_unread"}], image_details=["low"]
+    )
+    validated = validate_graph({"nodes": [node]}, default_registry, settings)
+    with pytest.raises(PixelmillError) as caught:
+        check_models(validated, build_provider_registry(settings))
+    assert (caught.value.code, caught.value.extra["field"]) == (errors.INVALID_INPUT.code, "images")
+    assert "local/smollm2 reads text only" in caught.value.message
+
+
 @pytest.mark.parametrize(
     ("inputs", "field"),
     [
@@ -137,6 +150,7 @@ async def test_an_unknown_text_model_fails_the_node_with_the_field(env: TextEnv)
         ({"prompt": "hi", "temperature": 3}, "temperature"),
         ({"prompt": ""}, "prompt"),
         ({"prompt": "hi", "seed": -1}, "seed"),
+        ({"prompt": "hi", "image_details": ["ultra"]}, "image_details"),
     ],
 )
 def test_invalid_parameters_are_refused_before_the_run_naming_the_field(

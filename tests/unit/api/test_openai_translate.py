@@ -187,22 +187,107 @@ def test_a_chat_plan_takes_the_limits_and_is_never_cached() -> None:
     )
 
 
-def test_an_image_part_in_chat_is_400_naming_it() -> None:
-    body = chat(
-        {
-            "role": "user",
-            "content": [
-                {"type": "text", "text": "What is this?"},
-                {"type": "image_url", "image_url": {"url": "data:,"}},
-            ],
-        }
+GPT_4O = ModelInfo("openai/gpt-4o", "openai", "text", ("text", "vision"), 2, "")
+PIXEL = (  # a 1x1 PNG
+    "data:image/png;base64,"
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg=="
+)
+
+
+def looking(*parts: dict[str, Any], model: str = "local/smollm2") -> schemas.ChatCompletionCreate:
+    return chat(
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": [{"type": "text", "text": "What is this?"}, *parts]},
+        model=model,
     )
+
+
+def test_an_image_part_on_a_text_only_model_is_400_naming_it_and_the_models_that_read_images() -> None:
+    body = looking({"type": "image_url", "image_url": {"url": PIXEL}})
     with pytest.raises(PixelmillError) as excinfo:
-        translate.chat_plan(body, SMOLLM2)
-    assert param_of(excinfo) == "messages[0].content[1]"
+        translate.chat_plan(body, SMOLLM2, vision_models=["openai/gpt-4o", "openai/gpt-4.1-mini"])
+    assert param_of(excinfo) == "messages[1].content[1]"
+    assert "local/smollm2 reads text only" in excinfo.value.message
+    assert "openai/gpt-4o, openai/gpt-4.1-mini" in excinfo.value.message
+    assert ENVELOPE.status(excinfo.value) == 400
+    with pytest.raises(PixelmillError) as none_here:
+        translate.check_images(body.messages, SMOLLM2, [])
+    assert "none is configured" in none_here.value.message
     with pytest.raises(PixelmillError) as wrong_model:
         translate.chat_plan(chat({"role": "user", "content": "Hi"}), PROCEDURAL)
     assert param_of(wrong_model) == "model"
+
+
+def test_image_parts_are_named_in_order_across_messages() -> None:
+    body = chat(
+        {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://a.example/1.png"}}]},
+        {"role": "assistant", "content": "A cat."},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "And these?"},
+                {"type": "image_url", "image_url": {"url": PIXEL, "detail": "low"}},
+                {"type": "image_url", "image_url": {"url": "https://a.example/2.png"}},
+            ],
+        },
+    )
+    parts = translate.image_parts(body.messages)
+    assert [(param, url.url[:22], url.detail) for param, url in parts] == [
+        ("messages[0].content[0]", "https://a.example/1.pn", None),
+        ("messages[2].content[1]", PIXEL[:22], "low"),
+        ("messages[2].content[2]", "https://a.example/2.pn", None),
+    ]
+    # The image-only first turn adds no text to the transcript.
+    assert translate.chat_prompt(body.messages) == ("", "Assistant: A cat.\n\nUser: And these?")
+
+
+def test_a_vision_plan_hands_the_stored_files_and_details_to_the_node_in_order() -> None:
+    body = looking(
+        {"type": "image_url", "image_url": {"url": PIXEL}},
+        {"type": "image_url", "image_url": {"url": "https://a.example/2.png", "detail": "high"}},
+        model="openai/gpt-4o",
+    )
+    stored = {"messages[1].content[1]": "file_a", "messages[1].content[2]": "file_b"}
+    plan = translate.chat_plan(body, GPT_4O, stored)
+    (node,) = plan.graph["nodes"]
+    assert node["inputs"] == {
+        "prompt": "What is this?",
+        "model": "openai/gpt-4o",
+        "system": "Be brief.",
+        "images": [{"file_id": "file_a"}, {"file_id": "file_b"}],
+        "image_details": ["auto", "high"],
+    }
+    assert plan.param("text", "images") == "messages"
+    without_detail = translate.chat_plan(
+        looking({"type": "image_url", "image_url": {"url": PIXEL}}, model="openai/gpt-4o"),
+        GPT_4O,
+        {"messages[1].content[1]": "file_a"},
+    )
+    assert "image_details" not in without_detail.graph["nodes"][0]["inputs"]
+    with pytest.raises(PixelmillError) as unstored:
+        translate.chat_plan(body, GPT_4O, {"messages[1].content[1]": "file_a"})
+    assert unstored.value.code == errors.INTERNAL_ERROR.code
+
+
+def test_a_detail_openai_does_not_have_is_400_naming_it() -> None:
+    body = looking({"type": "image_url", "image_url": {"url": PIXEL, "detail": "ultra"}}, model="openai/gpt-4o")
+    with pytest.raises(PixelmillError) as excinfo:
+        translate.check_images(body.messages, GPT_4O, ["openai/gpt-4o"])
+    assert param_of(excinfo) == "messages[1].content[1].image_url.detail"
+
+
+def test_a_data_url_decodes_within_the_limit_and_is_refused_otherwise() -> None:
+    data = translate.data_url_bytes(PIXEL, "messages[0].content[1]", 1000)
+    assert Image.open(io.BytesIO(data)).size == (1, 1)
+    assert translate.data_url_bytes("data:image/png;name=a.png;base64,aGk=", "p", 10) == b"hi"
+    for url, code in [
+        ("data:image/png,rawbytes", errors.VALIDATION_ERROR.code),
+        ("data:image/png;base64,not*base64", errors.VALIDATION_ERROR.code),
+        (PIXEL, errors.PAYLOAD_TOO_LARGE.code),
+    ]:
+        with pytest.raises(PixelmillError) as excinfo:
+            translate.data_url_bytes(url, "messages[0].content[1]", 20)
+        assert (excinfo.value.code, param_of(excinfo)) == (code, "messages[0].content[1]")
 
 
 @pytest.mark.parametrize("text", ["Blue.", " The sky is  blue.\n", "one", ""])

@@ -9,9 +9,16 @@ import pytest
 
 from pixelmill import errors
 from pixelmill.errors import PixelmillError
+from pixelmill.providers.base import ChatImage
 from pixelmill.providers.openai import OpenAIProvider
 from pixelmill.providers.openai_compatible import model_names
-from pixelmill.providers.openai_text import ChatStream, ProgressThrottle, chat_body
+from pixelmill.providers.openai_text import (
+    OPENAI_CHAT_MODELS,
+    ChatStream,
+    ProgressThrottle,
+    chat_body,
+    chat_model_info,
+)
 from pixelmill.providers.upstream.client import UpstreamConfig
 
 
@@ -44,6 +51,29 @@ def test_a_blank_system_prompt_is_left_out_and_compatible_servers_get_max_tokens
     assert body["messages"] == [{"role": "user", "content": "hi"}]
     assert body["max_tokens"] == 16
     assert "max_completion_tokens" not in body
+
+
+def test_images_follow_the_prompt_as_image_url_parts_of_the_users_message() -> None:
+    images = [ChatImage("data:image/png;base64,AAAA"), ChatImage("data:image/jpeg;base64,BBBB", "low")]
+    body = chat_body("gpt-4o", "What is this?", "", 32, 0.0, 0, images=images)
+    assert body["messages"] == [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "What is this?"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+                {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,BBBB", "detail": "low"}},
+            ],
+        }
+    ]
+
+
+def test_the_catalogue_says_which_chat_models_read_images() -> None:
+    assert chat_model_info("openai/gpt-4o", "openai", "", 16384, 2, vision=True).capabilities == ("text", "vision")
+    assert chat_model_info("openai-compatible/llama3.2", "openai-compatible", "", 4096, 2).capabilities == ("text",)
+    config = UpstreamConfig(provider="openai", base_url="http://127.0.0.1:9/v1/", headers={}, secret="sk-x")
+    listed = {info.id: info for info in OpenAIProvider(config).models()}
+    assert all("vision" in listed[f"openai/{name}"].capabilities for name in OPENAI_CHAT_MODELS)
 
 
 def test_chunks_add_up_to_the_text_the_model_and_the_usage_chunk() -> None:
@@ -146,7 +176,8 @@ def test_openai_lists_its_chat_models_as_text_models_that_test_keys_cannot_use()
     models = {m.id: m for m in OpenAIProvider(config).models() if m.generation_type == "text"}
     assert {"openai/gpt-4o-mini", "openai/gpt-4.1-mini"} <= set(models)
     mini = models["openai/gpt-4o-mini"]
-    assert (mini.capabilities, mini.cost, mini.sandbox, mini.limits["max_tokens"]) == (("text",), 2, False, 16384)
+    summary = (mini.capabilities, mini.cost, mini.sandbox, mini.limits["max_tokens"])
+    assert summary == (("text", "vision"), 2, False, 16384)
 
 
 def test_a_model_list_gives_its_ids_once_in_order() -> None:

@@ -1,8 +1,10 @@
 """``POST /v1/chat/completions`` on the text models: one ``text.generate`` run per request.
 
-The text nodes write their answer in one piece, so a streamed completion is sent once the run
-finished: the answer in word-sized ``chat.completion.chunk`` deltas, the finish reason, the usage
-chunk with ``stream_options.include_usage``, then ``data: [DONE]``.
+Image parts are checked against the model (one that reads images) and stored as files before the
+run is created (``chat_images``). The text nodes write their answer in one piece, so a streamed
+completion is sent once the run finished: the answer in word-sized ``chat.completion.chunk``
+deltas, the finish reason, the usage chunk with ``stream_options.include_usage``, then
+``data: [DONE]``.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from pixelmill.api.deps import PrincipalDep, RuntimeDep
-from pixelmill.api.dialects.openai import runs, schemas, translate
-from pixelmill.api.dialects.openai.models import choose
+from pixelmill.api.dialects.openai import chat_images, runs, schemas, translate
+from pixelmill.api.dialects.openai.models import choose, model_ids_with
 from pixelmill.api.dialects.openai.routing import SSE_HEADERS, OpenAIRoute, sse_data, sse_error
 from pixelmill.db.models import Run
 from pixelmill.errors import PixelmillError
@@ -29,7 +31,12 @@ async def create_chat_completion(
     body: schemas.ChatCompletionCreate, principal: PrincipalDep, runtime: RuntimeDep
 ) -> Response:
     model = await choose(runtime, principal, body.model, generation_type="text", capability="text")
-    plan = translate.chat_plan(body, model)
+    images: dict[str, str] = {}
+    if translate.image_parts(body.messages):
+        translate.check_images(body.messages, model, await model_ids_with(runtime, principal, "vision"))
+        translate.chat_prompt(body.messages)  # a conversation without text fails before anything is stored
+        images = await chat_images.store_images(runtime, principal, body.messages)
+    plan = translate.chat_plan(body, model, images)
     started = await runs.start(
         runtime, principal, plan, {"endpoint": "chat.completions", "model": body.model, "user": body.user}
     )

@@ -41,3 +41,9 @@ async def choose(
         return providers.model(canonical)
     except PixelmillError:
         raise model_not_found(name) from None
+
+
+async def model_ids_with(runtime: Runtime, principal: Principal, capability: Capability) -> list[str]:
+    """The ids of the caller's models that have ``capability`` (for an error that says which do)."""
+    providers = await runtime.workspace_providers.registry_in(runtime.db, principal.workspace_id)
+    return [info.id for info in providers.models() if capability in info.capabilities]

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import pydantic_core
 from fastapi import Request, Response
 
 from pixelmill.api.dialects.openai.errors import ENVELOPE
@@ -43,10 +43,11 @@ class OpenAIRoute(ENVELOPE.route_class()):  # type: ignore[misc]
 
 
 def sse_data(payload: dict[str, Any] | str, event: str | None = None) -> bytes:
-    """One event: ``event:`` (when named) and one ``data:`` line of compact JSON (or a literal)."""
-    data = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
-    head = f"event: {event}\n" if event else ""
-    return f"{head}data: {data}\n\n".encode()
+    """One event: ``event:`` (when named) and one ``data:`` line of compact JSON (or a literal).
+    pydantic-core writes the JSON as bytes: an image's ``b64_json`` is megabytes of one string."""
+    data = payload.encode() if isinstance(payload, str) else pydantic_core.to_json(payload)
+    head = f"event: {event}\n".encode() if event else b""
+    return b"".join((head, b"data: ", data, b"\n\n"))
 
 
 def sse_error(exc: PixelmillError) -> bytes:

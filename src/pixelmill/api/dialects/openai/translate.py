@@ -11,7 +11,9 @@ database, no HTTP), so every mapping is unit-tested on its own.
   Variations are ``image.variations`` on ``local/cv``.
 - Chat: the messages become one ``text.generate`` prompt (system and developer messages its
   ``system``; earlier turns a transcript before the last message), generated afresh every time (not
-  from the node cache), so its ``usage`` counts the tokens it took.
+  from the node cache), so its ``usage`` counts the tokens it took. Image parts, on a model with the
+  ``vision`` capability only, are stored files (the route stores data URLs and fetches http(s) URLs
+  under the outbound-URL policy) handed to the node's ``images`` in order, with their ``detail``.
 - Speech: ``audio.speech``; OpenAI's voice names map to espeak-ng voices for ``local/espeak``, and
   pass as they are to an upstream speech model; ``speed`` is the words-per-minute rate (175 at 1.0),
   held within what the node takes (80-450, so 0.46x to 2.57x).
@@ -22,6 +24,8 @@ parameter the client sent (``param``), not the node's input.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -396,27 +400,75 @@ def completed_event(image: schemas.ImageData, response: schemas.ImagesResponse) 
 # Chat -------------------------------------------------------------------------------------------
 
 
-def _message_text(message: schemas.ChatMessage, index: int) -> str:
+IMAGE_DETAILS = ("auto", "low", "high")
+_DATA_URL = re.compile(r"^data:(?P<mime>[\w/+.-]*)(?P<params>(;[\w=.+-]+)*);base64,", re.IGNORECASE)
+
+
+def _message_text(message: schemas.ChatMessage) -> str:
     if message.content is None:
         return ""
     if isinstance(message.content, str):
         return message.content
-    texts = []
-    for part_index, part in enumerate(message.content):
-        if isinstance(part, schemas.ImagePart):
+    return "\n".join(part.text for part in message.content if isinstance(part, schemas.TextPart))
+
+
+def image_parts(messages: Sequence[schemas.ChatMessage]) -> list[tuple[str, schemas.ImageUrl]]:
+    """Each image part with the parameter that names it (``messages[i].content[j]``), in order."""
+    return [
+        (f"messages[{index}].content[{part_index}]", part.image_url)
+        for index, message in enumerate(messages)
+        if isinstance(message.content, list)
+        for part_index, part in enumerate(message.content)
+        if isinstance(part, schemas.ImagePart)
+    ]
+
+
+def check_images(messages: Sequence[schemas.ChatMessage], model: ModelInfo, vision_models: Sequence[str]) -> None:
+    """A 400 naming the first image part when ``model`` reads no images (saying which models do), or
+    naming a ``detail`` OpenAI does not have; nothing is fetched or stored before this passes."""
+    parts = image_parts(messages)
+    if not parts:
+        return
+    if "vision" not in model.capabilities:
+        readers = (
+            f"models that do here: {', '.join(vision_models)}"
+            if vision_models
+            else "none is configured on this server (an OpenAI key, or openai_compatible_vision_models)"
+        )
+        raise invalid(f"Model {model.id} reads text only and cannot take image parts; {readers}", parts[0][0])
+    for param, image_url in parts:
+        if image_url.detail is not None and image_url.detail not in IMAGE_DETAILS:
             raise invalid(
-                "This server's text models read text only; send the image to an image model instead",
-                f"messages[{index}].content[{part_index}]",
+                f"detail must be one of {', '.join(IMAGE_DETAILS)}, not {image_url.detail!r}",
+                f"{param}.image_url.detail",
             )
-        texts.append(part.text)
-    return "\n".join(texts)
+
+
+def data_url_bytes(url: str, param: str, limit: int) -> bytes:
+    """The bytes of a base64 ``data:`` URL, refused naming ``param`` when it is not one or decodes to
+    more than ``limit`` bytes (checked before decoding, so a huge one costs nothing)."""
+    match = _DATA_URL.match(url)
+    if match is None:
+        raise invalid("An image data URL must be base64: data:image/png;base64,…", param)
+    payload = url[match.end() :]
+    if len(payload) * 3 // 4 > limit:
+        raise PixelmillError(
+            errors.PAYLOAD_TOO_LARGE,
+            f"The image is larger than {limit} bytes (setting max_upload_bytes)",
+            field=param,
+            limit=limit,
+        )
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise invalid("The image data URL is not valid base64", param) from None
 
 
 def chat_prompt(messages: Sequence[schemas.ChatMessage]) -> tuple[str, str]:
     """(system, prompt): the system and developer messages, and the conversation the model answers:
     the last message alone, or after a transcript of the turns before it."""
-    system = [_message_text(m, i) for i, m in enumerate(messages) if m.role in ("system", "developer")]
-    turns = [(m.role, _message_text(m, i)) for i, m in enumerate(messages) if m.role not in ("system", "developer")]
+    system = [_message_text(m) for m in messages if m.role in ("system", "developer")]
+    turns = [(m.role, _message_text(m)) for m in messages if m.role not in ("system", "developer")]
     if not turns or not turns[-1][1].strip():
         raise invalid("The conversation needs a last message with text to answer", "messages")
     *before, (_role, last) = turns
@@ -425,14 +477,32 @@ def chat_prompt(messages: Sequence[schemas.ChatMessage]) -> tuple[str, str]:
     return "\n\n".join(s for s in system if s.strip()), prompt
 
 
-def chat_plan(body: schemas.ChatCompletionCreate, model: ModelInfo) -> Plan:
+def chat_plan(
+    body: schemas.ChatCompletionCreate,
+    model: ModelInfo,
+    images: Mapping[str, str] | None = None,
+    vision_models: Sequence[str] = (),
+) -> Plan:
+    """The graph of a chat completion. ``images`` maps each image part's parameter to the file it
+    was stored as (see :func:`image_parts`); the images go with the prompt, in the order sent."""
     check_model(model, generation_type="text", capabilities=("text",), purpose="chat completions")
+    check_images(body.messages, model, vision_models)
     system, prompt = chat_prompt(body.messages)
     inputs: dict[str, Any] = {"prompt": prompt, "model": model.id}
     plan = Plan()
     plan.came_from("text", prompt="messages", system="messages", model="model")
     if system:
         inputs["system"] = system
+    parts = image_parts(body.messages)
+    if parts:
+        stored = images or {}
+        missing = [param for param, _url in parts if param not in stored]
+        if missing:
+            raise PixelmillError(errors.INTERNAL_ERROR, f"The image of {missing[0]} was not stored", field=missing[0])
+        inputs["images"] = [{"file_id": stored[param]} for param, _url in parts]
+        if any(image_url.detail is not None for _param, image_url in parts):
+            inputs["image_details"] = [image_url.detail or "auto" for _param, image_url in parts]
+        plan.came_from("text", images="messages", image_details="messages")
     limit_param = "max_completion_tokens" if body.max_completion_tokens is not None else "max_tokens"
     limit = body.max_completion_tokens if body.max_completion_tokens is not None else body.max_tokens
     if limit is not None:
