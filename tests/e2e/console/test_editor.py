@@ -65,13 +65,14 @@ def test_build_publish_run_and_round_trip_a_three_node_workflow(open_tab: OpenTa
     expect(page.locator(".react-flow__edge")).to_have_count(2)
 
     _fill(page, "generate", prompt="a lighthouse", model="local/procedural")
+    _fill(page, "style")
     page.locator("#field-style").select_option("watercolor")
     _fill(page, "text", text="Greetings")
     # Live validation with the server's codes: until text is set it was a MISSING_INPUT.
     expect(page.get_by_test_id("validity")).to_contain_text("valid")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("Saved draft v2")
-    page.get_by_role("button", name="Publish").click()
+    page.get_by_role("button", name="Publish", exact=True).click()
     expect(page.get_by_test_id("versions")).to_contain_text("v1")
 
     with httpx.Client(base_url=tab.base_url, headers=account.headers) as api:
@@ -87,7 +88,8 @@ def test_build_publish_run_and_round_trip_a_three_node_workflow(open_tab: OpenTa
         expect(page.get_by_test_id("node-text").get_by_role("img")).to_be_visible()
         run_id = page.locator("aside code").first.inner_text()
         run = api.get(f"/v1/runs/{run_id}").json()
-        assert run["status"] == "completed" and run["workflow_version"] == 1
+        assert run["status"] == "completed"
+        assert run["workflow_version"] == 1
         assert {n["node_id"] for n in run["nodes"] if n["status"] == "completed"} == {"generate", "style", "text"}
 
         page.get_by_role("button", name="Export JSON").click()
@@ -100,7 +102,7 @@ def test_build_publish_run_and_round_trip_a_three_node_workflow(open_tab: OpenTa
         page.get_by_label("Graph JSON to import").fill(json.dumps(exported))
         page.get_by_role("button", name="Import JSON").click()
         expect(page.locator(".react-flow__edge")).to_have_count(2)
-        page.get_by_role("button", name="Save").click()
+        page.get_by_role("button", name="Save", exact=True).click()
         expect(page.get_by_role("status")).to_contain_text("Saved draft v2")
         assert api.get(f"/v1/workflows/{copy_id}").json()["graph"] == exported
     tab.assert_no_problems()
@@ -123,7 +125,7 @@ def test_a_conflict_with_another_session_shows_both_versions_and_keeps_the_chose
         changed = api.patch(f"/v1/workflows/{workflow_id}", json={"graph": theirs}, headers={"If-Match": '"1"'})
         assert changed.status_code == 200
 
-        page.get_by_role("button", name="Save").click()
+        page.get_by_role("button", name="Save", exact=True).click()
         dialog = page.get_by_role("dialog", name="Version conflict")
         expect(dialog).to_contain_text("Theirs, v2")
         expect(dialog).to_contain_text('"other"')

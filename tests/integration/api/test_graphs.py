@@ -31,7 +31,8 @@ def test_every_problem_is_listed_with_its_node_and_field(api: httpx.Client, acco
         "edges": [{"source": {"node_id": "t", "field": "text"}, "destination": {"node_id": "a", "field": "b"}}],
     }
     body = api.post("/v1/graphs/validate", json={"graph": graph}, headers=account.headers).json()
-    assert body["valid"] is False and body["estimated_cost"] is None
+    assert body["valid"] is False
+    assert body["estimated_cost"] is None
     found = {(p["code"], p["node_id"], p["field"]) for p in body["errors"]}
     assert ("UNKNOWN_NODE_TYPE", "z", "type") in found
     assert ("EDGE_TYPE_MISMATCH", "a", "b") in found

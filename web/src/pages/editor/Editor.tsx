@@ -206,6 +206,8 @@ function WorkflowEditor() {
   const [versions, setVersions] = useState<{ number: number; published_at: string }[]>([]);
   const past = useRef<Graph[]>([]);
   const future = useRef<Graph[]>([]);
+  // Fit a saved graph into view on open; an empty one keeps zoom 1, so drops land where they fall.
+  const fitOnOpen = useRef(false);
 
   const load = useCallback(
     (graph: Graph, keepPositions = true) => {
@@ -218,6 +220,7 @@ function WorkflowEditor() {
 
   useEffect(() => {
     void api<Workflow>("GET", `/v1/workflows/${id}`).then((w) => {
+      fitOnOpen.current = (w.graph?.nodes.length ?? 0) > 0;
       setWorkflow(w);
       load(w.graph ?? { nodes: [], edges: [] }, false);
     });
@@ -559,7 +562,8 @@ function WorkflowEditor() {
               onConnect={onConnect}
               onPaneClick={() => setSelected(null)}
               deleteKeyCode={["Delete", "Backspace"]}
-              fitView
+              fitView={fitOnOpen.current}
+              fitViewOptions={{ maxZoom: 1 }}
               proOptions={{ hideAttribution: true }}
             >
               <Background />
