@@ -64,11 +64,15 @@ def test_build_publish_run_and_round_trip_a_three_node_workflow(open_tab: OpenTa
     _connect(page, "style", "image", "text", "image")
     expect(page.locator(".react-flow__edge")).to_have_count(2)
 
+    # Live validation with the server's codes, on the node and on the field it names.
+    missing = page.get_by_test_id("node-text").locator("[data-code=MISSING_INPUT]")
+    expect(missing).to_have_text(["MISSING_INPUT (text)"])  # image is fed by the edge now
+    _fill(page, "text")
+    expect(page.get_by_role("complementary", name="Inspector").get_by_role("alert")).to_be_visible()
     _fill(page, "generate", prompt="a lighthouse", model="local/procedural")
     _fill(page, "style")
     page.locator("#field-style").select_option("watercolor")
     _fill(page, "text", text="Greetings")
-    # Live validation with the server's codes: until text is set it was a MISSING_INPUT.
     expect(page.get_by_test_id("validity")).to_contain_text("valid")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("Saved draft v2")
@@ -136,3 +140,45 @@ def test_a_conflict_with_another_session_shows_both_versions_and_keeps_the_chose
         assert [n["id"] for n in kept["graph"]["nodes"]] == ["string"]
     # The one expected failure: the browser reports the refused save (409) on its console.
     assert all("409" in problem for problem in tab.problems), tab.problems
+
+
+def test_a_running_node_lights_up_and_the_run_is_cancelled(open_tab: OpenTab, settings: Settings) -> None:
+    account = _account(settings)
+    graph = {"nodes": [{"id": "wait", "type": "test.sleep", "inputs": {"seconds": 20}}], "edges": []}
+    tab = open_tab(width=1600, height=1000)
+    with httpx.Client(base_url=tab.base_url, headers=account.headers) as api:
+        made = api.post("/v1/workflows", json={"name": "Slow", "graph": graph}).json()
+        assert api.post(f"/v1/workflows/{made['id']}/publish").status_code == 201
+        _sign_in(tab, account.email, account.password)
+        page = tab.page
+        page.get_by_role("link", name="Workflows").click()
+        page.get_by_role("link", name="Slow").click()
+        page.get_by_role("button", name="Run published").click()
+        expect(page.get_by_test_id("node-wait")).to_have_attribute("data-status", "running")
+        expect(page.get_by_role("progressbar", name="wait progress")).to_be_visible()
+        page.get_by_role("button", name="Cancel run").click()
+        expect(page.get_by_test_id("run-status")).to_have_text("cancelled")
+        run_id = page.locator("aside code").first.inner_text()
+        assert api.get(f"/v1/runs/{run_id}").json()["status"] == "cancelled"
+    tab.assert_no_problems()
+
+
+def test_the_example_workflows_open_and_one_runs(open_tab: OpenTab, settings: Settings) -> None:
+    account = _account(settings)
+    tab = open_tab(width=1600, height=1000)
+    _sign_in(tab, account.email, account.password)
+    page = tab.page
+    page.get_by_role("link", name="Workflows").click()
+    for name in ("Product variations", "Avatar styles", "Editorial enhance", "Image to video"):
+        expect(page.get_by_role("link", name=name)).to_be_visible()
+    page.get_by_role("link", name="Text to image with caption").click()
+    for node_id in ("prompt", "image", "caption_text", "captioned"):
+        expect(page.get_by_test_id(f"node-{node_id}")).to_be_visible()
+    expect(page.locator(".react-flow__edge")).to_have_count(4)
+    expect(page.get_by_test_id("validity")).to_contain_text("valid")
+    overrides = [{"id": "image", "inputs": {"model": "local/procedural", "resolution": 512}}]
+    page.get_by_label("Overrides").fill(json.dumps(overrides))
+    page.get_by_role("button", name="Run published").click()
+    expect(page.get_by_test_id("run-status")).to_have_text("complete", timeout=30_000)
+    expect(page.get_by_test_id("node-captioned").get_by_role("img")).to_be_visible()
+    tab.assert_no_problems()

@@ -398,7 +398,13 @@ function WorkflowEditor() {
         change({ status: "cached", output: event.data.output as NodeRun["output"] });
         break;
       case "node_complete":
-        if (runs.get(nodeId ?? "")?.status !== "cached") change({ status: "complete" });
+        // A cached node also gets node_complete right after node_cached: it stays marked cached.
+        if (nodeId)
+          setRuns((current) => {
+            const was = current.get(nodeId);
+            if (was?.status === "cached") return current;
+            return new Map(current).set(nodeId, { ...was, status: "complete", progress: 1 });
+          });
         break;
       case "node_failed": {
         const error = event.data.error as { code?: string; message?: string } | undefined;
