@@ -181,4 +181,15 @@ def test_the_example_workflows_open_and_one_runs(open_tab: OpenTab, settings: Se
     page.get_by_role("button", name="Run published").click()
     expect(page.get_by_test_id("run-status")).to_have_text("complete", timeout=30_000)
     expect(page.get_by_test_id("node-captioned").get_by_role("img")).to_be_visible()
+
+    # The run's graph (its override merged) opens as a new workflow.
+    run_id = page.locator("aside code").first.inner_text()
+    page.get_by_role("button", name="Open run as new workflow").click()
+    expect(page.get_by_role("heading", name=f"Run {run_id}")).to_be_visible()
+    expect(page.locator(".react-flow__edge")).to_have_count(4)
+    copy_id = page.url.rsplit("/", 1)[1]
+    with httpx.Client(base_url=tab.base_url, headers=account.headers) as api:
+        copy = api.get(f"/v1/workflows/{copy_id}").json()
+    image = next(n for n in copy["graph"]["nodes"] if n["id"] == "image")
+    assert image["inputs"]["model"] == "local/procedural"
     tab.assert_no_problems()

@@ -126,11 +126,20 @@ function PixelmillNode({ id, data, selected }: NodeProps<EditorNode>) {
 }
 const NODE_TYPES = { pixelmill: PixelmillNode };
 
+/** A past run's graph saved as a new workflow, opened in the editor. */
+async function openRunGraph(runId: string, navigate: (to: string) => void) {
+  const read = await get<{ graph: Graph }>(`/v1/runs/${encodeURIComponent(runId.trim())}/graph`);
+  const made = await post<Workflow>("/v1/workflows", { name: `Run ${runId.trim()}`, graph: read.graph });
+  navigate(`/workflows/${made.id}`);
+}
+
 /** The list of workflows, with a button to start a new one. */
 export function Workflows() {
   const navigate = useNavigate();
   const list = useQuery({ queryKey: ["workflows"], queryFn: () => get<Page<Workflow>>("/v1/workflows?limit=200") });
   const [name, setName] = useState("");
+  const [runId, setRunId] = useState("");
+  const [failed, setFailed] = useState<string | null>(null);
   async function create() {
     const made = await post<Workflow>("/v1/workflows", { name: name || "Untitled workflow" });
     navigate(`/workflows/${made.id}`);
@@ -150,6 +159,21 @@ export function Workflows() {
         </label>
         <button type="submit">New workflow</button>
       </form>
+      <form
+        className="inline-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          openRunGraph(runId, navigate).catch((error: unknown) =>
+            setFailed(error instanceof ApiError ? `${error.code}: ${error.message}` : String(error)),
+          );
+        }}
+      >
+        <label>
+          Run id <input value={runId} onChange={(e) => setRunId(e.target.value)} />
+        </label>
+        <button type="submit">Open a run's graph</button>
+      </form>
+      {failed && <p role="alert">{failed}</p>}
       {list.isPending && <p className="loading">Loading…</p>}
       <table>
         <tbody>
@@ -170,8 +194,10 @@ export function Workflows() {
 }
 
 export function WorkflowEditorPage() {
+  // A fresh editor per workflow: run state, undo history and the view belong to one graph.
+  const { id = "" } = useParams();
   return (
-    <ReactFlowProvider>
+    <ReactFlowProvider key={id}>
       <WorkflowEditor />
     </ReactFlowProvider>
   );
@@ -179,6 +205,7 @@ export function WorkflowEditorPage() {
 
 function WorkflowEditor() {
   const { id = "" } = useParams();
+  const navigate = useNavigate();
   const queryClient = useQueryClient();
   const flow = useReactFlow();
   const catalogueQuery = useQuery({
@@ -634,7 +661,10 @@ function WorkflowEditor() {
           )}
           {runId && (
             <p>
-              Run <code>{runId}</code>: <span data-testid="run-status">{runStatus}</span>
+              Run <code>{runId}</code>: <span data-testid="run-status">{runStatus}</span>{" "}
+              <button type="button" onClick={() => void openRunGraph(runId, navigate)}>
+                Open run as new workflow
+              </button>
             </p>
           )}
           <h2>Versions</h2>
