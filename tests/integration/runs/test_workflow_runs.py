@@ -67,7 +67,7 @@ def test_a_published_workflow_runs_as_published_or_with_overrides(
 def test_bad_overrides_are_422_naming_the_node(api: httpx.Client, account: SeededAccount) -> None:
     workflow_id = api.post("/v1/workflows", json={"name": "sums", "graph": GRAPH}, headers=account.headers).json()["id"]
     assert api.post(f"/v1/workflows/{workflow_id}/publish", headers=account.headers).status_code == 201
-    cases = [
+    cases: list[tuple[dict[str, Any], str, str]] = [
         ({"nodes": [{"id": "ghost", "inputs": {"a": 1}}]}, "VALIDATION_ERROR", "ghost"),
         ({"nodes": [{"id": "sum", "type": "math.divide"}]}, "VALIDATION_ERROR", "sum"),
         ({"nodes": [{"id": "sum", "inputs": {"a": "many"}}]}, "INVALID_INPUT", "sum"),
