@@ -193,3 +193,44 @@ def test_the_example_workflows_open_and_one_runs(open_tab: OpenTab, settings: Se
     image = next(n for n in copy["graph"]["nodes"] if n["id"] == "image")
     assert image["inputs"]["model"] == "local/procedural"
     tab.assert_no_problems()
+
+
+def test_copy_paste_undo_redo_delete_and_auto_layout(open_tab: OpenTab, settings: Settings) -> None:
+    account = _account(settings)
+    tab = open_tab(width=1600, height=1000)
+    _sign_in(tab, account.email, account.password)
+    page = tab.page
+    _new_workflow(page, "Edits")
+    page.get_by_placeholder("Search nodes").fill("value.")
+    page.get_by_test_id("palette-value.integer").click()
+    page.get_by_test_id("palette-value.float").click()
+    _connect(page, "integer", "value", "float", "value")  # int feeds float
+    expect(page.locator(".react-flow__edge")).to_have_count(1)
+
+    # Select both, copy, paste: two new nodes with fresh ids and their edge.
+    page.get_by_test_id("node-integer").locator("header").click()
+    page.get_by_test_id("node-float").locator("header").click(modifiers=["Control"])
+    page.keyboard.press("Control+c")
+    page.keyboard.press("Control+v")
+    expect(page.get_by_test_id("node-integer-2")).to_be_visible()
+    expect(page.get_by_test_id("node-float-2")).to_be_visible()
+    expect(page.locator(".react-flow__edge")).to_have_count(2)
+    page.get_by_role("button", name="Undo").click()
+    expect(page.get_by_test_id("node-integer-2")).to_have_count(0)
+    page.get_by_role("button", name="Redo").click()
+    expect(page.get_by_test_id("node-float-2")).to_be_visible()
+
+    # Delete a node with the keyboard: its edge goes with it.
+    page.get_by_test_id("node-float-2").locator("header").click()
+    page.keyboard.press("Delete")
+    expect(page.get_by_test_id("node-float-2")).to_have_count(0)
+    expect(page.locator(".react-flow__edge")).to_have_count(1)
+
+    page.get_by_role("button", name="Auto-layout").click()
+    page.wait_for_timeout(300)
+    boxes = [page.get_by_test_id(f"node-{n}").bounding_box() for n in ("integer", "float", "integer-2")]
+    assert all(box is not None for box in boxes)
+    first, second, third = (box for box in boxes if box is not None)
+    assert first["x"] + first["width"] <= second["x"]  # left to right along the edge
+    assert third["y"] >= first["y"] + first["height"] or third["y"] + third["height"] <= first["y"]
+    tab.assert_no_problems()

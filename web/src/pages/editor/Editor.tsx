@@ -471,6 +471,69 @@ function WorkflowEditor() {
     }
   }
 
+  /** Left-to-right layout by dagre, loaded on first use (it is not part of the editor's chunk). */
+  async function autoLayout() {
+    const { default: dagre } = await import("@dagrejs/dagre");
+    const layout = new dagre.graphlib.Graph();
+    layout.setGraph({ rankdir: "LR", nodesep: 40, ranksep: 80 });
+    layout.setDefaultEdgeLabel(() => ({}));
+    const current = flow.getNodes() as EditorNode[];
+    for (const node of current) {
+      layout.setNode(node.id, { width: node.measured?.width ?? 220, height: node.measured?.height ?? 160 });
+    }
+    for (const edge of flow.getEdges()) layout.setEdge(edge.source, edge.target);
+    dagre.layout(layout);
+    setNodes(
+      current.map((node) => {
+        const placed = layout.node(node.id);
+        const width = node.measured?.width ?? 220;
+        const height = node.measured?.height ?? 160;
+        return { ...node, position: { x: placed.x - width / 2, y: placed.y - height / 2 } };
+      }),
+    );
+    window.requestAnimationFrame(() => void flow.fitView({ maxZoom: 1 }));
+  }
+
+  // Copy/paste of the selected nodes and the edges between them; pasted nodes get fresh ids.
+  const clipboard = useRef<{ nodes: EditorNode[]; edges: Edge[] } | null>(null);
+  function onKeyDown(event: React.KeyboardEvent) {
+    const target = event.target as HTMLElement;
+    if (["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName)) return;
+    const mod = event.ctrlKey || event.metaKey;
+    if (mod && event.key === "c") {
+      const picked = nodes.filter((n) => n.selected);
+      const ids = new Set(picked.map((n) => n.id));
+      clipboard.current = { nodes: picked, edges: edges.filter((e) => ids.has(e.source) && ids.has(e.target)) };
+    } else if (mod && event.key === "v" && clipboard.current) {
+      const taken = new Set(nodes.map((n) => n.id));
+      const renamed = new Map<string, string>();
+      for (const node of clipboard.current.nodes) {
+        const fresh = freshId(node.data.nodeType, taken);
+        taken.add(fresh);
+        renamed.set(node.id, fresh);
+      }
+      const pasted = clipboard.current.nodes.map((node) => ({
+        ...node,
+        id: renamed.get(node.id)!,
+        selected: true,
+        position: { x: node.position.x + 40, y: node.position.y + 40 },
+        data: { ...node.data, inputs: { ...node.data.inputs } },
+      }));
+      const pastedEdges = clipboard.current.edges.map((edge) => {
+        const source = renamed.get(edge.source)!;
+        const target = renamed.get(edge.target)!;
+        return { ...edge, source, target, id: edgeId(source, edge.sourceHandle ?? "", target, edge.targetHandle ?? "") };
+      });
+      past.current.push(graph);
+      future.current = [];
+      setNodes([...nodes.map((n) => ({ ...n, selected: false })), ...pasted]);
+      setEdges([...edges, ...pastedEdges]);
+    } else if (mod && event.key === "z") {
+      if (event.shiftKey) redo();
+      else undo();
+    }
+  }
+
   const palette = useMemo(() => {
     const groups = new Map<string, NodeType[]>();
     const needle = search.toLowerCase();
@@ -504,6 +567,9 @@ function WorkflowEditor() {
         </button>
         <button type="button" onClick={() => void publish()}>
           Publish
+        </button>
+        <button type="button" onClick={() => void autoLayout()}>
+          Auto-layout
         </button>
         <button type="button" onClick={() => setExported(JSON.stringify(graph, null, 2))}>
           Export JSON
@@ -575,6 +641,7 @@ function WorkflowEditor() {
         <div
           className="canvas"
           data-testid="canvas"
+          onKeyDown={onKeyDown}
           onDragOver={(e) => {
             e.preventDefault();
             e.dataTransfer.dropEffect = "copy";
