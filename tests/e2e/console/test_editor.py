@@ -102,6 +102,11 @@ def test_build_publish_run_and_round_trip_a_three_node_workflow(open_tab: OpenTa
 
         # Re-import into a fresh workflow: the same graph.
         page.get_by_role("button", name="Close").click()
+
+        # The version list diffs a published version against the draft.
+        _fill(page, "text", text="Changed")
+        page.get_by_role("button", name="Diff v1 with draft").click()
+        expect(page.get_by_role("region", name="Changes since v1")).to_have_text('~ text.text: "Greetings" → "Changed"')
         copy_id = _new_workflow(page, "Imported copy")
         page.get_by_label("Graph JSON to import").fill(json.dumps(exported))
         page.get_by_role("button", name="Import JSON").click()

@@ -27,6 +27,7 @@ import { type RunEvent, useEventStream } from "../../events";
 import { OutputView } from "../../media";
 import {
   compatible,
+  diffGraphs,
   edgeId,
   type EditorNode,
   freshId,
@@ -230,7 +231,8 @@ function WorkflowEditor() {
   const [runs, setRuns] = useState<Map<string, NodeRun>>(new Map());
   const [overrides, setOverrides] = useState("");
   const [exported, setExported] = useState<string | null>(null);
-  const [versions, setVersions] = useState<{ number: number; published_at: string }[]>([]);
+  const [versions, setVersions] = useState<{ number: number; published_at: string; graph: Graph }[]>([]);
+  const [compared, setCompared] = useState<{ number: number; lines: string[] } | null>(null);
   const past = useRef<Graph[]>([]);
   const future = useRef<Graph[]>([]);
   // Fit a saved graph into view on open; an empty one keeps zoom 1, so drops land where they fall.
@@ -251,7 +253,7 @@ function WorkflowEditor() {
       setWorkflow(w);
       load(w.graph ?? { nodes: [], edges: [] }, false);
     });
-    void get<{ data: { number: number; published_at: string }[] }>(`/v1/workflows/${id}/versions`).then((v) =>
+    void get<{ data: { number: number; published_at: string; graph: Graph }[] }>(`/v1/workflows/${id}/versions`).then((v) =>
       setVersions(v.data),
     );
   }, [id, load]);
@@ -382,7 +384,7 @@ function WorkflowEditor() {
   async function publish() {
     if (!workflow) return;
     try {
-      const version = await post<{ number: number; published_at: string }>(`/v1/workflows/${workflow.id}/publish`);
+      const version = await post<{ number: number; published_at: string; graph: Graph }>(`/v1/workflows/${workflow.id}/publish`);
       setVersions((v) => [version, ...v]);
       setWorkflow({ ...workflow, published_version: version.number });
       setMessage(`Published version ${version.number}.`);
@@ -578,6 +580,13 @@ function WorkflowEditor() {
           {validation === null ? "checking…" : validation.valid ? `valid · ${validation.estimated_cost} credits` : `${validation.errors.length} problem(s)`}
         </span>
       </div>
+      {validation?.errors
+        .filter((p) => p.node_id === null || !nodes.some((n) => n.id === p.node_id))
+        .map((p, i) => (
+          <p key={i} className="field-error" data-code={p.code}>
+            {p.code}: {p.message}
+          </p>
+        ))}
       {message && (
         <p role="status" className="editor-message">
           {message}
@@ -738,10 +747,26 @@ function WorkflowEditor() {
           <ul data-testid="versions">
             {versions.map((v) => (
               <li key={v.number}>
-                v{v.number} · {new Date(v.published_at).toLocaleString()}
+                v{v.number} · {new Date(v.published_at).toLocaleString()}{" "}
+                <button type="button" onClick={() => setCompared({ number: v.number, lines: diffGraphs(v.graph, graph) })}>
+                  Diff v{v.number} with draft
+                </button>
               </li>
             ))}
           </ul>
+          {compared && (
+            <div aria-label={`Changes since v${compared.number}`} role="region" className="diff">
+              {compared.lines.length === 0 ? (
+                <p>No changes since v{compared.number}.</p>
+              ) : (
+                <ul>
+                  {compared.lines.map((line) => (
+                    <li key={line}>{line}</li>
+                  ))}
+                </ul>
+              )}
+            </div>
+          )}
           <h2>Import</h2>
           <label>
             Graph JSON

@@ -160,3 +160,36 @@ export function compatible(source: string, target: string): boolean {
 export function portType(schema: JsonSchema | undefined, field: string): string {
   return schema?.properties?.[field]?.["x-pixelmill-type"] ?? "any";
 }
+
+/** What changed from `before` to `after`, node by node and edge by edge, in words. */
+export function diffGraphs(before: Graph, after: Graph): string[] {
+  const lines: string[] = [];
+  const old = new Map(before.nodes.map((n) => [n.id, n]));
+  const now = new Map(after.nodes.map((n) => [n.id, n]));
+  for (const [id, node] of now) {
+    const was = old.get(id);
+    if (!was) lines.push(`+ node ${id} (${node.type})`);
+    else if (was.type !== node.type) lines.push(`~ node ${id}: ${was.type} → ${node.type}`);
+    else {
+      const fields = new Set([...Object.keys(was.inputs ?? {}), ...Object.keys(node.inputs ?? {})]);
+      for (const field of [...fields].sort()) {
+        const a = JSON.stringify(was.inputs?.[field]);
+        const b = JSON.stringify(node.inputs?.[field]);
+        if (a !== b) lines.push(`~ ${id}.${field}: ${a ?? "default"} → ${b ?? "default"}`);
+      }
+      for (const flag of ["use_cache", "is_intermediate"] as const) {
+        const defaults = { use_cache: true, is_intermediate: false };
+        const a = was[flag] ?? defaults[flag];
+        const b = node[flag] ?? defaults[flag];
+        if (a !== b) lines.push(`~ ${id}.${flag}: ${a} → ${b}`);
+      }
+    }
+  }
+  for (const [id, node] of old) if (!now.has(id)) lines.push(`- node ${id} (${node.type})`);
+  const key = (e: GraphEdge) => `${e.source.node_id}.${e.source.field} → ${e.destination.node_id}.${e.destination.field}`;
+  const oldEdges = new Set(before.edges.map(key));
+  const newEdges = new Set(after.edges.map(key));
+  for (const e of newEdges) if (!oldEdges.has(e)) lines.push(`+ edge ${e}`);
+  for (const e of oldEdges) if (!newEdges.has(e)) lines.push(`- edge ${e}`);
+  return lines;
+}
