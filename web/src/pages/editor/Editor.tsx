@@ -112,7 +112,7 @@ function PixelmillNode({ id, data, selected }: NodeProps<EditorNode>) {
         </p>
       )}
       {run?.output && (run.output.type === "image" || run.output.type === "images") && typeof run.output.value === "string" && (
-        <div className="preview">
+        <div className="pm-preview">
           <OutputView type={run.output.type} value={run.output.value} label={`${id} output`} />
         </div>
       )}
@@ -685,7 +685,7 @@ function WorkflowEditor() {
             <>
               <h2>{chosen.id}</h2>
               <p className="hint">{chosenSpec.description}</p>
-              <label>
+              <label className="toggle">
                 <input
                   type="checkbox"
                   checked={chosen.data.use_cache}
@@ -693,7 +693,7 @@ function WorkflowEditor() {
                 />{" "}
                 use_cache
               </label>
-              <label>
+              <label className="toggle">
                 <input
                   type="checkbox"
                   checked={!chosen.data.is_intermediate}
