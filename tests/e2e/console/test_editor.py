@@ -4,10 +4,14 @@ exported and re-imported as the same graph, and a version conflict with another 
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
+import numpy as np
+from PIL import Image
 from playwright.sync_api import Page, expect
 
 from pixelmill.config import Settings
@@ -238,4 +242,39 @@ def test_copy_paste_undo_redo_delete_and_auto_layout(open_tab: OpenTab, settings
     first, second, third = (box for box in boxes if box is not None)
     assert first["x"] + first["width"] <= second["x"]  # left to right along the edge
     assert third["y"] >= first["y"] + first["height"] or third["y"] + third["height"] <= first["y"]
+    tab.assert_no_problems()
+
+
+def test_an_uploaded_image_feeds_a_workflow(open_tab: OpenTab, settings: Settings, tmp_path: Path) -> None:
+    picture = tmp_path / "gradient.png"
+    pixels = np.linspace(0, 255, 96 * 96 * 3).reshape(96, 96, 3).astype(np.uint8)
+    Image.fromarray(pixels).save(picture)
+    account = _account(settings)
+    tab = open_tab(width=1600, height=1000)
+    _sign_in(tab, account.email, account.password)
+    page = tab.page
+    workflow_id = _new_workflow(page, "Restyle an upload")
+    page.get_by_placeholder("Search nodes").fill("image.")
+    page.get_by_test_id("palette-image.load").click()
+    page.get_by_label("file_id upload").set_input_files(picture)
+    expect(page.get_by_role("img", name="file_id file")).to_be_visible()
+    page.get_by_test_id("palette-image.upscale").click()
+    page.get_by_role("button", name="Auto-layout").click()
+    _connect(page, "load", "image", "upscale", "image")
+    expect(page.get_by_test_id("validity")).to_contain_text("valid")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Saved")
+    page.get_by_role("button", name="Publish", exact=True).click()
+    expect(page.get_by_test_id("versions")).to_contain_text("v1")
+    page.get_by_role("button", name="Run published").click()
+    expect(page.get_by_test_id("run-status")).to_have_text("complete", timeout=30_000)
+    preview = page.get_by_test_id("node-upscale").get_by_role("img")
+    expect(preview).to_be_visible()
+    source = preview.get_attribute("src")
+    assert source is not None
+    made = Image.open(io.BytesIO(page.request.get(source).body()))
+    assert made.size == (192, 192)  # the upload, upscaled twice
+    with httpx.Client(base_url=tab.base_url, headers=account.headers) as api:
+        graph = api.get(f"/v1/workflows/{workflow_id}").json()["graph"]
+    assert graph["nodes"][0]["inputs"]["file_id"].startswith("file_")
     tab.assert_no_problems()

@@ -1,6 +1,65 @@
 // A node's inputs as a form generated from its JSON schema: ranges as sliders beside number inputs,
 // enums as selects, booleans as checkboxes, required inputs marked, defaults shown.
+import { useState } from "react";
+import { ApiError } from "../../api";
 import type { JsonSchema } from "./graph";
+
+const MEDIA = new Set(["image", "video", "audio", "media", "image | null", "video | null", "audio | null"]);
+
+function csrf(): string {
+  const match = document.cookie.split("; ").find((part) => part.startsWith("pixelmill_csrf="));
+  return match ? decodeURIComponent(match.slice("pixelmill_csrf=".length)) : "";
+}
+
+/** A media input picked by uploading a file: POST /v1/files, then {"file_id"} (or the bare id). */
+function UploadPicker({
+  field,
+  value,
+  bare,
+  onChange,
+}: {
+  field: string;
+  value: unknown;
+  bare: boolean;
+  onChange: (value: unknown) => void;
+}) {
+  const [error, setError] = useState<string | null>(null);
+  const [thumbnail, setThumbnail] = useState<string | null>(null);
+  const fileId = bare ? (typeof value === "string" ? value : null) : ((value as { file_id?: string } | undefined)?.file_id ?? null);
+  async function upload(file: File) {
+    const form = new FormData();
+    form.append("file", file);
+    const response = await fetch("/v1/files", { method: "POST", body: form, headers: { "X-CSRF-Token": csrf() } });
+    const body = (await response.json()) as {
+      id?: string;
+      thumbnail_url?: string | null;
+      error?: { code: string; message: string };
+    };
+    if (!response.ok || !body.id) throw new ApiError(response.status, body.error?.code ?? "UPLOAD_FAILED", body.error?.message ?? "");
+    setError(null);
+    setThumbnail(body.thumbnail_url ?? null); // a signed link: the session cookie is not a bearer credential
+    onChange(bare ? body.id : { file_id: body.id });
+  }
+  return (
+    <span className="upload-picker">
+      <input
+        type="file"
+        aria-label={`${field} upload`}
+        accept="image/*,video/*,audio/*"
+        onChange={(e) => {
+          const file = e.target.files?.[0];
+          if (file) upload(file).catch((err: unknown) => setError(err instanceof ApiError ? `${err.code}: ${err.message}` : String(err)));
+        }}
+      />
+      {fileId && (
+        <span>
+          {thumbnail && <img className="upload-thumb" src={thumbnail} alt={`${field} file`} />} <code>{fileId}</code>
+        </span>
+      )}
+      {error && <small role="alert">{error}</small>}
+    </span>
+  );
+}
 
 function plain(schema: JsonSchema): JsonSchema {
   // `T | None` arrives as anyOf [T, {type: null}]: the form edits T.
@@ -46,6 +105,10 @@ export function SchemaForm({
         let control: React.ReactNode;
         if (fed.has(field)) {
           control = <em className="fed">from an edge</em>;
+        } else if (MEDIA.has(raw["x-pixelmill-type"] ?? "") || field === "file_id") {
+          control = (
+            <UploadPicker field={field} value={value} bare={field === "file_id"} onChange={(v) => onChange(field, v)} />
+          );
         } else if (prop.$ref || prop.type === "object" || prop.type === "array") {
           control = (
             <textarea
