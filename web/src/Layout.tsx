@@ -7,6 +7,7 @@ import { useMe } from "./session";
 const PAGES = [
   ["/generate", "Generate"],
   ["/gallery", "Gallery"],
+  ["/workflows", "Workflows"],
   ["/queue", "Queue"],
   ["/keys", "API keys"],
   ["/credits", "Credits"],

@@ -1,5 +1,5 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { StrictMode } from "react";
+import { lazy, StrictMode, Suspense } from "react";
 import { createRoot } from "react-dom/client";
 import { createBrowserRouter, Navigate, RouterProvider } from "react-router";
 import { ApiError } from "./api";
@@ -13,6 +13,10 @@ import { ForgotPassword, ResetPassword } from "./pages/ResetPassword";
 import { SignIn } from "./pages/SignIn";
 import { SignUp } from "./pages/SignUp";
 import "./styles.css";
+
+// The workflow editor (React Flow) loads on first visit, keeping the first load small.
+const Workflows = lazy(() => import("./pages/editor/Editor").then((m) => ({ default: m.Workflows })));
+const WorkflowEditor = lazy(() => import("./pages/editor/Editor").then((m) => ({ default: m.WorkflowEditorPage })));
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -41,6 +45,8 @@ const router = createBrowserRouter([
       { path: "queue", element: <Queue /> },
       { path: "keys", element: <Keys /> },
       { path: "credits", element: <Credits /> },
+      { path: "workflows", element: <Suspense fallback={<p className="loading">Loading…</p>}><Workflows /></Suspense> },
+      { path: "workflows/:id", element: <Suspense fallback={<p className="loading">Loading…</p>}><WorkflowEditor /></Suspense> },
       { path: "*", element: <p role="alert">This page does not exist.</p> },
     ],
   },

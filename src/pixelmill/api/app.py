@@ -26,6 +26,7 @@ from pixelmill.api.routers import (
     events,
     files,
     generations,
+    graphs,
     health,
     keys,
     models,
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(keys.router)
     app.include_router(workspaces.router)
     app.include_router(nodes.router)
+    app.include_router(graphs.router)
     app.include_router(files.router)
     app.include_router(models.router)
     app.include_router(webhooks.router)

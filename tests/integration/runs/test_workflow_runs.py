@@ -67,7 +67,7 @@ def test_a_published_workflow_runs_as_published_or_with_overrides(
 def test_bad_overrides_are_422_naming_the_node(api: httpx.Client, account: SeededAccount) -> None:
     workflow_id = api.post("/v1/workflows", json={"name": "sums", "graph": GRAPH}, headers=account.headers).json()["id"]
     assert api.post(f"/v1/workflows/{workflow_id}/publish", headers=account.headers).status_code == 201
-    cases = [
+    cases: list[tuple[dict[str, Any], str, str]] = [
         ({"nodes": [{"id": "ghost", "inputs": {"a": 1}}]}, "VALIDATION_ERROR", "ghost"),
         ({"nodes": [{"id": "sum", "type": "math.divide"}]}, "VALIDATION_ERROR", "sum"),
         ({"nodes": [{"id": "sum", "inputs": {"a": "many"}}]}, "INVALID_INPUT", "sum"),
@@ -78,3 +78,25 @@ def test_bad_overrides_are_422_naming_the_node(api: httpx.Client, account: Seede
         assert response.status_code == 422, body
         assert (response.json()["error"]["code"], response.json()["error"]["node_id"]) == (code, node_id)
     assert api.get("/v1/runs", headers=account.headers).json()["data"] == []
+
+
+def test_a_runs_graph_is_readable_with_its_overrides_and_saves_as_a_workflow(
+    api: httpx.Client, account: SeededAccount, other: SeededAccount
+) -> None:
+    workflow_id = api.post("/v1/workflows", json={"name": "sums", "graph": GRAPH}, headers=account.headers).json()["id"]
+    assert api.post(f"/v1/workflows/{workflow_id}/publish", headers=account.headers).status_code == 201
+    run = _run(api, account, workflow_id, {"nodes": [{"id": "sum", "inputs": {"a": 10}}], "edges": []}).json()
+
+    read = api.get(f"/v1/runs/{run['run_id']}/graph", headers=account.headers)
+    assert read.status_code == 200
+    body = read.json()
+    assert (body["object"], body["run_id"]) == ("run_graph", run["run_id"])
+    assert [n["id"] for n in body["graph"]["nodes"]] == ["sum", "twice"]
+    assert body["graph"]["nodes"][0]["inputs"] == {"a": 10, "b": 2}
+    assert body["graph"]["edges"] == GRAPH["edges"]
+
+    copy = api.post("/v1/workflows", json={"name": "from a run", "graph": body["graph"]}, headers=account.headers)
+    assert copy.status_code == 201
+    # Another workspace's run answers like an unknown one.
+    hidden = api.get(f"/v1/runs/{run['run_id']}/graph", headers=other.headers)
+    assert (hidden.status_code, hidden.json()["error"]["code"]) == (404, "NOT_FOUND")

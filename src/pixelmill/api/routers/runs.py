@@ -299,6 +299,21 @@ async def get_run(run_id: str, request: Request, principal: PrincipalDep, runtim
         return await RunViews(session, runtime, public_base_url(request, runtime)).one(run)
 
 
+class RunGraph(BaseModel):
+    run_id: str
+    object: Literal["run_graph"] = "run_graph"
+    graph: dict[str, Any] = Field(description="The canonical graph the run executed (overrides merged)")
+
+
+@router.get("/v1/runs/{run_id}/graph", operation_id="get_run_graph", responses=_SCOPED)
+async def get_run_graph(run_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> RunGraph:
+    """The graph the run executed, to rerun it or save it as a workflow (the console opens it in
+    the editor); it is as POST /v1/runs and POST /v1/workflows accept it."""
+    async with runtime.db.reads() as session:
+        run = await RunService(session, runtime).get(principal, run_id)
+        return RunGraph(run_id=run.id, graph=run.graph)
+
+
 @router.post(
     "/v1/runs/{run_id}/cancel",
     operation_id="cancel_run",

@@ -1,0 +1,798 @@
+// The workflow editor: a React Flow canvas over the canonical graph, the node catalogue as a
+// palette, a schema-generated form for the selected node, live server validation, save with
+// If-Match, publish, and runs watched node by node on the run's event stream.
+import {
+  addEdge,
+  Background,
+  Controls,
+  type Connection,
+  type Edge,
+  Handle,
+  type NodeProps,
+  Position,
+  ReactFlow,
+  ReactFlowProvider,
+  applyEdgeChanges,
+  applyNodeChanges,
+  type EdgeChange,
+  type NodeChange,
+  useReactFlow,
+} from "@xyflow/react";
+import "@xyflow/react/dist/style.css";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState } from "react";
+import { Link, useNavigate, useParams } from "react-router";
+import { ApiError, api, get, post, type Page } from "../../api";
+import { type RunEvent, useEventStream } from "../../events";
+import { OutputView } from "../../media";
+import {
+  compatible,
+  diffGraphs,
+  edgeId,
+  type EditorNode,
+  freshId,
+  type Graph,
+  type NodeType,
+  portType,
+  type Problem,
+  toFlow,
+  toGraph,
+} from "./graph";
+import { SchemaForm } from "./SchemaForm";
+
+interface Workflow {
+  id: string;
+  name: string;
+  description: string;
+  version: number;
+  published_version: number | null;
+  node_count: number;
+  updated_at: string;
+  graph?: Graph;
+}
+interface NodeRun {
+  status: "running" | "complete" | "failed" | "cached";
+  progress?: number;
+  error?: string;
+  output?: { type: string; value: unknown };
+}
+interface Validation {
+  valid: boolean;
+  errors: Problem[];
+  estimated_cost: number | null;
+}
+
+// What nodes render besides their data: the catalogue, run state and problems, by node id.
+const Shown = createContext<{
+  catalogue: Map<string, NodeType>;
+  runs: Map<string, NodeRun>;
+  problems: Map<string, Problem[]>;
+}>({ catalogue: new Map(), runs: new Map(), problems: new Map() });
+
+function PixelmillNode({ id, data, selected }: NodeProps<EditorNode>) {
+  const { catalogue, runs, problems } = useContext(Shown);
+  const spec = catalogue.get(data.nodeType);
+  const run = runs.get(id);
+  const nodeProblems = problems.get(id) ?? [];
+  const inputs = Object.entries(spec?.inputs.properties ?? {});
+  const outputs = Object.entries(spec?.outputs.properties ?? {});
+  const required = new Set(spec?.inputs.required ?? []);
+  const classes = ["pm-node", run ? `run-${run.status}` : "", nodeProblems.length ? "has-problems" : "", selected ? "selected" : ""];
+  return (
+    <div className={classes.join(" ")} data-testid={`node-${id}`} data-status={run?.status ?? "idle"}>
+      <header>
+        <strong>{id}</strong> <small>{data.nodeType}</small>
+        {!data.use_cache && <small className="tag">no cache</small>}
+        {!data.is_intermediate && <small className="tag out">output</small>}
+        {run?.status === "cached" && <small className="tag">cached</small>}
+      </header>
+      <div className="ports">
+        <ul className="inputs">
+          {inputs.map(([field, schema]) => (
+            <li key={field} title={schema["x-pixelmill-type"]}>
+              <Handle type="target" position={Position.Left} id={field} />
+              {field}
+              {required.has(field) && <span className="required">*</span>}
+            </li>
+          ))}
+        </ul>
+        <ul className="outputs">
+          {outputs.map(([field, schema]) => (
+            <li key={field} title={schema["x-pixelmill-type"]}>
+              {field}
+              <Handle type="source" position={Position.Right} id={field} />
+            </li>
+          ))}
+        </ul>
+      </div>
+      {run?.status === "running" && <progress max={1} value={run.progress ?? 0} aria-label={`${id} progress`} />}
+      {run?.error && (
+        <p role="alert" className="node-error">
+          {run.error}
+        </p>
+      )}
+      {run?.output && (run.output.type === "image" || run.output.type === "images") && typeof run.output.value === "string" && (
+        <div className="pm-preview">
+          <OutputView type={run.output.type} value={run.output.value} label={`${id} output`} />
+        </div>
+      )}
+      {nodeProblems.map((p, i) => (
+        <p key={i} className="node-problem" data-code={p.code}>
+          {p.code}
+          {p.field ? ` (${p.field})` : ""}
+        </p>
+      ))}
+    </div>
+  );
+}
+const NODE_TYPES = { pixelmill: PixelmillNode };
+
+/** A past run's graph saved as a new workflow, opened in the editor. */
+async function openRunGraph(runId: string, navigate: (to: string) => void) {
+  const read = await get<{ graph: Graph }>(`/v1/runs/${encodeURIComponent(runId.trim())}/graph`);
+  const made = await post<Workflow>("/v1/workflows", { name: `Run ${runId.trim()}`, graph: read.graph });
+  navigate(`/workflows/${made.id}`);
+}
+
+/** The list of workflows, with a button to start a new one. */
+export function Workflows() {
+  const navigate = useNavigate();
+  const list = useQuery({ queryKey: ["workflows"], queryFn: () => get<Page<Workflow>>("/v1/workflows?limit=200") });
+  const [name, setName] = useState("");
+  const [runId, setRunId] = useState("");
+  const [failed, setFailed] = useState<string | null>(null);
+  async function create() {
+    const made = await post<Workflow>("/v1/workflows", { name: name || "Untitled workflow" });
+    navigate(`/workflows/${made.id}`);
+  }
+  return (
+    <section>
+      <h1>Workflows</h1>
+      <form
+        className="inline-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void create();
+        }}
+      >
+        <label>
+          Name <input value={name} onChange={(e) => setName(e.target.value)} />
+        </label>
+        <button type="submit">New workflow</button>
+      </form>
+      <form
+        className="inline-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          openRunGraph(runId, navigate).catch((error: unknown) =>
+            setFailed(error instanceof ApiError ? `${error.code}: ${error.message}` : String(error)),
+          );
+        }}
+      >
+        <label>
+          Run id <input value={runId} onChange={(e) => setRunId(e.target.value)} />
+        </label>
+        <button type="submit">Open a run's graph</button>
+      </form>
+      {failed && <p role="alert">{failed}</p>}
+      {list.isPending && <p className="loading">Loading…</p>}
+      <table>
+        <tbody>
+          {list.data?.data.map((w) => (
+            <tr key={w.id}>
+              <td>
+                <Link to={`/workflows/${w.id}`}>{w.name}</Link>
+              </td>
+              <td>{w.node_count} nodes</td>
+              <td>draft v{w.version}</td>
+              <td>{w.published_version ? `published v${w.published_version}` : "not published"}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+export function WorkflowEditorPage() {
+  // A fresh editor per workflow: run state, undo history and the view belong to one graph.
+  const { id = "" } = useParams();
+  return (
+    <ReactFlowProvider key={id}>
+      <WorkflowEditor />
+    </ReactFlowProvider>
+  );
+}
+
+function WorkflowEditor() {
+  const { id = "" } = useParams();
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const flow = useReactFlow();
+  const catalogueQuery = useQuery({
+    queryKey: ["nodes"],
+    queryFn: () => get<{ data: NodeType[] }>("/v1/nodes"),
+    staleTime: Infinity,
+  });
+  const catalogue = useMemo(
+    () => new Map((catalogueQuery.data?.data ?? []).map((t) => [t.type, t])),
+    [catalogueQuery.data],
+  );
+  const [workflow, setWorkflow] = useState<Workflow | null>(null);
+  const [nodes, setNodes] = useState<EditorNode[]>([]);
+  const [edges, setEdges] = useState<Edge[]>([]);
+  const [selected, setSelected] = useState<string | null>(null);
+  const [message, setMessage] = useState<string | null>(null);
+  const [conflict, setConflict] = useState<Workflow | null>(null);
+  const [validation, setValidation] = useState<Validation | null>(null);
+  const [search, setSearch] = useState("");
+  const [runId, setRunId] = useState<string | null>(null);
+  const [runStatus, setRunStatus] = useState<string | null>(null);
+  const [runs, setRuns] = useState<Map<string, NodeRun>>(new Map());
+  const [overrides, setOverrides] = useState("");
+  const [exported, setExported] = useState<string | null>(null);
+  const [versions, setVersions] = useState<{ number: number; published_at: string; graph: Graph }[]>([]);
+  const [compared, setCompared] = useState<{ number: number; lines: string[] } | null>(null);
+  const past = useRef<Graph[]>([]);
+  const future = useRef<Graph[]>([]);
+  // Fit a saved graph into view on open; an empty one keeps zoom 1, so drops land where they fall.
+  const fitOnOpen = useRef(false);
+
+  const load = useCallback(
+    (graph: Graph, keepPositions = true) => {
+      const view = toFlow(graph, keepPositions ? flow.getNodes() as EditorNode[] : []);
+      setNodes(view.nodes);
+      setEdges(view.edges);
+    },
+    [flow],
+  );
+
+  useEffect(() => {
+    void api<Workflow>("GET", `/v1/workflows/${id}`).then((w) => {
+      fitOnOpen.current = (w.graph?.nodes.length ?? 0) > 0;
+      setWorkflow(w);
+      load(w.graph ?? { nodes: [], edges: [] }, false);
+    });
+    void get<{ data: { number: number; published_at: string; graph: Graph }[] }>(`/v1/workflows/${id}/versions`).then((v) =>
+      setVersions(v.data),
+    );
+  }, [id, load]);
+
+  const graph = useMemo(() => toGraph(nodes, edges), [nodes, edges]);
+  const graphKey = JSON.stringify(graph);
+
+  // Live validation: the server's own checks, a moment after the last edit.
+  useEffect(() => {
+    const timer = setTimeout(() => {
+      void post<Validation>("/v1/graphs/validate", { graph: JSON.parse(graphKey) as Graph }).then(setValidation);
+    }, 300);
+    return () => clearTimeout(timer);
+  }, [graphKey]);
+
+  const problems = useMemo(() => {
+    const byNode = new Map<string, Problem[]>();
+    for (const p of validation?.errors ?? []) {
+      if (p.node_id) byNode.set(p.node_id, [...(byNode.get(p.node_id) ?? []), p]);
+    }
+    return byNode;
+  }, [validation]);
+
+  /** Every structural edit goes through here so undo can restore the graph before it. */
+  const edit = useCallback(
+    (next: Graph) => {
+      past.current.push(toGraph(flow.getNodes() as EditorNode[], flow.getEdges()));
+      future.current = [];
+      load(next);
+    },
+    [flow, load],
+  );
+  const undo = () => {
+    const previous = past.current.pop();
+    if (!previous) return;
+    future.current.push(graph);
+    load(previous);
+  };
+  const redo = () => {
+    const next = future.current.pop();
+    if (!next) return;
+    past.current.push(graph);
+    load(next);
+  };
+
+  function addNode(type: string, position?: { x: number; y: number }) {
+    const taken = new Set(nodes.map((n) => n.id));
+    const nodeId = freshId(type, taken);
+    past.current.push(graph);
+    future.current = [];
+    setNodes((current) => [
+      ...current,
+      {
+        id: nodeId,
+        type: "pixelmill",
+        position: position ?? { x: 80 + current.length * 60, y: 80 + current.length * 40 },
+        data: { nodeType: type, inputs: {}, use_cache: true, is_intermediate: false },
+      },
+    ]);
+    setSelected(nodeId);
+  }
+
+  function onConnect(connection: Connection) {
+    const source = nodes.find((n) => n.id === connection.source);
+    const target = nodes.find((n) => n.id === connection.target);
+    if (!source || !target || !connection.sourceHandle || !connection.targetHandle) return;
+    const from = portType(catalogue.get(source.data.nodeType)?.outputs, connection.sourceHandle);
+    const to = portType(catalogue.get(target.data.nodeType)?.inputs, connection.targetHandle);
+    if (!compatible(from, to)) {
+      setMessage(
+        `Cannot connect ${source.id}.${connection.sourceHandle} (${from}) to ${target.id}.${connection.targetHandle} (${to}): the types do not match.`,
+      );
+      return;
+    }
+    setMessage(null);
+    // One edge per input: a new connection replaces the old one.
+    const kept = edges.filter((e) => !(e.target === target.id && e.targetHandle === connection.targetHandle));
+    const next = addEdge(
+      { ...connection, id: edgeId(source.id, connection.sourceHandle, target.id, connection.targetHandle) },
+      kept,
+    );
+    edit(toGraph(nodes, next));
+  }
+
+  function onNodesChange(changes: NodeChange<EditorNode>[]) {
+    if (changes.some((c) => c.type === "remove")) past.current.push(graph);
+    setNodes((current) => applyNodeChanges(changes, current));
+    for (const change of changes) if (change.type === "select" && change.selected) setSelected(change.id);
+  }
+  function onEdgesChange(changes: EdgeChange[]) {
+    if (changes.some((c) => c.type === "remove")) past.current.push(graph);
+    setEdges((current) => applyEdgeChanges(changes, current));
+  }
+
+  function updateNode(nodeId: string, update: (node: EditorNode) => EditorNode) {
+    past.current.push(graph);
+    future.current = [];
+    setNodes((current) => current.map((n) => (n.id === nodeId ? update(n) : n)));
+  }
+
+  async function save(force?: number) {
+    if (!workflow) return;
+    const response = await fetch(`/v1/workflows/${workflow.id}`, {
+      method: "PATCH",
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/json",
+        "If-Match": `"${force ?? workflow.version}"`,
+        "X-CSRF-Token": csrf(),
+      },
+      body: JSON.stringify({ graph, name: workflow.name }),
+    });
+    const body = (await response.json()) as Workflow & { error?: { code: string; message: string } };
+    if (response.status === 409 || response.status === 412) {
+      setConflict(await api<Workflow>("GET", `/v1/workflows/${workflow.id}`));
+      return;
+    }
+    if (!response.ok) {
+      setMessage(`Not saved: ${body.error?.code ?? response.status} ${body.error?.message ?? ""}`);
+      return;
+    }
+    setConflict(null);
+    setWorkflow(body);
+    setMessage(`Saved draft v${body.version}.`);
+    void queryClient.invalidateQueries({ queryKey: ["workflows"] });
+  }
+
+  async function publish() {
+    if (!workflow) return;
+    try {
+      const version = await post<{ number: number; published_at: string; graph: Graph }>(`/v1/workflows/${workflow.id}/publish`);
+      setVersions((v) => [version, ...v]);
+      setWorkflow({ ...workflow, published_version: version.number });
+      setMessage(`Published version ${version.number}.`);
+    } catch (error) {
+      setMessage(`Not published: ${error instanceof ApiError ? `${error.code} ${error.message}` : String(error)}`);
+    }
+  }
+
+  async function run() {
+    if (!workflow) return;
+    let body: unknown = {};
+    try {
+      body = overrides.trim() ? { nodes: JSON.parse(overrides) as unknown } : {};
+    } catch {
+      setMessage("Overrides must be JSON: a list such as [{\"id\": \"generate\", \"inputs\": {\"prompt\": \"…\"}}]");
+      return;
+    }
+    try {
+      const created = await post<{ run_id: string; status: string }>(`/v1/workflows/${workflow.id}/runs`, body);
+      setRuns(new Map());
+      setRunStatus(created.status);
+      setRunId(created.run_id);
+    } catch (error) {
+      setMessage(`Not run: ${error instanceof ApiError ? `${error.code} ${error.message}` : String(error)}`);
+    }
+  }
+
+  useEventStream(runId ? `/v1/runs/${runId}/events` : null, (event: RunEvent) => {
+    const nodeId = event.data.node_id as string | undefined;
+    const change = (patch: NodeRun) =>
+      nodeId && setRuns((current) => new Map(current).set(nodeId, { ...current.get(nodeId), ...patch }));
+    switch (event.name) {
+      case "node_start":
+        change({ status: "running", progress: 0 });
+        break;
+      case "node_progress":
+        change({ status: "running", progress: Number(event.data.progress ?? 0) });
+        break;
+      case "node_cached":
+        change({ status: "cached", output: event.data.output as NodeRun["output"] });
+        break;
+      case "node_complete":
+        // A cached node also gets node_complete right after node_cached: it stays marked cached.
+        if (nodeId)
+          setRuns((current) => {
+            const was = current.get(nodeId);
+            if (was?.status === "cached") return current;
+            return new Map(current).set(nodeId, { ...was, status: "complete", progress: 1 });
+          });
+        break;
+      case "node_failed": {
+        const error = event.data.error as { code?: string; message?: string } | undefined;
+        change({ status: "failed", error: `${error?.code ?? "FAILED"}: ${error?.message ?? ""}` });
+        break;
+      }
+      case "run_complete":
+      case "run_failed":
+      case "run_cancelled":
+        setRunStatus(event.name.slice(4));
+        // Media previews: the run's outputs carry signed URLs the browser may load.
+        void get<{ outputs: Record<string, { type: string; value: unknown }> }>(`/v1/runs/${runId}`).then((r) =>
+          setRuns((current) => {
+            const next = new Map(current);
+            for (const [node, output] of Object.entries(r.outputs)) next.set(node, { status: "complete", ...next.get(node), output });
+            return next;
+          }),
+        );
+        break;
+      default:
+        if (event.name === "run_started") setRunStatus("running");
+    }
+  });
+
+  async function cancel() {
+    if (runId) await post(`/v1/runs/${runId}/cancel`);
+  }
+
+  function importJson(text: string) {
+    try {
+      const parsed = JSON.parse(text) as Graph;
+      if (!Array.isArray(parsed.nodes) || !Array.isArray(parsed.edges)) throw new Error("needs nodes and edges");
+      edit(parsed);
+      setMessage("Imported.");
+    } catch (error) {
+      setMessage(`Not imported: ${String(error)}`);
+    }
+  }
+
+  /** Left-to-right layout by dagre, loaded on first use (it is not part of the editor's chunk). */
+  async function autoLayout() {
+    const { default: dagre } = await import("@dagrejs/dagre");
+    const layout = new dagre.graphlib.Graph();
+    layout.setGraph({ rankdir: "LR", nodesep: 40, ranksep: 80 });
+    layout.setDefaultEdgeLabel(() => ({}));
+    const current = flow.getNodes() as EditorNode[];
+    for (const node of current) {
+      layout.setNode(node.id, { width: node.measured?.width ?? 220, height: node.measured?.height ?? 160 });
+    }
+    for (const edge of flow.getEdges()) layout.setEdge(edge.source, edge.target);
+    dagre.layout(layout);
+    setNodes(
+      current.map((node) => {
+        const placed = layout.node(node.id);
+        const width = node.measured?.width ?? 220;
+        const height = node.measured?.height ?? 160;
+        return { ...node, position: { x: placed.x - width / 2, y: placed.y - height / 2 } };
+      }),
+    );
+    window.requestAnimationFrame(() => void flow.fitView({ maxZoom: 1 }));
+  }
+
+  // Copy/paste of the selected nodes and the edges between them; pasted nodes get fresh ids.
+  const clipboard = useRef<{ nodes: EditorNode[]; edges: Edge[] } | null>(null);
+  function onKeyDown(event: React.KeyboardEvent) {
+    const target = event.target as HTMLElement;
+    if (["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName)) return;
+    const mod = event.ctrlKey || event.metaKey;
+    if (mod && event.key === "c") {
+      const picked = nodes.filter((n) => n.selected);
+      const ids = new Set(picked.map((n) => n.id));
+      clipboard.current = { nodes: picked, edges: edges.filter((e) => ids.has(e.source) && ids.has(e.target)) };
+    } else if (mod && event.key === "v" && clipboard.current) {
+      const taken = new Set(nodes.map((n) => n.id));
+      const renamed = new Map<string, string>();
+      for (const node of clipboard.current.nodes) {
+        const fresh = freshId(node.data.nodeType, taken);
+        taken.add(fresh);
+        renamed.set(node.id, fresh);
+      }
+      const pasted = clipboard.current.nodes.map((node) => ({
+        ...node,
+        id: renamed.get(node.id)!,
+        selected: true,
+        position: { x: node.position.x + 40, y: node.position.y + 40 },
+        data: { ...node.data, inputs: { ...node.data.inputs } },
+      }));
+      const pastedEdges = clipboard.current.edges.map((edge) => {
+        const source = renamed.get(edge.source)!;
+        const target = renamed.get(edge.target)!;
+        return { ...edge, source, target, id: edgeId(source, edge.sourceHandle ?? "", target, edge.targetHandle ?? "") };
+      });
+      past.current.push(graph);
+      future.current = [];
+      setNodes([...nodes.map((n) => ({ ...n, selected: false })), ...pasted]);
+      setEdges([...edges, ...pastedEdges]);
+    } else if (mod && event.key === "z") {
+      if (event.shiftKey) redo();
+      else undo();
+    }
+  }
+
+  const palette = useMemo(() => {
+    const groups = new Map<string, NodeType[]>();
+    const needle = search.toLowerCase();
+    for (const t of catalogue.values()) {
+      if (needle && !`${t.type} ${t.description}`.toLowerCase().includes(needle)) continue;
+      groups.set(t.category, [...(groups.get(t.category) ?? []), t]);
+    }
+    return [...groups.entries()].sort(([a], [b]) => a.localeCompare(b));
+  }, [catalogue, search]);
+
+  const chosen = nodes.find((n) => n.id === selected);
+  const chosenSpec = chosen ? catalogue.get(chosen.data.nodeType) : undefined;
+  const chosenProblems = new Map((problems.get(selected ?? "") ?? []).filter((p) => p.field).map((p) => [p.field!, p.message]));
+  const fed = new Set(edges.filter((e) => e.target === selected).map((e) => e.targetHandle ?? ""));
+  const shown = useMemo(() => ({ catalogue, runs, problems }), [catalogue, runs, problems]);
+
+  if (!workflow) return <p className="loading">Loading…</p>;
+  return (
+    <section className="editor">
+      <div className="editor-bar">
+        <h1>{workflow.name}</h1>
+        <span data-testid="draft-version">draft v{workflow.version}</span>
+        <button type="button" onClick={undo}>
+          Undo
+        </button>
+        <button type="button" onClick={redo}>
+          Redo
+        </button>
+        <button type="button" onClick={() => void save()}>
+          Save
+        </button>
+        <button type="button" onClick={() => void publish()}>
+          Publish
+        </button>
+        <button type="button" onClick={() => void autoLayout()}>
+          Auto-layout
+        </button>
+        <button type="button" onClick={() => setExported(JSON.stringify(graph, null, 2))}>
+          Export JSON
+        </button>
+        <span className="validity" data-testid="validity">
+          {validation === null ? "checking…" : validation.valid ? `valid · ${validation.estimated_cost} credits` : `${validation.errors.length} problem(s)`}
+        </span>
+      </div>
+      {validation?.errors
+        .filter((p) => p.node_id === null || !nodes.some((n) => n.id === p.node_id))
+        .map((p, i) => (
+          <p key={i} className="field-error" data-code={p.code}>
+            {p.code}: {p.message}
+          </p>
+        ))}
+      {message && (
+        <p role="status" className="editor-message">
+          {message}
+        </p>
+      )}
+      {conflict && (
+        <div role="dialog" aria-label="Version conflict" className="conflict">
+          <p>
+            Someone saved draft v{conflict.version} while you edited v{workflow.version}. Choose which graph to keep.
+          </p>
+          <div className="conflict-sides">
+            <figure>
+              <figcaption>Yours ({graph.nodes.length} nodes)</figcaption>
+              <pre>{JSON.stringify(graph, null, 1)}</pre>
+            </figure>
+            <figure>
+              <figcaption>Theirs, v{conflict.version} ({conflict.graph?.nodes.length ?? 0} nodes)</figcaption>
+              <pre>{JSON.stringify(conflict.graph, null, 1)}</pre>
+            </figure>
+          </div>
+          <button type="button" onClick={() => void save(conflict.version)}>
+            Keep mine
+          </button>
+          <button
+            type="button"
+            onClick={() => {
+              setWorkflow(conflict);
+              edit(conflict.graph ?? { nodes: [], edges: [] });
+              setConflict(null);
+            }}
+          >
+            Take theirs
+          </button>
+        </div>
+      )}
+      <div className="editor-body">
+        <aside className="palette" aria-label="Node catalogue">
+          <input type="search" placeholder="Search nodes" aria-label="Search nodes" value={search} onChange={(e) => setSearch(e.target.value)} />
+          {palette.map(([category, types]) => (
+            <details key={category} open={search !== "" || palette.length < 4}>
+              <summary>{category}</summary>
+              <ul>
+                {types.map((t) => (
+                  <li key={t.type}>
+                    <button
+                      type="button"
+                      draggable
+                      title={t.description}
+                      data-testid={`palette-${t.type}`}
+                      onDragStart={(e) => e.dataTransfer.setData("application/x-pixelmill-node", t.type)}
+                      onClick={() => addNode(t.type)}
+                    >
+                      {t.type}
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            </details>
+          ))}
+        </aside>
+        <div
+          className="canvas"
+          data-testid="canvas"
+          onKeyDown={onKeyDown}
+          onDragOver={(e) => {
+            e.preventDefault();
+            e.dataTransfer.dropEffect = "copy";
+          }}
+          onDrop={(e) => {
+            e.preventDefault();
+            const type = e.dataTransfer.getData("application/x-pixelmill-node");
+            if (type) addNode(type, flow.screenToFlowPosition({ x: e.clientX, y: e.clientY }));
+          }}
+        >
+          <Shown.Provider value={shown}>
+            <ReactFlow
+              nodes={nodes}
+              edges={edges}
+              nodeTypes={NODE_TYPES}
+              onNodesChange={onNodesChange}
+              onEdgesChange={onEdgesChange}
+              onConnect={onConnect}
+              onPaneClick={() => setSelected(null)}
+              deleteKeyCode={["Delete", "Backspace"]}
+              fitView={fitOnOpen.current}
+              fitViewOptions={{ maxZoom: 1 }}
+              proOptions={{ hideAttribution: true }}
+            >
+              <Background />
+              <Controls />
+            </ReactFlow>
+          </Shown.Provider>
+        </div>
+        <aside className="inspector" aria-label="Inspector">
+          {chosen && chosenSpec ? (
+            <>
+              <h2>{chosen.id}</h2>
+              <p className="hint">{chosenSpec.description}</p>
+              <label className="toggle">
+                <input
+                  type="checkbox"
+                  checked={chosen.data.use_cache}
+                  onChange={(e) => updateNode(chosen.id, (n) => ({ ...n, data: { ...n.data, use_cache: e.target.checked } }))}
+                />{" "}
+                use_cache
+              </label>
+              <label className="toggle">
+                <input
+                  type="checkbox"
+                  checked={!chosen.data.is_intermediate}
+                  onChange={(e) =>
+                    updateNode(chosen.id, (n) => ({ ...n, data: { ...n.data, is_intermediate: !e.target.checked } }))
+                  }
+                />{" "}
+                output (not intermediate)
+              </label>
+              <SchemaForm
+                key={chosen.id}
+                schema={chosenSpec.inputs}
+                values={chosen.data.inputs}
+                fed={fed}
+                problems={chosenProblems}
+                onChange={(field, value) =>
+                  updateNode(chosen.id, (n) => {
+                    const inputs = { ...n.data.inputs };
+                    if (value === undefined) delete inputs[field];
+                    else inputs[field] = value;
+                    return { ...n, data: { ...n.data, inputs } };
+                  })
+                }
+              />
+            </>
+          ) : (
+            <p className="hint">Select a node to edit its inputs. Drag nodes from the catalogue or click them to add.</p>
+          )}
+          <h2>Run</h2>
+          <label>
+            Overrides (JSON list of nodes)
+            <textarea rows={3} value={overrides} onChange={(e) => setOverrides(e.target.value)} aria-label="Overrides" />
+          </label>
+          <button type="button" onClick={() => void run()} disabled={!workflow.published_version}>
+            Run published
+          </button>
+          {runId && runStatus !== "complete" && runStatus !== "failed" && runStatus !== "cancelled" && (
+            <button type="button" onClick={() => void cancel()}>
+              Cancel run
+            </button>
+          )}
+          {runId && (
+            <p>
+              Run <code>{runId}</code>: <span data-testid="run-status">{runStatus}</span>{" "}
+              <button type="button" onClick={() => void openRunGraph(runId, navigate)}>
+                Open run as new workflow
+              </button>
+            </p>
+          )}
+          <h2>Versions</h2>
+          <ul data-testid="versions">
+            {versions.map((v) => (
+              <li key={v.number}>
+                v{v.number} · {new Date(v.published_at).toLocaleString()}{" "}
+                <button type="button" onClick={() => setCompared({ number: v.number, lines: diffGraphs(v.graph, graph) })}>
+                  Diff v{v.number} with draft
+                </button>
+              </li>
+            ))}
+          </ul>
+          {compared && (
+            <div aria-label={`Changes since v${compared.number}`} role="region" className="diff">
+              {compared.lines.length === 0 ? (
+                <p>No changes since v{compared.number}.</p>
+              ) : (
+                <ul>
+                  {compared.lines.map((line) => (
+                    <li key={line}>{line}</li>
+                  ))}
+                </ul>
+              )}
+            </div>
+          )}
+          <h2>Import</h2>
+          <label>
+            Graph JSON
+            <textarea rows={3} aria-label="Graph JSON to import" id="import-json" />
+          </label>
+          <button
+            type="button"
+            onClick={() => importJson((document.getElementById("import-json") as HTMLTextAreaElement).value)}
+          >
+            Import JSON
+          </button>
+        </aside>
+      </div>
+      {exported !== null && (
+        <div role="dialog" aria-label="Exported graph" className="conflict">
+          <textarea readOnly rows={12} value={exported} aria-label="Exported JSON" />
+          <button type="button" onClick={() => setExported(null)}>
+            Close
+          </button>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function csrf(): string {
+  const match = document.cookie.split("; ").find((part) => part.startsWith("pixelmill_csrf="));
+  return match ? decodeURIComponent(match.slice("pixelmill_csrf=".length)) : "";
+}
