@@ -10,6 +10,9 @@ const PAGES = [
   ["/queue", "Queue"],
   ["/keys", "API keys"],
   ["/credits", "Credits"],
+  ["/webhooks", "Webhooks"],
+  ["/team", "Team"],
+  ["/providers", "Providers"],
 ] as const;
 
 export function Layout() {

@@ -1,5 +1,6 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { StrictMode } from "react";
+import { accountRoutes } from "./pages/account/routes";
 import { createRoot } from "react-dom/client";
 import { createBrowserRouter, Navigate, RouterProvider } from "react-router";
 import { ApiError } from "./api";
@@ -41,6 +42,7 @@ const router = createBrowserRouter([
       { path: "queue", element: <Queue /> },
       { path: "keys", element: <Keys /> },
       { path: "credits", element: <Credits /> },
+      ...accountRoutes,
       { path: "*", element: <p role="alert">This page does not exist.</p> },
     ],
   },
