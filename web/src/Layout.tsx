@@ -54,6 +54,7 @@ export function Layout() {
               {label}
             </NavLink>
           ))}
+          {user?.is_operator && <NavLink to="/operator">Operator</NavLink>}
         </nav>
         <div className="account">
           <label>

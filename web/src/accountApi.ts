@@ -66,3 +66,30 @@ export interface Provider {
 export function messageOf(exc: unknown): string {
   return exc instanceof Error ? exc.message : String(exc);
 }
+
+export interface OperatorWorkspace {
+  id: string;
+  name: string;
+  kind: string;
+  plan: string;
+  owner_email: string | null;
+  members: number;
+  balance: number;
+  reserved: number;
+  created_at: string;
+}
+export interface OperatorUser {
+  id: string;
+  email: string;
+  name: string;
+  is_operator: boolean;
+  personal_workspace_id: string | null;
+  created_at: string;
+}
+export interface Plan {
+  name: string;
+  api_access: boolean;
+  monthly_credits: number;
+  requests_per_minute: number;
+  concurrent_runs: number;
+}

@@ -210,3 +210,33 @@ def test_set_and_remove_a_workspace_provider_key(open_tab: OpenTab, settings: Se
     expect(row.get_by_test_id("key-source")).to_have_text("—")
     tab.problems = [p for p in tab.problems if "status of 4" not in p]  # the refused key, expected
     tab.assert_no_problems()
+
+
+def test_the_operator_page_is_shown_only_to_an_operator(open_tab: OpenTab, settings: Settings) -> None:
+    member = _account(settings, credits=0)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        operator = pool.submit(seed_account, settings.resolved_database_url, plan="operator", operator=True).result()
+
+    tab = _signed_in(open_tab, member)
+    expect(tab.page.get_by_role("navigation", name="Console").get_by_role("link")).not_to_have_count(0)
+    expect(tab.page.get_by_role("link", name="Operator")).to_have_count(0)
+    tab.goto("/operator")
+    expect(tab.page.get_by_role("alert")).to_have_text("This page does not exist.")
+    expect(tab.page.get_by_role("heading", name="Operator")).to_have_count(0)
+    tab.assert_no_problems()
+
+    ops = _signed_in(open_tab, operator)
+    page = ops.page
+    page.get_by_role("link", name="Operator").click()
+    row = page.locator(f'[data-workspace-id="{member.workspace_id}"]')
+    expect(row).to_contain_text(member.email)
+    expect(page.get_by_role("cell", name=operator.email, exact=True)).to_have_count(2)  # owner and account
+    row.get_by_role("spinbutton").fill("25")
+    row.get_by_role("button", name="Grant").click()
+    expect(row.get_by_test_id("operator-balance")).to_have_text("25")
+    row.get_by_role("combobox").select_option("business")
+    expect(page.get_by_role("status")).to_contain_text("now on the business plan")
+    with httpx.Client(base_url=ops.base_url, headers=member.headers) as api:
+        assert api.get("/v1/credits/wallet").json()["balance"] == 25
+        assert api.get("/v1/auth/me").json()["workspace"]["plan"] == "business"
+    ops.assert_no_problems()

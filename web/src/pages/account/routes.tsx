@@ -5,6 +5,7 @@ import type { RouteObject } from "react-router";
 const Webhooks = lazy(() => import("./Webhooks"));
 const Team = lazy(() => import("./Team"));
 const Providers = lazy(() => import("./Providers"));
+const Operator = lazy(() => import("./Operator"));
 
 function page(element: ReactNode): ReactNode {
   return <Suspense fallback={<p className="loading">Loading…</p>}>{element}</Suspense>;
@@ -15,4 +16,5 @@ export const accountRoutes: RouteObject[] = [
   { path: "webhooks", element: page(<Webhooks />) },
   { path: "team", element: page(<Team />) },
   { path: "providers", element: page(<Providers />) },
+  { path: "operator", element: page(<Operator />) }, // the page itself refuses non-operators
 ];
