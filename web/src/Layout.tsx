@@ -3,6 +3,7 @@ import { useEffect } from "react";
 import { Navigate, NavLink, Outlet, useNavigate } from "react-router";
 import { ApiError, del, put } from "./api";
 import { useMe } from "./session";
+import { ThemeToggle } from "./ThemeToggle";
 
 const PAGES = [
   ["/generate", "Generate"],
@@ -68,6 +69,7 @@ export function Layout() {
             </select>
           </label>
           <span className="who">{user?.email}</span>
+          <ThemeToggle />
           <button type="button" onClick={() => void signOut()}>
             Sign out
           </button>

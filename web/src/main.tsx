@@ -14,6 +14,7 @@ import { ForgotPassword, ResetPassword } from "./pages/ResetPassword";
 import { SignIn } from "./pages/SignIn";
 import { SignUp } from "./pages/SignUp";
 import "./styles.css";
+import "./theme"; // applies the stored light/dark choice before the first render
 
 const queryClient = new QueryClient({
   defaultOptions: {

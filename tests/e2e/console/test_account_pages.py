@@ -5,6 +5,7 @@ remove) and provider keys (checked against the loopback fake OpenAI, masked, rem
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -240,3 +241,27 @@ def test_the_operator_page_is_shown_only_to_an_operator(open_tab: OpenTab, setti
         assert api.get("/v1/credits/wallet").json()["balance"] == 25
         assert api.get("/v1/auth/me").json()["workspace"]["plan"] == "business"
     ops.assert_no_problems()
+
+
+def test_the_theme_toggle_overrides_the_system_and_is_remembered(open_tab: OpenTab, settings: Settings) -> None:
+    account = _account(settings, credits=0)
+    tab = _signed_in(open_tab, account)
+    page = tab.page
+    page.emulate_media(color_scheme="light")
+    background = "() => getComputedStyle(document.body).backgroundColor"
+    light = page.evaluate(background)
+    toggle = page.get_by_role("button", name=re.compile(r"^Theme: "))
+    expect(toggle).to_have_text("Theme: system")
+    toggle.click()
+    expect(toggle).to_have_text("Theme: light")
+    toggle.click()
+    expect(toggle).to_have_text("Theme: dark")
+    assert page.evaluate(background) != light  # dark although the system asks for light
+    page.reload()
+    expect(toggle).to_have_text("Theme: dark")
+    assert page.evaluate("() => document.documentElement.dataset.theme") == "dark"
+    assert page.evaluate("() => Object.keys(localStorage).length") == 0
+    toggle.click()
+    expect(toggle).to_have_text("Theme: system")
+    assert page.evaluate(background) == light
+    tab.assert_no_problems()
