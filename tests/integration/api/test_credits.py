@@ -110,3 +110,10 @@ def test_usage_refuses_an_unknown_grouping(api: httpx.Client, account: SeededAcc
     response = api.get("/v1/credits/usage", params={"group_by": "hour"}, headers=account.headers)
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+def test_usage_refuses_a_since_that_is_not_iso_8601(api: httpx.Client, account: SeededAccount) -> None:
+    response = api.get("/v1/credits/usage", params={"since": "0.5"}, headers=account.headers)
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert api.get("/v1/credits/usage", params={"since": "2026-01-01"}, headers=account.headers).status_code == 200

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from pixelmill.api.deps import PrincipalDep, SessionDep, SettingsDep
 from pixelmill.config import CreditPackage
@@ -87,13 +88,25 @@ class UsageReport(BaseModel):
 USAGE_WINDOW = timedelta(days=30)
 
 
+def _iso_only(value: object) -> object:
+    """Pydantic would read ``since=0.5`` as a Unix timestamp; the documented form is ISO 8601 only."""
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("since: must be an ISO 8601 date or date-time, e.g. 2026-12-01T00:00:00Z")
+    return value
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
 @router.get("/usage", operation_id="get_credit_usage")
 async def get_usage(
     principal: PrincipalDep,
     session: SessionDep,
     group_by: Annotated[Literal["day", "model"], Query(description="Sum per UTC day or per model")] = "day",
     since: Annotated[
-        datetime | None, Query(description="Start of the window (ISO 8601; UTC when no offset); default 30 days ago")
+        datetime | None,
+        BeforeValidator(_iso_only),
+        Query(description="Start of the window (ISO 8601; UTC when no offset); default 30 days ago"),
     ] = None,
 ) -> UsageReport:
     """Credits spent, by day (oldest first) or by model (largest first), from the ledger's captures."""
