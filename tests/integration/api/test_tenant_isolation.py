@@ -261,6 +261,8 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/v1/webhooks/{webhook_id}"): {"json": {"enabled": False}},
     ("PATCH", "/v1/workspaces/{workspace_id}/members/{user_id}"): {"json": {"role": "member"}},
     ("POST", "/v1/workspaces/{workspace_id}/invitations"): {"json": {"email": "probe@example.com", "role": "member"}},
+    ("PUT", "/v1/operator/workspaces/{workspace_id}/plan"): {"json": {"plan": "business"}},
+    ("POST", "/v1/operator/workspaces/{workspace_id}/credits"): {"json": {"amount": 5}},
 }
 
 
