@@ -52,6 +52,13 @@ export interface Invitation {
   expires_at: string;
   delivery: "smtp" | "log";
 }
+export interface PendingInvitation {
+  id: string;
+  email: string;
+  role: Role;
+  created_at: string;
+  expires_at: string;
+}
 export interface Provider {
   id: string;
   configured: boolean;

@@ -153,7 +153,7 @@ def test_a_webhooks_secret_is_shown_once_and_its_deliveries_show_every_attempt(
     tab.assert_no_problems()
 
 
-def test_create_a_team_invite_a_member_change_their_role_and_remove_them(
+def test_create_a_team_invite_and_revoke_change_a_members_role_and_remove_them(
     open_tab: OpenTab, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
@@ -172,10 +172,21 @@ def test_create_a_team_invite_a_member_change_their_role_and_remove_them(
     page.get_by_role("button", name="Send invitation").click()
     expect(page.get_by_test_id("invitations")).to_contain_text(f"{invitee.email} as member")
     token = logged_token(caplog, invitee.email)  # no SMTP server: the operator passes the link on
+    page.get_by_label("Email").fill("stray@example.com")
+    page.get_by_role("button", name="Send invitation").click()
+    stray = page.locator('[data-invitation="stray@example.com"]')
+    expect(stray).to_be_visible()
+    stray_token = logged_token(caplog, "stray@example.com")
+    page.get_by_role("button", name="Revoke the invitation of stray@example.com").click()
+    expect(stray).to_have_count(0)
+    with httpx.Client(base_url=tab.base_url, headers=invitee.headers) as api:
+        withdrawn = api.post("/v1/invitations/accept", json={"token": stray_token})
+        assert withdrawn.json()["error"]["code"] == "INVITATION_INVALID"  # the link stopped working
     with httpx.Client(base_url=tab.base_url, headers=invitee.headers) as api:
         assert api.post("/v1/invitations/accept", json={"token": token}).status_code == 200
 
     page.reload()
+    expect(page.locator(f'[data-invitation="{invitee.email}"]')).to_have_count(0)  # accepted: not pending
     row = page.locator(f'[data-member="{invitee.email}"]')
     expect(row.get_by_role("combobox")).to_have_value("member")
     row.get_by_role("combobox").select_option("admin")

@@ -2,7 +2,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { useNavigate } from "react-router";
 import { api, del, get, post, put, type Workspace } from "../../api";
-import { type Invitation, type Member, messageOf, type Role } from "../../accountApi";
+import { type Invitation, type Member, messageOf, type PendingInvitation, type Role } from "../../accountApi";
 import { useMe } from "../../session";
 
 const ROLES: Role[] = ["owner", "admin", "member"];
@@ -18,7 +18,12 @@ export default function Team() {
     queryFn: () => get<{ data: Member[] }>(`/v1/workspaces/${workspace!.id}/members`),
     enabled: workspace !== undefined,
   });
-  const [invited, setInvited] = useState<Invitation[]>([]);
+  const pending = useQuery({
+    queryKey: ["invitations", workspace?.id],
+    queryFn: () => get<{ data: PendingInvitation[] }>(`/v1/workspaces/${workspace!.id}/invitations`),
+    enabled: workspace?.kind === "team" && (workspace.role === "owner" || workspace.role === "admin"),
+  });
+  const [sent, setSent] = useState<Invitation | null>(null);
   const [error, setError] = useState<string | null>(null);
   if (!workspace || !me.data) return null;
   const base = `/v1/workspaces/${workspace.id}`;
@@ -29,6 +34,7 @@ export default function Team() {
     try {
       await work();
       await queryClient.invalidateQueries({ queryKey: ["members"] });
+      await queryClient.invalidateQueries({ queryKey: ["invitations"] });
     } catch (exc) {
       setError(messageOf(exc));
     }
@@ -40,7 +46,7 @@ export default function Team() {
     const data = new FormData(form);
     void act(async () => {
       const invitation = await post<Invitation>(`${base}/invitations`, { email: data.get("email"), role: data.get("role") });
-      setInvited((list) => [invitation, ...list]);
+      setSent(invitation);
       form.reset();
     });
   }
@@ -141,15 +147,32 @@ export default function Team() {
             </label>
             <button type="submit">Send invitation</button>
           </form>
-          {invited.length > 0 && (
-            <ul aria-label="Invitations sent" data-testid="invitations">
-              {invited.map((invitation) => (
-                <li key={invitation.id}>
-                  {invitation.email} as {invitation.role}, until {new Date(invitation.expires_at).toLocaleString()}
-                  {invitation.delivery === "log" && " (no mail server: the link is in the server log)"}
-                </li>
-              ))}
-            </ul>
+          {sent?.delivery === "log" && (
+            <p role="status">No mail server is configured: the invitation link for {sent.email} is in the server log.</p>
+          )}
+          {pending.data && (
+            <>
+              <h2>Pending invitations</h2>
+              {pending.data.data.length === 0 ? (
+                <p>None.</p>
+              ) : (
+                <ul aria-label="Pending invitations" data-testid="invitations">
+                  {pending.data.data.map((invitation) => (
+                    <li key={invitation.id} data-invitation={invitation.email}>
+                      {invitation.email} as {invitation.role}, until{" "}
+                      {new Date(invitation.expires_at).toLocaleString()}{" "}
+                      <button
+                        type="button"
+                        aria-label={`Revoke the invitation of ${invitation.email}`}
+                        onClick={() => void act(() => del(`${base}/invitations/${invitation.id}`))}
+                      >
+                        Revoke
+                      </button>
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </>
           )}
         </>
       ) : (
