@@ -3,6 +3,7 @@ import { useEffect } from "react";
 import { Navigate, NavLink, Outlet, useNavigate } from "react-router";
 import { ApiError, del, put } from "./api";
 import { useMe } from "./session";
+import { ThemeToggle } from "./ThemeToggle";
 
 const PAGES = [
   ["/generate", "Generate"],
@@ -11,6 +12,9 @@ const PAGES = [
   ["/queue", "Queue"],
   ["/keys", "API keys"],
   ["/credits", "Credits"],
+  ["/webhooks", "Webhooks"],
+  ["/team", "Team"],
+  ["/providers", "Providers"],
 ] as const;
 
 export function Layout() {
@@ -52,6 +56,7 @@ export function Layout() {
               {label}
             </NavLink>
           ))}
+          {user?.is_operator && <NavLink to="/operator">Operator</NavLink>}
         </nav>
         <div className="account">
           <label>
@@ -65,6 +70,7 @@ export function Layout() {
             </select>
           </label>
           <span className="who">{user?.email}</span>
+          <ThemeToggle />
           <button type="button" onClick={() => void signOut()}>
             Sign out
           </button>

@@ -1,5 +1,6 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { lazy, StrictMode, Suspense } from "react";
+import { accountRoutes } from "./pages/account/routes";
 import { createRoot } from "react-dom/client";
 import { createBrowserRouter, Navigate, RouterProvider } from "react-router";
 import { ApiError } from "./api";
@@ -13,6 +14,7 @@ import { ForgotPassword, ResetPassword } from "./pages/ResetPassword";
 import { SignIn } from "./pages/SignIn";
 import { SignUp } from "./pages/SignUp";
 import "./styles.css";
+import "./theme"; // applies the stored light/dark choice before the first render
 
 // The workflow editor (React Flow) loads on first visit, keeping the first load small.
 const Workflows = lazy(() => import("./pages/editor/Editor").then((m) => ({ default: m.Workflows })));
@@ -47,6 +49,7 @@ const router = createBrowserRouter([
       { path: "credits", element: <Credits /> },
       { path: "workflows", element: <Suspense fallback={<p className="loading">Loading…</p>}><Workflows /></Suspense> },
       { path: "workflows/:id", element: <Suspense fallback={<p className="loading">Loading…</p>}><WorkflowEditor /></Suspense> },
+      ...accountRoutes,
       { path: "*", element: <p role="alert">This page does not exist.</p> },
     ],
   },

@@ -31,6 +31,7 @@ from pixelmill.api.routers import (
     keys,
     models,
     nodes,
+    operator,
     outputs,
     projects,
     providers,
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(providers.router)
     app.include_router(default_models.router)
     app.include_router(projects.router)
+    app.include_router(operator.router)
     for dialect in DIALECTS:
         app.include_router(dialect.router)
     # What the edge middleware refuses (NUL, depth, size, idempotency) under a dialect's prefix

@@ -7,6 +7,7 @@ zero because a hold is one conditional UPDATE that only succeeds when enough is 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -17,10 +18,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pixelmill import errors
-from pixelmill.db.models import LedgerEntry, Wallet
+from pixelmill.db.models import LedgerEntry, Run, Wallet
 from pixelmill.errors import PixelmillError
 
 EntryKind = Literal["grant", "hold", "capture", "release"]
+UsageGrouping = Literal["day", "model"]
+# A run with no model named in its metadata (a graph or workflow run) is counted under its kind.
+_UNNAMED_MODEL = "({kind} run)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +35,13 @@ class WalletView:
     @property
     def available(self) -> int:
         return self.balance - self.reserved
+
+
+@dataclass(frozen=True, slots=True)
+class UsageBucket:
+    key: str  # an ISO date (UTC) or a model id
+    credits: int  # captured: what ran and was paid for
+    runs: int  # distinct runs that captured credits in this bucket
 
 
 class CreditLedger:
@@ -101,6 +112,36 @@ class CreditLedger:
             query = query.where(LedgerEntry.id < before_id)
         result = await self.session.execute(query.order_by(LedgerEntry.id.desc()).limit(limit))
         return list(result.scalars())
+
+    async def usage(self, workspace_id: str, group_by: UsageGrouping, since: datetime) -> list[UsageBucket]:
+        """Credits spent since ``since``, summed per UTC day or per model, from the ledger's captures.
+
+        Only captures count: a hold is not spending and a release undoes one. Grouping happens here
+        rather than in SQL because the model lives in the run's JSON metadata, which SQLite and
+        PostgreSQL extract differently; a workspace's captures in a window stay few enough to sum.
+        """
+        result = await self.session.execute(
+            select(LedgerEntry.amount, LedgerEntry.created_at, LedgerEntry.run_id, Run.kind, Run.run_metadata)
+            .outerjoin(Run, Run.id == LedgerEntry.run_id)
+            .where(
+                LedgerEntry.workspace_id == workspace_id,
+                LedgerEntry.kind == "capture",
+                LedgerEntry.created_at >= since,
+            )
+        )
+        credits: dict[str, int] = defaultdict(int)
+        runs: dict[str, set[str]] = defaultdict(set)
+        for amount, created_at, run_id, kind, metadata in result.all():
+            if group_by == "day":
+                key = created_at.date().isoformat()
+            else:
+                named = (metadata or {}).get("model_name")
+                key = str(named) if named else _UNNAMED_MODEL.format(kind=kind or "deleted")
+            credits[key] += int(amount)
+            if run_id:
+                runs[key].add(run_id)
+        order = sorted(credits) if group_by == "day" else sorted(credits, key=lambda k: (-credits[k], k))
+        return [UsageBucket(key=k, credits=credits[k], runs=len(runs[k])) for k in order]
 
     async def audit(self, workspace_id: str) -> WalletView:
         """The wallet recomputed from the ledger alone; equal to ``wallet()`` unless something is wrong."""

@@ -214,6 +214,38 @@ class WorkspaceService:
         await self.session.flush()
         return IssuedInvitation(invitation=invitation, workspace=workspace, token=token)
 
+    async def pending_invitations(self, principal: Principal) -> list[Invitation]:
+        """The caller's workspace's invitations still usable (not accepted, withdrawn or expired), newest first."""
+        self._check_can_manage(principal, "member")
+        result = await self.session.scalars(
+            select(Invitation)
+            .where(
+                Invitation.workspace_id == principal.workspace_id,
+                Invitation.accepted_at.is_(None),
+                Invitation.revoked_at.is_(None),
+                Invitation.expires_at > datetime.now(UTC),
+            )
+            .order_by(Invitation.created_at.desc(), Invitation.id.desc())
+        )
+        return list(result)
+
+    async def revoke_invitation(self, principal: Principal, invitation_id: str) -> None:
+        """Withdraw a pending invitation so its link stops working; 404 when it is not the caller's
+        workspace's or no longer pending (accepted, already withdrawn), so nothing else leaks."""
+        self._check_can_manage(principal, "member")
+        result = await self.session.execute(
+            update(Invitation)
+            .where(
+                Invitation.id == invitation_id,
+                Invitation.workspace_id == principal.workspace_id,
+                Invitation.accepted_at.is_(None),
+                Invitation.revoked_at.is_(None),
+            )
+            .values(revoked_at=datetime.now(UTC))
+        )
+        if cast(CursorResult[Any], result).rowcount != 1:
+            raise PixelmillError(errors.NOT_FOUND, "Invitation not found", invitation_id=invitation_id)
+
     async def accept(self, user_id: str, token: str) -> WorkspaceView:
         """Join the invitation's workspace as ``user_id``, whose email must be the invited one.
 

@@ -145,6 +145,18 @@ class Tenant:
         return {"item_id": enqueued["item_ids"][0], "batch_id": batch["batch_id"]}
 
     @cached_property
+    def invitation(self) -> dict[str, Any]:
+        """A pending invitation of a team workspace this tenant's user owns (personal ones take none)."""
+        team = self._ok("POST", "/v1/workspaces", json={"name": f"probe {METADATA}"})
+        token = self._ok("POST", "/v1/auth/token", json={"workspace_id": team["id"]})["access_token"]
+        return self._ok(
+            "POST",
+            f"/v1/workspaces/{team['id']}/invitations",
+            json={"email": f"probe-{team['id'].lower()}@example.com"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+    @cached_property
     def png(self) -> bytes:
         return encode_image(photo_like(48, 32), "png")
 
@@ -224,6 +236,7 @@ RESOURCES: dict[str, ResourceParam] = {
     "key_id": ResourceParam(lambda t: [t.key["id"]]),
     "workspace_id": ResourceParam(lambda t: [t.account.workspace_id]),
     "user_id": ResourceParam(lambda t: [t.account.user_id]),
+    "invitation_id": ResourceParam(lambda t: [t.invitation["id"]]),
     "filename": ResourceParam(lambda t: [t.ima2_image["filename"], t.ima2_node["filename"]]),
     "node_id": ResourceParam(lambda t: [t.ima2_node["nodeId"]]),
     "item_id": ResourceParam(lambda t: [str(t.invokeai_item["item_id"])]),
@@ -261,6 +274,8 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/v1/webhooks/{webhook_id}"): {"json": {"enabled": False}},
     ("PATCH", "/v1/workspaces/{workspace_id}/members/{user_id}"): {"json": {"role": "member"}},
     ("POST", "/v1/workspaces/{workspace_id}/invitations"): {"json": {"email": "probe@example.com", "role": "member"}},
+    ("PUT", "/v1/operator/workspaces/{workspace_id}/plan"): {"json": {"plan": "business"}},
+    ("POST", "/v1/operator/workspaces/{workspace_id}/credits"): {"json": {"amount": 5}},
 }
 
 

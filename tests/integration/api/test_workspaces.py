@@ -215,3 +215,45 @@ def test_a_blank_workspace_name_is_422(api: httpx.Client) -> None:
     response = api.post("/v1/workspaces", json={"name": ""}, headers=_person(api).headers)
     assert response.status_code == 422
     assert response.json()["error"]["field"] == "name"
+
+
+def test_pending_invitations_are_listed_and_a_revoked_one_cannot_be_accepted(
+    api: httpx.Client, team: Team, caplog: pytest.LogCaptureFixture
+) -> None:
+    guest, joiner = _person(api), _person(api)
+    base = f"/v1/workspaces/{team.id}/invitations"
+    first = api.post(base, json={"email": guest.email, "role": "admin"}, headers=team.owner_headers).json()
+    token = logged_token(caplog, guest.email)
+    api.post(base, json={"email": joiner.email}, headers=team.owner_headers)
+    joiner_token = logged_token(caplog, joiner.email)
+    pending = api.get(base, headers=team.owner_headers)
+    assert pending.status_code == 200
+    assert [(i["email"], i["role"]) for i in pending.json()["data"]] == [
+        (joiner.email, "member"),
+        (guest.email, "admin"),
+    ]
+    assert token not in pending.text
+
+    assert api.delete(f"{base}/{first['id']}", headers=team.owner_headers).status_code == 204
+    refused = api.post("/v1/invitations/accept", json={"token": token}, headers=guest.headers)
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "INVITATION_INVALID"
+    again = api.delete(f"{base}/{first['id']}", headers=team.owner_headers)
+    assert again.status_code == 404
+
+    assert api.post("/v1/invitations/accept", json={"token": joiner_token}, headers=joiner.headers).status_code == 200
+    assert api.get(base, headers=team.owner_headers).json()["data"] == []  # accepted: no longer pending
+
+
+def test_members_neither_list_nor_revoke_invitations(
+    api: httpx.Client, team: Team, caplog: pytest.LogCaptureFixture
+) -> None:
+    member = _join(api, caplog, team)
+    as_member = _act_in(api, member, team.id)
+    base = f"/v1/workspaces/{team.id}/invitations"
+    invited = api.post(base, json={"email": "later@example.com"}, headers=team.owner_headers).json()
+    listed = api.get(base, headers=as_member)
+    assert listed.status_code == 403
+    assert listed.json()["error"]["code"] == "INSUFFICIENT_ROLE"
+    assert api.delete(f"{base}/{invited['id']}", headers=as_member).status_code == 403
+    assert [i["id"] for i in api.get(base, headers=team.owner_headers).json()["data"]] == [invited["id"]]

@@ -1,5 +1,9 @@
 import { useQuery } from "@tanstack/react-query";
+import { lazy, Suspense } from "react";
 import { get, type LedgerEntry, type Page, type Wallet } from "../api";
+
+// The chart library is heavy: loaded only when the credits page is opened.
+const UsageChart = lazy(() => import("./account/UsageChart"));
 
 /** The workspace's wallet and its ledger, newest first. */
 export function Credits() {
@@ -27,6 +31,9 @@ export function Credits() {
           </div>
         </dl>
       )}
+      <Suspense fallback={<p className="loading">Loading usage…</p>}>
+        <UsageChart />
+      </Suspense>
       {(wallet.error ?? ledger.error) && <p role="alert">Could not load credits: {(wallet.error ?? ledger.error)?.message}</p>}
       <table className="table">
         <thead>

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator, Field
 
 from pixelmill.api.deps import PrincipalDep, SessionDep, SettingsDep
 from pixelmill.config import CreditPackage
@@ -68,6 +69,56 @@ async def list_ledger(
             for e in page
         ],
         next_cursor=str(page[-1].id) if len(entries) > limit else None,
+    )
+
+
+class UsageBucketPublic(BaseModel):
+    key: str = Field(description="The UTC day (YYYY-MM-DD) or the model id the bucket sums")
+    credits: int = Field(description="Credits captured: what ran and was paid for")
+    runs: int = Field(description="Distinct runs that spent credits in this bucket")
+
+
+class UsageReport(BaseModel):
+    group_by: Literal["day", "model"]
+    since: datetime
+    total: int
+    data: list[UsageBucketPublic]
+
+
+USAGE_WINDOW = timedelta(days=30)
+
+
+def _iso_only(value: object) -> object:
+    """Pydantic would read ``since=0.5`` as a Unix timestamp; the documented form is ISO 8601 only."""
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("since: must be an ISO 8601 date or date-time, e.g. 2026-12-01T00:00:00Z")
+    return value
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+@router.get("/usage", operation_id="get_credit_usage")
+async def get_usage(
+    principal: PrincipalDep,
+    session: SessionDep,
+    group_by: Annotated[Literal["day", "model"], Query(description="Sum per UTC day or per model")] = "day",
+    since: Annotated[
+        datetime | None,
+        BeforeValidator(_iso_only),
+        Query(description="Start of the window (ISO 8601; UTC when no offset); default 30 days ago"),
+    ] = None,
+) -> UsageReport:
+    """Credits spent, by day (oldest first) or by model (largest first), from the ledger's captures."""
+    start = since or datetime.now(UTC) - USAGE_WINDOW
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    buckets = await CreditLedger(session).usage(principal.workspace_id, group_by, start)
+    return UsageReport(
+        group_by=group_by,
+        since=start.astimezone(UTC),
+        total=sum(b.credits for b in buckets),
+        data=[UsageBucketPublic(key=b.key, credits=b.credits, runs=b.runs) for b in buckets],
     )
 
 

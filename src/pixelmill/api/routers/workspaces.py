@@ -10,7 +10,7 @@ returned in a response.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, cast
 
 from fastapi import APIRouter, BackgroundTasks, Response, status
 from pydantic import BaseModel, EmailStr, Field
@@ -191,6 +191,54 @@ async def invite_member(
         expires_at=invitation.expires_at,
         delivery="smtp" if mailer.uses_smtp else "log",
     )
+
+
+class PendingInvitation(BaseModel):
+    id: str
+    email: str
+    role: Role
+    created_at: datetime
+    expires_at: datetime
+
+
+class PendingInvitationList(BaseModel):
+    data: list[PendingInvitation]
+
+
+@router.get("/v1/workspaces/{workspace_id}/invitations", operation_id="list_invitations", responses=_MANAGE)
+async def list_invitations(workspace_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> PendingInvitationList:
+    """Invitations still waiting to be accepted (owners and admins); the tokens are never shown again."""
+    _in_scope(principal, workspace_id)
+    async with runtime.db.session() as session:
+        rows = await WorkspaceService(session).pending_invitations(principal)
+    return PendingInvitationList(
+        data=[
+            PendingInvitation(
+                id=row.id,
+                email=row.email,
+                role=cast(Role, row.role),
+                created_at=row.created_at,
+                expires_at=row.expires_at,
+            )
+            for row in rows
+        ]
+    )
+
+
+@router.delete(
+    "/v1/workspaces/{workspace_id}/invitations/{invitation_id}",
+    operation_id="revoke_invitation",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=_MANAGE,
+)
+async def revoke_invitation(
+    workspace_id: str, invitation_id: str, principal: PrincipalDep, runtime: RuntimeDep
+) -> Response:
+    """Withdraw a pending invitation: its link stops working (404 when it is accepted or already withdrawn)."""
+    _in_scope(principal, workspace_id)
+    async with runtime.db.session() as session:
+        await WorkspaceService(session).revoke_invitation(principal, invitation_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(
