@@ -22,7 +22,7 @@ from pixelmill.api.openapi import GRAPH_ERRORS, error_responses
 from pixelmill.db.models import Run
 from pixelmill.engine.graph import Edge, NodeId
 from pixelmill.errors import PixelmillError
-from pixelmill.json_bounds import FreeJsonObject
+from pixelmill.json_bounds import FreeJsonObject, scrub_json
 from pixelmill.runtime import Runtime
 from pixelmill.services.principal import Principal
 from pixelmill.services.run_lifecycle import RunStatus
@@ -297,6 +297,24 @@ async def get_run(run_id: str, request: Request, principal: PrincipalDep, runtim
     async with runtime.db.reads() as session:
         run = await RunService(session, runtime).get(principal, run_id)
         return await RunViews(session, runtime, public_base_url(request, runtime)).one(run)
+
+
+class RunGraph(BaseModel):
+    """The graph a run executes, as stored when it was queued (a workflow run's with its overrides)."""
+
+    run_id: str
+    nodes: list[dict[str, Any]]
+    edges: list[dict[str, Any]]
+
+
+@router.get("/v1/runs/{run_id}/graph", operation_id="get_run_graph", responses=_SCOPED)
+async def get_run_graph(run_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> RunGraph:
+    """The run's graph: what to draw beside its node timings, and what ``POST /v1/runs`` takes to
+    run it again. Apart from the run read so that listing runs stays small."""
+    async with runtime.db.reads() as session:
+        run = await RunService(session, runtime).get(principal, run_id)
+    graph = scrub_json(run.graph)
+    return RunGraph(run_id=run.id, nodes=list(graph.get("nodes", [])), edges=list(graph.get("edges", [])))
 
 
 @router.post(
