@@ -3,7 +3,6 @@ run executes: what the console's settings form and run detail page are built fro
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
@@ -11,24 +10,15 @@ import jsonschema
 import pytest
 
 from pixelmill.config import Settings
-from pixelmill.db.session import Database
-from pixelmill.services.credits import CreditLedger
 from tests.support.accounts import SeededAccount, seed_account
+from tests.support.runs import grant
 
 WAIT = {"Prefer": "wait=60"}
 
 
 @pytest.fixture
 def funded(account: SeededAccount, settings: Settings) -> SeededAccount:
-    async def grant() -> None:
-        db = Database(settings.resolved_database_url)
-        try:
-            async with db.session() as session:
-                await CreditLedger(session).grant(account.workspace_id, 100, "test grant")
-        finally:
-            await db.dispose()
-
-    asyncio.run(grant())
+    grant(settings.resolved_database_url, account.workspace_id, 100)
     return account
 
 

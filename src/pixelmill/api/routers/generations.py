@@ -8,6 +8,7 @@ Each generation is a run too (``GET /v1/runs/{id}``).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -25,9 +26,17 @@ from pixelmill.services.generation_graphs import (
     CPU_MODE_NODES,
     GENERATION_TYPES,
     GenerationRequest,
+    GenerationType,
     default_models,
 )
-from pixelmill.services.generations import GenerationPublic, GenerationService, GenerationStatus, GenerationViews
+from pixelmill.services.generations import (
+    GenerationFilters,
+    GenerationPublic,
+    GenerationService,
+    GenerationStatus,
+    GenerationStatusName,
+    GenerationViews,
+)
 from pixelmill.services.runs import wait_for_terminal
 
 router = APIRouter(prefix="/v1/generations", tags=["generations"])
@@ -94,6 +103,11 @@ async def create_generation(
     return JSONResponse(view.model_dump(mode="json"), status_code=201, headers=headers)
 
 
+def _aware(moment: datetime | None) -> datetime | None:
+    """A time without an offset is UTC, as every time the API answers is."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
 @router.get("", operation_id="list_generations", responses=error_responses(errors.INSUFFICIENT_SCOPE, errors.NOT_FOUND))
 async def list_generations(
     request: Request,
@@ -104,11 +118,28 @@ async def list_generations(
     project_id: Annotated[
         str | None, Query(min_length=1, max_length=40, description="Only this project's (prj_…)")
     ] = None,
+    generation_type: Annotated[GenerationType | None, Query(description="Only generations of this type")] = None,
+    model_name: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="Only those made with this model (its id)")
+    ] = None,
+    status: Annotated[GenerationStatusName | None, Query(description="Only generations in this status")] = None,
+    created_after: Annotated[
+        datetime | None, Query(description="Only those created at or after this time (ISO 8601)")
+    ] = None,
+    created_before: Annotated[datetime | None, Query(description="Only those created before this time")] = None,
 ) -> GenerationList:
-    """The generation history, newest first; 404 for a project that is not the workspace's."""
+    """The generation history, newest first, narrowed by the filters given (all must match); 404 for
+    a project that is not the workspace's."""
+    filters = GenerationFilters(
+        generation_type=generation_type,
+        model_name=model_name,
+        status=status,
+        created_after=_aware(created_after),
+        created_before=_aware(created_before),
+    )
     async with runtime.db.sessions() as session:
         service = GenerationService(session, runtime)
-        page = await service.list(principal, project_id=project_id, cursor=cursor, limit=limit)
+        page = await service.list(principal, project_id=project_id, filters=filters, cursor=cursor, limit=limit)
         views = await GenerationViews(session, runtime, public_base_url(request, runtime)).many(page.runs)
     return GenerationList(data=views, next_cursor=page.next_cursor)
 
