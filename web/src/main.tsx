@@ -1,5 +1,5 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { StrictMode } from "react";
+import { lazy, StrictMode, Suspense } from "react";
 import { createRoot } from "react-dom/client";
 import { createBrowserRouter, Navigate, RouterProvider } from "react-router";
 import { ApiError } from "./api";
@@ -13,6 +13,9 @@ import { ForgotPassword, ResetPassword } from "./pages/ResetPassword";
 import { SignIn } from "./pages/SignIn";
 import { SignUp } from "./pages/SignUp";
 import "./styles.css";
+
+// Heavy and rarely first: loaded when opened, outside the first load's budget.
+const RunDetail = lazy(() => import("./pages/RunDetail"));
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -39,6 +42,14 @@ const router = createBrowserRouter([
       { path: "generate", element: <Generate /> },
       { path: "gallery", element: <Gallery /> },
       { path: "queue", element: <Queue /> },
+      {
+        path: "run/:runId",
+        element: (
+          <Suspense fallback={<p>Loading…</p>}>
+            <RunDetail />
+          </Suspense>
+        ),
+      },
       { path: "keys", element: <Keys /> },
       { path: "credits", element: <Credits /> },
       { path: "*", element: <p role="alert">This page does not exist.</p> },
