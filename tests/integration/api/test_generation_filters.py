@@ -96,3 +96,25 @@ def test_another_workspaces_generations_never_match(
     _create(api, funded, {"generation_type": "image", "prompt": "mine"})
     stranger = seed_account(settings.resolved_database_url)
     assert _ids(api, stranger, generation_type="image") == []
+
+
+def test_runs_filter_by_kind_and_creation_time(api: httpx.Client, funded: SeededAccount) -> None:
+    """What the gallery sends for the outputs of graph runs."""
+    graph = {"nodes": [{"id": "a", "type": "math.add", "inputs": {"a": 1, "b": 1}}], "edges": []}
+    generation = _create(api, funded, {"generation_type": "image", "prompt": "a heron"})
+    time.sleep(0.05)
+    middle = datetime.now(UTC)
+    time.sleep(0.05)
+    later = api.post("/v1/runs", json={"graph": graph}, headers={**funded.headers, **WAIT}).json()["run_id"]
+
+    def run_ids(**params: str) -> list[str]:
+        response = api.get("/v1/runs", params=params, headers=funded.headers)
+        assert response.status_code == 200, response.text
+        return [r["run_id"] for r in response.json()["data"]]
+
+    assert run_ids() == [later, generation]
+    assert run_ids(kind="graph") == [later]
+    assert run_ids(created_after=middle.isoformat()) == [later]
+    assert run_ids(created_before=middle.isoformat()) == [generation]
+    assert run_ids(created_before=middle.replace(tzinfo=None).isoformat()) == [generation]
+    assert api.get("/v1/runs", params={"created_after": "soon"}, headers=funded.headers).status_code == 422

@@ -8,7 +8,7 @@ Each generation is a run too (``GET /v1/runs/{id}``).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -19,7 +19,7 @@ from pixelmill import errors
 from pixelmill.api.deps import PrincipalDep, RuntimeDep
 from pixelmill.api.openapi import error_responses
 from pixelmill.api.routers.models import ModelPublic, model_public
-from pixelmill.api.routers.runs import PreferHeader, public_base_url, wait_preference
+from pixelmill.api.routers.runs import PreferHeader, as_utc, public_base_url, wait_preference
 from pixelmill.db.models import Run
 from pixelmill.services.default_models import DefaultModelService, with_default
 from pixelmill.services.generation_graphs import (
@@ -103,11 +103,6 @@ async def create_generation(
     return JSONResponse(view.model_dump(mode="json"), status_code=201, headers=headers)
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    """A time without an offset is UTC, as every time the API answers is."""
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
-
-
 @router.get("", operation_id="list_generations", responses=error_responses(errors.INSUFFICIENT_SCOPE, errors.NOT_FOUND))
 async def list_generations(
     request: Request,
@@ -134,8 +129,8 @@ async def list_generations(
         generation_type=generation_type,
         model_name=model_name,
         status=status,
-        created_after=_aware(created_after),
-        created_before=_aware(created_before),
+        created_after=as_utc(created_after),
+        created_before=as_utc(created_before),
     )
     async with runtime.db.sessions() as session:
         service = GenerationService(session, runtime)

@@ -10,6 +10,7 @@ all answer the same 404, so a run id tells nothing about other workspaces.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
@@ -271,6 +272,11 @@ async def create_workflow_run(
     )
 
 
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A query's time without an offset is UTC, as every time the API answers is."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
 @router.get("/v1/runs", operation_id="list_runs", responses=_SCOPED)
 async def list_runs(
     request: Request,
@@ -279,13 +285,22 @@ async def list_runs(
     status: Annotated[list[RunStatus] | None, Query(description="Only runs in these statuses")] = None,
     workflow_id: Annotated[str | None, Query(max_length=40)] = None,
     kind: Annotated[RunKind | None, Query()] = None,
+    created_after: Annotated[datetime | None, Query(description="Only runs created at or after this time")] = None,
+    created_before: Annotated[datetime | None, Query(description="Only runs created before this time")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=40, description="next_cursor of the previous page")] = None,
 ) -> RunList:
-    """The workspace's runs, newest first."""
+    """The workspace's runs, newest first, narrowed by the filters given (a time without an offset is UTC)."""
     async with runtime.db.reads() as session:
         page = await RunService(session, runtime).list(
-            principal, statuses=status or (), workflow_id=workflow_id, kind=kind, cursor=cursor, limit=limit
+            principal,
+            statuses=status or (),
+            workflow_id=workflow_id,
+            kind=kind,
+            created_after=as_utc(created_after),
+            created_before=as_utc(created_before),
+            cursor=cursor,
+            limit=limit,
         )
         views = await RunViews(session, runtime, public_base_url(request, runtime)).many(page.runs)
     return RunList(data=views, next_cursor=page.next_cursor)
