@@ -105,3 +105,30 @@ def test_the_grid_and_lightbox_answer_the_keyboard_and_a_phone_gets_two_columns(
     expect(lightbox).to_have_count(0)
     expect(second).to_be_focused()  # focus returns to the output the lightbox showed last
     tab.assert_no_problems()
+
+
+def test_graph_runs_outputs_are_in_the_gallery_too(open_tab: OpenTab, settings: Settings) -> None:
+    account = _account(settings)
+    tab = open_tab()
+    graph = {"nodes": [{"id": "poster", "type": "image.generate", "inputs": {"prompt": "a lighthouse"}}], "edges": []}
+    with httpx.Client(base_url=tab.base_url, headers={**account.headers, "Prefer": "wait=60"}, timeout=90) as api:
+        run = api.post("/v1/runs", json={"graph": graph}).json()
+    assert run["status"] == "completed", run
+    _generate(tab.base_url, account, {"generation_type": "image", "prompt": "not a graph run"})
+    _sign_in(tab, account.email, account.password)
+    page = tab.page
+    page.goto(tab.base_url + "/gallery")
+    expect(_thumbs(tab)).to_have_count(1)
+    page.get_by_role("search", name="Filters").get_by_label("Source").select_option("graph")
+    thumb = page.get_by_role("button", name=f"Open graph run {run['run_id']} · poster")
+    expect(_thumbs(tab)).to_have_count(1)
+    thumb.click()
+    lightbox = page.get_by_role("dialog", name="Output")
+    source = lightbox.get_by_role("img").get_attribute("src")
+    assert source is not None
+    assert page.request.get(source).headers["content-type"].startswith("image/")
+    lightbox.get_by_role("button", name="Delete").click()
+    expect(thumb).to_have_count(0)
+    page.get_by_role("button", name="Undo").click()
+    expect(thumb).to_have_count(1)
+    tab.assert_no_problems()

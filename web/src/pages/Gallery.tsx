@@ -9,7 +9,37 @@ import { type Filters, filterQuery, GalleryFilters } from "./GalleryFilters";
 const MIN_CELL = 150; // px: narrowest thumbnail cell including its gap
 const MIN_COLUMNS = 2; // a phone still gets a grid, not a list
 const PAGE = 100;
-const FILTER_KEYS = ["generation_type", "model_name", "project_id", "from", "to"] as const;
+const FILTER_KEYS = ["source", "generation_type", "model_name", "project_id", "from", "to"] as const;
+
+/** A graph or workflow run as the gallery shows it: outputs in node order, no prompt of its own. */
+interface RunWithOutputs {
+  run_id: string;
+  kind: string;
+  status: string;
+  outputs: Record<string, { type: string; value: unknown }>;
+  nodes: { model: string | null }[];
+  credits_used: number;
+  created_at: string;
+}
+function asGeneration(run: RunWithOutputs): Generation[] {
+  const model = run.nodes.find((n) => n.model)?.model ?? "";
+  return Object.entries(run.outputs)
+    .filter(([, output]) => isMedia(output.type))
+    .map(([nodeId, output]) => ({
+      id: run.run_id,
+      generation_type: run.kind,
+      model_name: model,
+      prompt: `${run.kind} run ${run.run_id} · ${nodeId}`,
+      settings: {},
+      status: "completed",
+      progress: 100,
+      credit_cost: run.credits_used,
+      outputs: Array.isArray(output.value) ? output.value : [output.value],
+      output_type: output.type,
+      error: null,
+      created_at: run.created_at,
+    }));
+}
 
 interface Item {
   generation: Generation;
@@ -36,10 +66,12 @@ export function Gallery() {
   const query = filterQuery(filters);
   const generations = useInfiniteQuery({
     queryKey: ["generations", query],
-    queryFn: ({ pageParam }) =>
-      get<Page<Generation>>(
-        `/v1/generations?limit=${PAGE}&${query}${pageParam ? `&cursor=${encodeURIComponent(pageParam)}` : ""}`,
-      ),
+    queryFn: async ({ pageParam }): Promise<Page<Generation>> => {
+      const page = `limit=${PAGE}&${query}${pageParam ? `&cursor=${encodeURIComponent(pageParam)}` : ""}`;
+      if (!filters.source) return get<Page<Generation>>(`/v1/generations?${page}`);
+      const runs = await get<Page<RunWithOutputs>>(`/v1/runs?${page}`);
+      return { data: runs.data.flatMap(asGeneration), next_cursor: runs.next_cursor };
+    },
     initialPageParam: "",
     getNextPageParam: (last) => last.next_cursor ?? undefined,
   });
@@ -48,7 +80,9 @@ export function Gallery() {
       (generations.data?.pages ?? []).flatMap((page) =>
         page.data
           .filter((g) => g.status === "completed" && isMedia(g.output_type))
-          .flatMap((g) => g.outputs.map((url, index) => ({ generation: g, url: String(url), index, key: `${g.id}-${index}` }))),
+          .flatMap((g) =>
+            g.outputs.map((url, index) => ({ generation: g, url: String(url), index, key: `${g.id}-${g.prompt}-${index}` })),
+          ),
       ),
     [generations.data],
   );
@@ -119,7 +153,8 @@ export function Gallery() {
     const done: Generation[] = [];
     try {
       for (const generation of targets) {
-        await del(`/v1/generations/${generation.id}`);
+        // A generation is a run: one route deletes (and restores) both kinds.
+        await del(`/v1/runs/${generation.id}`);
         done.push(generation);
       }
     } catch (exc) {

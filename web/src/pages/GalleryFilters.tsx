@@ -4,6 +4,7 @@ import { get, type Model } from "../api";
 const TYPES = ["image", "video", "voice", "music", "infographic"] as const;
 
 export interface Filters {
+  source: string; // "": generations; "graph" or "workflow": runs of that kind
   generation_type: string;
   model_name: string;
   project_id: string;
@@ -15,6 +16,11 @@ export interface Filters {
  * browser's local days, sent as instants. */
 export function filterQuery(filters: Filters): string {
   const query = new URLSearchParams({ status: "completed" });
+  if (filters.source) {
+    // Runs carry no generation type, model or project: only kind and time narrow them.
+    query.set("kind", filters.source);
+    filters = { ...filters, generation_type: "", model_name: "", project_id: "" };
+  }
   if (filters.generation_type) query.set("generation_type", filters.generation_type);
   if (filters.model_name) query.set("model_name", filters.model_name);
   if (filters.project_id) query.set("project_id", filters.project_id);
@@ -37,6 +43,14 @@ export function GalleryFilters({ filters, onChange }: { filters: Filters; onChan
     onChange({ ...filters, [key]: event.target.value });
   return (
     <form className="filters" role="search" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
+      <label htmlFor="filter-source">Source</label>
+      <select id="filter-source" value={filters.source} onChange={set("source")}>
+        <option value="">Generations</option>
+        <option value="graph">Graph runs</option>
+        <option value="workflow">Workflow runs</option>
+      </select>
+      {!filters.source && (
+        <>
       <label htmlFor="filter-type">Type</label>
       <select id="filter-type" value={filters.generation_type} onChange={set("generation_type")}>
         <option value="">All types</option>
@@ -66,6 +80,8 @@ export function GalleryFilters({ filters, onChange }: { filters: Filters; onChan
           </option>
         ))}
       </select>
+        </>
+      )}
       <label htmlFor="filter-from">From</label>
       <input id="filter-from" type="date" value={filters.from} onChange={set("from")} />
       <label htmlFor="filter-to">To</label>
