@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+from PIL import Image
 from playwright.sync_api import expect
 
 from pixelmill.config import Settings
@@ -61,6 +62,18 @@ def test_filters_narrow_the_grid_and_bulk_delete_undoes_in_one_step(open_tab: Op
     page.get_by_role("checkbox", name="Select first barn").check()
     page.get_by_role("checkbox", name="Select second barn").check()
     expect(page.get_by_test_id("selected-count")).to_have_text("2 selected")
+    downloads: list[Any] = []
+    page.on("download", lambda download: downloads.append(download))
+    page.get_by_role("toolbar", name="Selection").get_by_role("button", name="Download selected").click()
+    for _ in range(100):  # one download after another, a quarter second apart
+        if len(downloads) >= 2:
+            break
+        page.wait_for_timeout(50)
+    assert len(downloads) == 2
+    for download in downloads:
+        picture = Image.open(download.path())
+        picture.load()
+        assert min(picture.size) >= 64
     page.get_by_role("toolbar", name="Selection").get_by_role("button", name="Delete selected").click()
     expect(_thumbs(tab)).to_have_count(1)
     with httpx.Client(base_url=tab.base_url, headers=account.headers) as api:

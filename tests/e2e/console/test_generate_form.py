@@ -95,3 +95,27 @@ def test_a_dropped_reference_image_reaches_the_run(open_tab: OpenTab, settings: 
     picture = Image.open(io.BytesIO(page.request.get(source).body()))
     assert picture.size[0] > 80  # upscaled from the dropped 80x64 picture
     tab.assert_no_problems()
+
+
+def test_a_pasted_image_becomes_the_reference(open_tab: OpenTab, settings: Settings) -> None:
+    account = _account(settings)
+    tab = open_tab()
+    _sign_in(tab, account.email, account.password)
+    page = tab.page
+    page.evaluate(
+        """(data) => {
+            const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], "pasted.png", { type: "image/png" }));
+            window.dispatchEvent(new ClipboardEvent("paste", { clipboardData: transfer }));
+        }""",
+        _png_base64(),
+    )
+    preview = page.get_by_role("img", name="reference: pasted.png")
+    expect(preview).to_be_visible()
+    file_id = preview.get_attribute("data-file-id")
+    with httpx.Client(base_url=tab.base_url, headers=account.headers) as api:
+        stored = api.get(f"/v1/files/{file_id}")
+    assert stored.status_code == 200, stored.text
+    assert stored.json()["width"] == 80
+    tab.assert_no_problems()
