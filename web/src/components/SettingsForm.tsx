@@ -85,6 +85,7 @@ export function SettingsForm({
       {fields.map((field) => {
         const id = `setting-${field.name}`;
         const hint = field.schema.description;
+        const hintId = hint ? `${id}-hint` : undefined;
         const current = values[field.name];
         const placeholder = field.schema.default === undefined || field.schema.default === null ? "" : String(field.schema.default);
         let control;
@@ -92,6 +93,7 @@ export function SettingsForm({
           control = (
             <input
               id={id}
+              aria-describedby={hintId}
               type="checkbox"
               checked={typeof current === "boolean" ? current : field.schema.default === true}
               onChange={(e) => set(field.name, e.target.checked)}
@@ -99,7 +101,7 @@ export function SettingsForm({
           );
         } else if (field.kind === "enum") {
           control = (
-            <select id={id} value={current === undefined ? "" : String(current)} onChange={(e) => set(field.name, e.target.value === "" ? undefined : field.schema.enum?.find((v) => String(v) === e.target.value))}>
+            <select id={id} aria-describedby={hintId} value={current === undefined ? "" : String(current)} onChange={(e) => set(field.name, e.target.value === "" ? undefined : field.schema.enum?.find((v) => String(v) === e.target.value))}>
               <option value="">{placeholder ? `default (${placeholder})` : "default"}</option>
               {(field.schema.enum ?? []).filter((v) => v !== null).map((v) => (
                 <option key={String(v)} value={String(v)}>
@@ -112,6 +114,7 @@ export function SettingsForm({
           control = (
             <input
               id={id}
+              aria-describedby={hintId}
               type="text"
               value={typeof current === "string" ? current : ""}
               placeholder={placeholder}
@@ -124,6 +127,7 @@ export function SettingsForm({
           control = (
             <input
               id={id}
+              aria-describedby={hintId}
               type="number"
               inputMode={integer ? "numeric" : "decimal"}
               step={integer ? 1 : "any"}
@@ -141,7 +145,11 @@ export function SettingsForm({
               {label(field)}
             </label>
             {control}
-            {hint && <small className="hint">{hint}</small>}
+            {hint && (
+              <small className="hint" id={hintId}>
+                {hint}
+              </small>
+            )}
           </div>
         );
       })}
