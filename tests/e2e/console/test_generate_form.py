@@ -52,6 +52,10 @@ def test_the_settings_form_changes_a_setting_the_run_uses(open_tab: OpenTab, set
     assert node["inputs"]["seed"] == 31337
     assert node["inputs"]["size"] == "128x72"
     assert "aspect_ratio" not in node["inputs"]  # untouched fields keep the node's defaults
+    page.get_by_role("link", name="Run details").click()
+    drawn = page.get_by_role("table", name="Nodes").get_by_test_id("node-inputs")
+    expect(drawn).to_contain_text('"seed":31337')
+    expect(drawn).to_contain_text('"size":"128x72"')
     tab.assert_no_problems()
 
 

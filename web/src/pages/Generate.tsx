@@ -176,7 +176,8 @@ export function Generate() {
       {runId && (
         <section className="progress" aria-live="polite" aria-label="Progress">
           <p>
-            Run <code>{runId}</code>: <span data-testid="run-status">{runStatus}</span>
+            Run <code>{runId}</code>: <span data-testid="run-status">{runStatus}</span>{" "}
+            <Link to={`/run/${runId}`}>Run details</Link>
           </p>
           <ul>
             {Object.entries(nodes).map(([id, node]) => (

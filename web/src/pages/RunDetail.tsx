@@ -131,6 +131,8 @@ export default function RunDetail() {
     if (event.name !== "node_progress") void queryClient.invalidateQueries({ queryKey: ["run", runId] });
   });
   const nodes = useMemo(() => new Map((run.data?.nodes ?? []).map((n) => [n.node_id, n])), [run.data]);
+  // The literal inputs the graph gave each node (edges feed the others): settings show up here.
+  const inputs = useMemo(() => new Map((graph.data?.nodes ?? []).map((n) => [n.id, n.inputs ?? {}])), [graph.data]);
 
   async function act(action: () => Promise<void>) {
     setError(null);
@@ -208,6 +210,7 @@ export default function RunDetail() {
             <th scope="col">Time</th>
             <th scope="col">Credits</th>
             <th scope="col">Model</th>
+            <th scope="col">Inputs</th>
           </tr>
         </thead>
         <tbody>
@@ -221,6 +224,9 @@ export default function RunDetail() {
               <td data-testid="node-time">{duration(node.started_at, node.completed_at)}</td>
               <td data-testid="node-credits">{node.credits}</td>
               <td>{node.model ?? "—"}</td>
+              <td data-testid="node-inputs">
+                <code>{JSON.stringify(inputs.get(node.node_id) ?? {})}</code>
+              </td>
             </tr>
           ))}
         </tbody>
