@@ -36,7 +36,7 @@ def test_run_detail_shows_nodes_with_timings_and_re_run_makes_a_new_run(open_tab
     page.get_by_role("link", name="Queue").click()
     page.get_by_role("link", name=first["run_id"]).click()
     expect(page).to_have_url(re.compile(f"/run/{first['run_id']}$"))
-    expect(page.get_by_test_id("run-detail-status")).to_have_text("completed")
+    expect(page.get_by_test_id("run-detail-status")).to_have_text("completed", timeout=20_000)
 
     drawing = page.get_by_role("img", name="Run graph")
     expect(drawing.locator("[data-node-id]")).to_have_count(2)
@@ -56,7 +56,7 @@ def test_run_detail_shows_nodes_with_timings_and_re_run_makes_a_new_run(open_tab
 
     page.get_by_role("button", name="Re-run").click()
     expect(page).not_to_have_url(re.compile(f"/run/{first['run_id']}$"))
-    expect(page.get_by_test_id("run-detail-status")).to_have_text("completed")
+    expect(page.get_by_test_id("run-detail-status")).to_have_text("completed", timeout=20_000)
     again = page.url.rsplit("/", 1)[1]
     with httpx.Client(base_url=tab.base_url, headers=account.headers) as api:
         rerun = api.get(f"/v1/runs/{again}").json()

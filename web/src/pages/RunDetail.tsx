@@ -122,7 +122,12 @@ export default function RunDetail() {
   const { runId = "" } = useParams();
   const navigate = useNavigate();
   const queryClient = useQueryClient();
-  const run = useQuery({ queryKey: ["run", runId], queryFn: () => get<RunDetailData>(`/v1/runs/${runId}`) });
+  const run = useQuery({
+    queryKey: ["run", runId],
+    queryFn: () => get<RunDetailData>(`/v1/runs/${runId}`),
+    // Events drive the refreshes; a slow poll while active covers a stream that drops or lags.
+    refetchInterval: (query) => (ACTIVE.has(query.state.data?.status ?? "queued") ? 2000 : false),
+  });
   const graph = useQuery({ queryKey: ["run-graph", runId], queryFn: () => get<RunGraph>(`/v1/runs/${runId}/graph`) });
   const [events, setEvents] = useState<{ event: RunEvent; seen: Date }[]>([]);
   const [error, setError] = useState<string | null>(null);
