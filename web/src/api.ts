@@ -35,6 +35,24 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   return data as T;
 }
 
+/** A file to POST /v1/files as multipart (the browser sets the boundary). */
+export async function upload<T>(path: string, file: Blob, filename: string): Promise<T> {
+  const form = new FormData();
+  form.append("file", file, filename);
+  const response = await fetch(path, {
+    method: "POST",
+    headers: { Accept: "application/json", "X-CSRF-Token": csrfToken() },
+    body: form,
+    credentials: "same-origin",
+  });
+  const data: unknown = await response.json().catch(() => null);
+  if (!response.ok) {
+    const error = (data as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new ApiError(response.status, error?.code ?? "HTTP_" + response.status, error?.message ?? response.statusText);
+  }
+  return data as T;
+}
+
 export const get = <T>(path: string) => api<T>("GET", path);
 export const post = <T>(path: string, body?: unknown) => api<T>("POST", path, body ?? {});
 export const put = <T>(path: string, body?: unknown) => api<T>("PUT", path, body ?? {});
@@ -62,6 +80,14 @@ export interface Model {
   cost: number;
   description: string;
   sandbox: boolean;
+  settings_schema?: import("./components/SettingsForm").JsonSchema | null;
+}
+export interface StoredFile {
+  id: string;
+  mime: string;
+  filename: string | null;
+  url: string;
+  thumbnail_url: string | null;
 }
 export interface Generation {
   id: string;

@@ -20,6 +20,9 @@ import "./theme"; // applies the stored light/dark choice before the first rende
 const Workflows = lazy(() => import("./pages/editor/Editor").then((m) => ({ default: m.Workflows })));
 const WorkflowEditor = lazy(() => import("./pages/editor/Editor").then((m) => ({ default: m.WorkflowEditorPage })));
 
+// Heavy and rarely first: loaded when opened, outside the first load's budget.
+const RunDetail = lazy(() => import("./pages/RunDetail"));
+
 const queryClient = new QueryClient({
   defaultOptions: {
     queries: {
@@ -45,6 +48,14 @@ const router = createBrowserRouter([
       { path: "generate", element: <Generate /> },
       { path: "gallery", element: <Gallery /> },
       { path: "queue", element: <Queue /> },
+      {
+        path: "run/:runId",
+        element: (
+          <Suspense fallback={<p>Loading…</p>}>
+            <RunDetail />
+          </Suspense>
+        ),
+      },
       { path: "keys", element: <Keys /> },
       { path: "credits", element: <Credits /> },
       { path: "workflows", element: <Suspense fallback={<p className="loading">Loading…</p>}><Workflows /></Suspense> },

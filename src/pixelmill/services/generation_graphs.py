@@ -131,6 +131,9 @@ class GenerationPlan:
     mode: str | None
     main_node: str
     origins: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (node_id, input) -> request field
+    # The nodes ``settings`` may reach, in the order a key is tried, each with the inputs it keeps
+    # for itself: what a settings form may offer.
+    settings_targets: Sequence[tuple[str, frozenset[str]]] = ()
 
     def request_field(self, node_id: str | None, input_name: str | None) -> str | None:
         if node_id is None or input_name is None:
@@ -148,6 +151,7 @@ class _Graph:
         self.nodes: list[dict[str, Any]] = []
         self.edges: list[dict[str, Any]] = []
         self.origins: dict[tuple[str, str], str] = {}
+        self.settings_targets: list[tuple[str, frozenset[str]]] = []
 
     def node_class(self, node_type: str) -> type[BaseNode]:
         cls = self.registry.get(node_type)
@@ -179,6 +183,7 @@ class _Graph:
         self, settings: Mapping[str, Any], targets: Sequence[str], reserved: frozenset[str]
     ) -> dict[str, str]:
         """Each setting onto the first target node that has it as an input; returns key -> node id."""
+        self.settings_targets = [(self.class_of(node_id).node_type, reserved) for node_id in targets]
         placed: dict[str, str] = {}
         for key, value in settings.items():
             for node_id in targets:
@@ -292,7 +297,14 @@ def plan_generation(
     source = {"file_id": source_file_id} if source_file_id is not None else None
     builder = _BUILDERS[request.generation_type]
     model, mode, main = builder(request, models, graph, source, test_mode)
-    return GenerationPlan(graph=graph.graph(), model_name=model, mode=mode, main_node=main, origins=graph.origins)
+    return GenerationPlan(
+        graph=graph.graph(),
+        model_name=model,
+        mode=mode,
+        main_node=main,
+        origins=graph.origins,
+        settings_targets=tuple(graph.settings_targets),
+    )
 
 
 _Source = dict[str, Any] | None

@@ -15,8 +15,9 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,7 +31,7 @@ from pixelmill.services.files import FileService
 from pixelmill.services.generation_graphs import GenerationPlan, GenerationRequest, plan_generation
 from pixelmill.services.principal import Principal
 from pixelmill.services.projects import PROJECT_PREFIX, ProjectService
-from pixelmill.services.run_lifecycle import TERMINAL_STATUSES
+from pixelmill.services.run_lifecycle import TERMINAL_STATUSES, RunStatus
 from pixelmill.services.run_outputs import output_refs
 from pixelmill.services.run_views import RunPublic, RunViews
 from pixelmill.services.runs import RunPage, RunService
@@ -47,6 +48,19 @@ STATUS_NAMES: dict[str, GenerationStatusName] = {
     "failed": "failed",
     "cancelled": "cancelled",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationFilters:
+    """What a history listing keeps: each given field must match; None matches everything."""
+
+    generation_type: str | None = None
+    model_name: str | None = None
+    status: GenerationStatusName | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
 _DATA_URL = re.compile(r"^data:[\w/+.-]*(;[\w=.-]+)*;base64,", re.IGNORECASE)
 
 
@@ -222,15 +236,28 @@ class GenerationService:
         principal: Principal,
         *,
         project_id: str | None = None,
+        filters: GenerationFilters | None = None,
         cursor: str | None = None,
         offset: int = 0,
         limit: int = 20,
     ) -> RunPage:
-        """Generations newest first (the history), or those filed under one project of the workspace."""
+        """Generations newest first (the history), or those filed under one project of the workspace,
+        narrowed by ``filters``."""
         if project_id is not None:
             await ProjectService(self.session).get(principal, project_id)
+        filters = filters or GenerationFilters()
+        metadata = {"generation_type": filters.generation_type, "model_name": filters.model_name}
         return await self.runs.list(
-            principal, kind="generation", project_id=project_id, cursor=cursor, offset=offset, limit=limit
+            principal,
+            kind="generation",
+            project_id=project_id,
+            statuses=[cast("RunStatus", run) for run, name in STATUS_NAMES.items() if name == filters.status],
+            created_after=filters.created_after,
+            created_before=filters.created_before,
+            metadata={key: value for key, value in metadata.items() if value is not None},
+            cursor=cursor,
+            offset=offset,
+            limit=limit,
         )
 
     async def cancel(self, principal: Principal, generation_id: str) -> Run:

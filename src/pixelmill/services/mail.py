@@ -14,6 +14,7 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
+from urllib.parse import urlencode
 
 from pixelmill.config import Settings
 
@@ -80,11 +81,21 @@ class Mailer:
             smtp.send_message(message)
 
 
-def password_reset_mail(to: str, token: str, *, public_url: str, ttl_seconds: int) -> OutgoingMail:
+def password_reset_mail(
+    to: str, token: str, *, public_url: str, ttl_seconds: int, console_url: str | None = None
+) -> OutgoingMail:
+    """The reset mail. With ``console_url`` (a server that knows the address people reach it at) the
+    mail names the console's reset page, which a person can follow; the API call stays beside it
+    for clients, and is the only way when the server cannot know a link that works from outside."""
     action = f'POST {public_url}/v1/auth/reset-password with JSON {{"token": "{token}", "new_password": "…"}}'
+    if console_url is None:
+        how = f"To choose a new password: {action}"
+    else:
+        link = f"{console_url}/reset-password?{urlencode({'token': token})}"
+        how = f"To choose a new password, open {link}\n\nOr from a client: {action}"
     body = (
         "Someone asked to reset the password of your pixelmill account.\n\n"
-        f"To choose a new password: {action}\n\n"
+        f"{how}\n\n"
         f"The token works once, for {ttl_seconds // 60} minutes. If you did not ask for this, ignore this mail."
     )
     return OutgoingMail(to=to, subject="Reset your pixelmill password", body=body, action=action)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import Table, bindparam, event, func, insert, inspect, select, update
@@ -237,12 +237,16 @@ class RunService:
         workflow_id: str | None = None,
         kind: RunKind | None = None,
         project_id: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        metadata: Mapping[str, str] | None = None,
         cursor: str | None = None,
         offset: int = 0,
         limit: int = 20,
     ) -> RunPage:
         """Newest first; ``cursor`` is the last run id of the previous page (ids sort by creation).
-        ``offset`` skips that many more, for the dialects that page by skip and limit."""
+        ``offset`` skips that many more, for the dialects that page by skip and limit. ``metadata``
+        keeps runs whose metadata has each key with that string value (a generation's type, model)."""
         principal.require_scope("runs")
         limit = max(1, min(limit, MAX_PAGE))
         query = select(Run).where(Run.workspace_id == principal.workspace_id, Run.deleted_at.is_(None))
@@ -254,6 +258,12 @@ class RunService:
             query = query.where(Run.kind == kind)
         if project_id is not None:
             query = query.where(Run.project_id == project_id)
+        if created_after is not None:
+            query = query.where(Run.created_at >= created_after)
+        if created_before is not None:
+            query = query.where(Run.created_at < created_before)
+        for key, value in (metadata or {}).items():
+            query = query.where(Run.run_metadata[key].as_string() == value)
         if cursor is not None:
             query = query.where(Run.id < cursor)
         query = query.order_by(Run.id.desc()).offset(max(0, offset)).limit(limit + 1)

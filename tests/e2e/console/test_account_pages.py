@@ -77,7 +77,7 @@ def _generate(page: Page, prompt: str) -> tuple[str, int]:
     """Generate an image on the Generate page; the run's id and the credits it cost."""
     page.get_by_role("link", name="Generate").click()
     page.get_by_label("Model").select_option("local/procedural")
-    page.get_by_label("Prompt").fill(prompt)
+    page.get_by_label("Prompt", exact=True).fill(prompt)
     page.get_by_role("button", name="Generate", exact=True).click()
     expect(page.get_by_test_id("run-status")).to_have_text("complete")
     run_id = page.locator("section.progress code").first.inner_text()

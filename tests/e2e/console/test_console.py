@@ -84,7 +84,7 @@ def test_generate_an_image_then_find_delete_and_restore_it_in_the_gallery(
     _sign_in(tab, account.email, account.password)
     page = tab.page
     page.get_by_label("Model").select_option("local/procedural")
-    page.get_by_label("Prompt").fill("a mountain lake at sunset")
+    page.get_by_label("Prompt", exact=True).fill("a mountain lake at sunset")
     page.get_by_role("button", name="Generate", exact=True).click()
     expect(page.get_by_test_id("run-status")).to_have_text("complete")
     result = page.get_by_role("region", name="Result").get_by_role("img")
@@ -208,7 +208,7 @@ def test_a_second_browser_session_sees_the_first_ones_run_live(open_tab: OpenTab
     watcher.page.get_by_role("link", name="Queue").click()
     expect(watcher.page.get_by_role("heading", name="Queue")).to_be_visible()
     _sign_in(maker, account.email, account.password)
-    maker.page.get_by_label("Prompt").fill("neon city skyline at night")
+    maker.page.get_by_label("Prompt", exact=True).fill("neon city skyline at night")
     maker.page.get_by_role("button", name="Generate", exact=True).click()
     expect(maker.page.get_by_test_id("run-status")).to_have_text("complete")
     run_id = maker.page.locator("section.progress code").first.inner_text()
@@ -223,7 +223,7 @@ def test_use_an_image_as_the_input_of_the_next(open_tab: OpenTab, settings: Sett
     tab = open_tab()
     _sign_in(tab, account.email, account.password)
     page = tab.page
-    page.get_by_label("Prompt").fill("harbour town at dusk")
+    page.get_by_label("Prompt", exact=True).fill("harbour town at dusk")
     page.get_by_role("button", name="Generate", exact=True).click()
     expect(page.get_by_test_id("run-status")).to_have_text("complete")
     first = page.locator("section.progress code").first.inner_text()

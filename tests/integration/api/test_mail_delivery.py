@@ -116,3 +116,45 @@ def test_an_unreachable_smtp_server_changes_nothing_for_the_caller(
                 time.sleep(0.02)
     finally:
         server.stop()
+
+
+def test_a_server_that_knows_its_public_url_mails_a_console_reset_link(settings: Settings, smtp: SmtpSink) -> None:
+    """The link names the console's page on the configured address; its token resets the password."""
+    public = "https://pixelmill.example.org/"
+    server = start_server(
+        settings.model_copy(
+            update={
+                "smtp_host": smtp.host,
+                "smtp_port": smtp.port,
+                "smtp_starttls": False,
+                "mail_from": "pixelmill@example.com",
+                "public_url": public,
+            }
+        )
+    )
+    email = f"l-{uuid.uuid4().hex[:8]}@example.com"
+    try:
+        with httpx.Client(base_url=server.url) as api:
+            api.post("/v1/auth/signup", json={"email": email, "password": "first password"})
+            assert api.post("/v1/auth/forgot-password", json={"email": email}).status_code == 202
+            mail = _wait_for_mail(smtp, email)
+            link = re.search(r"https://pixelmill\.example\.org/reset-password\?token=([A-Za-z0-9_-]+)", mail.body)
+            assert link is not None, mail.body
+            assert link.group(1) == _token(mail)
+            reset = api.post(
+                "/v1/auth/reset-password", json={"token": link.group(1), "new_password": "second password"}
+            )
+            assert reset.status_code == 200
+    finally:
+        server.stop()
+
+
+def test_without_a_public_url_the_reset_mail_names_no_console_link(mailing_server: LiveServer, smtp: SmtpSink) -> None:
+    """http://host:port is a guess (a bind address); a link built on it could point nowhere."""
+    email = f"n-{uuid.uuid4().hex[:8]}@example.com"
+    with httpx.Client(base_url=mailing_server.url) as api:
+        api.post("/v1/auth/signup", json={"email": email, "password": "first password"})
+        api.post("/v1/auth/forgot-password", json={"email": email})
+        mail = _wait_for_mail(smtp, email)
+    assert "/reset-password?token=" not in mail.body
+    assert _token(mail)

@@ -1,7 +1,9 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useMemo, useState } from "react";
 import { Link, useSearchParams } from "react-router";
-import { ApiError, get, type Generation, type Model, post } from "../api";
+import { ApiError, get, type Generation, type Model, post, type StoredFile } from "../api";
+import { ReferenceDrop } from "../components/ReferenceDrop";
+import { SettingsForm } from "../components/SettingsForm";
 import { type RunEvent, TERMINAL_EVENTS, useEventStream } from "../events";
 import { OutputView } from "../media";
 
@@ -31,14 +33,20 @@ export function Generate() {
     queryFn: () => get<Generation>(`/v1/generations/${sourceId}`),
     enabled: sourceId !== null,
   });
-  const modes = useQuery({
+  // A reference image dropped, pasted or picked: an uploaded file, the source like an earlier image.
+  const [reference, setReference] = useState<StoredFile | null>(null);
+  const hasSource = sourceId !== null || reference !== null;
+  const catalogue = useQuery({
     queryKey: ["generation-models"],
-    queryFn: () => get<{ image_modes: string[] }>("/v1/generations/models"),
-    enabled: sourceId !== null,
+    queryFn: () => get<{ image_modes: string[]; defaults: Record<string, string | null> }>("/v1/generations/models"),
   });
 
   const models = useQuery({ queryKey: ["models"], queryFn: () => get<{ data: Model[] }>("/v1/models") });
   const choices = useMemo(() => (models.data?.data ?? []).filter((m) => m.generation_type === type), [models.data, type]);
+  // The settings form follows the chosen model, or the one the server picks for the type.
+  const [settings, setSettings] = useState<Record<string, unknown>>({});
+  const effectiveModel = modelId || catalogue.data?.defaults[type] || "";
+  const settingsSchema = choices.find((m) => m.id === effectiveModel)?.settings_schema;
 
   useEventStream(runId && `/v1/runs/${runId}/events`, (event: RunEvent) => {
     const nodeId = typeof event.data.node_id === "string" ? event.data.node_id : null;
@@ -71,10 +79,11 @@ export function Generate() {
     setRunStatus("queued");
     try {
       const created = await post<Generation>("/v1/generations", {
-        generation_type: sourceId ? "image" : type,
+        generation_type: hasSource ? "image" : type,
         prompt: String(form.get("prompt") ?? ""),
         ...(modelId ? { model_name: modelId } : {}),
-        ...(sourceId ? { source_generation_id: sourceId, mode: form.get("mode") } : {}),
+        ...(hasSource ? { mode: form.get("mode") } : { settings }),
+        ...(sourceId ? { source_generation_id: sourceId } : reference ? { file_id: reference.id } : {}),
       });
       setRunId(created.id);
     } catch (exc) {
@@ -87,29 +96,42 @@ export function Generate() {
     <section aria-labelledby="generate-title">
       <h1 id="generate-title">Generate</h1>
       <form className="generate" onSubmit={(e) => void submit(e)}>
-        {sourceId && (
+        {hasSource && (
           <fieldset className="source">
             <legend>Source image</legend>
-            {source.data && typeof source.data.outputs[0] === "string" && (
+            {sourceId && source.data && typeof source.data.outputs[0] === "string" && (
               <img className="preview" src={source.data.outputs[0]} alt={`source: ${source.data.prompt}`} />
             )}
+            {!sourceId && reference && (
+              <img
+                className="preview"
+                src={reference.thumbnail_url ?? reference.url}
+                alt={`reference: ${reference.filename ?? reference.id}`}
+                data-file-id={reference.id}
+              />
+            )}
             {source.error && <p role="alert">Could not load the source: {source.error.message}</p>}
-            <label>
-              Mode
-              <select name="mode" defaultValue="style">
-                {(modes.data?.image_modes ?? ["style"]).map((mode) => (
+            <label htmlFor="generate-mode">Mode</label>
+            <select id="generate-mode" name="mode" defaultValue="style">
+                {(catalogue.data?.image_modes ?? ["style"]).map((mode) => (
                   <option key={mode} value={mode}>
                     {mode.replace("_", " ")}
                   </option>
                 ))}
-              </select>
-            </label>
-            <button type="button" onClick={() => setParams({})}>
+            </select>
+            <button
+              type="button"
+              onClick={() => {
+                setParams({});
+                setReference(null);
+              }}
+            >
               Remove source
             </button>
           </fieldset>
         )}
-        <fieldset className="types" disabled={sourceId !== null}>
+        {!hasSource && <ReferenceDrop onUploaded={setReference} />}
+        <fieldset className="types" disabled={hasSource}>
           <legend>Type</legend>
           {TYPES.map((t) => (
             <label key={t}>
@@ -121,35 +143,41 @@ export function Generate() {
                 onChange={() => {
                   setType(t);
                   setModelId("");
+                  setSettings({});
                 }}
               />
               {t}
             </label>
           ))}
         </fieldset>
-        <label>
-          Model
-          <select value={modelId} onChange={(e) => setModelId(e.target.value)}>
+        <label htmlFor="generate-model">Model</label>
+        <select
+            id="generate-model"
+            value={modelId}
+            onChange={(e) => {
+              setModelId(e.target.value);
+              setSettings({});
+            }}
+          >
             <option value="">Default for {type}</option>
             {choices.map((m) => (
               <option key={m.id} value={m.id}>
                 {m.id} · {m.cost} credits{m.sandbox ? " · sandbox" : ""}
               </option>
             ))}
-          </select>
-        </label>
+        </select>
         {models.error && <p role="alert">Could not load models: {models.error.message}</p>}
-        <label>
-          Prompt
-          <textarea name="prompt" rows={3} required={type !== "music" && sourceId === null} />
-        </label>
+        <label htmlFor="generate-prompt">Prompt</label>
+        <textarea id="generate-prompt" name="prompt" rows={3} required={type !== "music" && !hasSource} />
+        {!hasSource && <SettingsForm schema={settingsSchema} values={settings} onChange={setSettings} />}
         <button type="submit">Generate</button>
         {error && <p role="alert">{error}</p>}
       </form>
       {runId && (
         <section className="progress" aria-live="polite" aria-label="Progress">
           <p>
-            Run <code>{runId}</code>: <span data-testid="run-status">{runStatus}</span>
+            Run <code>{runId}</code>: <span data-testid="run-status">{runStatus}</span>{" "}
+            <Link to={`/run/${runId}`}>Run details</Link>
           </p>
           <ul>
             {Object.entries(nodes).map(([id, node]) => (

@@ -1,5 +1,6 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRef, useState } from "react";
+import { Link } from "react-router";
 import { ApiError, get, type Page, post, type Run } from "../api";
 import { type RunEvent, useEventStream } from "../events";
 
@@ -57,7 +58,9 @@ export function Queue() {
           {(runs.data?.data ?? []).map((run) => (
             <tr key={run.run_id} data-run-id={run.run_id}>
               <td>
-                <code>{run.run_id}</code>
+                <Link to={`/run/${run.run_id}`}>
+                  <code>{run.run_id}</code>
+                </Link>
               </td>
               <td data-testid="status">
                 {run.status}

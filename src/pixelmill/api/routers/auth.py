@@ -216,6 +216,8 @@ async def forgot_password(body: ForgotPasswordRequest, runtime: RuntimeDep, back
             issued.token,
             public_url=settings.resolved_public_url,
             ttl_seconds=settings.password_reset_ttl_seconds,
+            # Only a configured public_url is known to reach this server from where the mail is read.
+            console_url=settings.public_url.rstrip("/") if settings.public_url else None,
         )
         # Sent after the response, so the answer takes as long whether or not the account exists.
         background.add_task(Mailer(settings).send, mail)

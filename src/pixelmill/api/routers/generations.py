@@ -8,6 +8,7 @@ Each generation is a run too (``GET /v1/runs/{id}``).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -18,16 +19,24 @@ from pixelmill import errors
 from pixelmill.api.deps import PrincipalDep, RuntimeDep
 from pixelmill.api.openapi import error_responses
 from pixelmill.api.routers.models import ModelPublic, model_public
-from pixelmill.api.routers.runs import PreferHeader, public_base_url, wait_preference
+from pixelmill.api.routers.runs import PreferHeader, as_utc, public_base_url, wait_preference
 from pixelmill.db.models import Run
 from pixelmill.services.default_models import DefaultModelService, with_default
 from pixelmill.services.generation_graphs import (
     CPU_MODE_NODES,
     GENERATION_TYPES,
     GenerationRequest,
+    GenerationType,
     default_models,
 )
-from pixelmill.services.generations import GenerationPublic, GenerationService, GenerationStatus, GenerationViews
+from pixelmill.services.generations import (
+    GenerationFilters,
+    GenerationPublic,
+    GenerationService,
+    GenerationStatus,
+    GenerationStatusName,
+    GenerationViews,
+)
 from pixelmill.services.runs import wait_for_terminal
 
 router = APIRouter(prefix="/v1/generations", tags=["generations"])
@@ -104,11 +113,28 @@ async def list_generations(
     project_id: Annotated[
         str | None, Query(min_length=1, max_length=40, description="Only this project's (prj_…)")
     ] = None,
+    generation_type: Annotated[GenerationType | None, Query(description="Only generations of this type")] = None,
+    model_name: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="Only those made with this model (its id)")
+    ] = None,
+    status: Annotated[GenerationStatusName | None, Query(description="Only generations in this status")] = None,
+    created_after: Annotated[
+        datetime | None, Query(description="Only those created at or after this time (ISO 8601)")
+    ] = None,
+    created_before: Annotated[datetime | None, Query(description="Only those created before this time")] = None,
 ) -> GenerationList:
-    """The generation history, newest first; 404 for a project that is not the workspace's."""
+    """The generation history, newest first, narrowed by the filters given (all must match); 404 for
+    a project that is not the workspace's."""
+    filters = GenerationFilters(
+        generation_type=generation_type,
+        model_name=model_name,
+        status=status,
+        created_after=as_utc(created_after),
+        created_before=as_utc(created_before),
+    )
     async with runtime.db.sessions() as session:
         service = GenerationService(session, runtime)
-        page = await service.list(principal, project_id=project_id, cursor=cursor, limit=limit)
+        page = await service.list(principal, project_id=project_id, filters=filters, cursor=cursor, limit=limit)
         views = await GenerationViews(session, runtime, public_base_url(request, runtime)).many(page.runs)
     return GenerationList(data=views, next_cursor=page.next_cursor)
 

@@ -15,9 +15,11 @@ from pydantic import BaseModel, Field
 
 from pixelmill import errors
 from pixelmill.api.deps import PrincipalDep, RuntimeDep
+from pixelmill.engine.node import NodeRegistry
 from pixelmill.errors import PixelmillError
 from pixelmill.providers.base import ModelInfo
 from pixelmill.providers.registry import ProviderRegistry
+from pixelmill.services.generation_settings import model_settings_schema
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 # OpenAI's ``created`` of a model: a catalogue built from configuration has no creation date, so
@@ -45,6 +47,11 @@ class ModelPublic(BaseModel):
     aliases: list[str] = Field(
         default_factory=list, description="The operator's names for this model (setting model_aliases)"
     )
+    settings_schema: dict[str, Any] | None = Field(
+        default=None,
+        description="JSON Schema of the `settings` a POST /v1/generations from a prompt with this model accepts "
+        "(the inputs of the nodes it runs, from GET /v1/nodes); null when the model makes nothing from a prompt alone",
+    )
 
 
 class ModelList(BaseModel):
@@ -52,8 +59,9 @@ class ModelList(BaseModel):
     data: list[ModelPublic]
 
 
-def model_public(info: ModelInfo, providers: ProviderRegistry) -> ModelPublic:
-    """The catalogue entry of ``info``, with the aliases ``providers`` give it."""
+def model_public(info: ModelInfo, providers: ProviderRegistry, nodes: NodeRegistry | None = None) -> ModelPublic:
+    """The catalogue entry of ``info``, with the aliases ``providers`` give it and, given the node
+    registry, the schema of its generation settings."""
     return ModelPublic(
         id=info.id,
         created=SERVING_SINCE,
@@ -67,6 +75,7 @@ def model_public(info: ModelInfo, providers: ProviderRegistry) -> ModelPublic:
         limits=dict(info.limits),
         remote=info.remote,
         aliases=providers.aliases_of(info.id),
+        settings_schema=None if nodes is None else model_settings_schema(info, providers.models(), nodes),
     )
 
 
@@ -83,7 +92,7 @@ async def list_models(
     id run reads show."""
     providers = await runtime.workspace_providers.registry_in(runtime.db, principal.workspace_id)
     models = [
-        model_public(info, providers)
+        model_public(info, providers, runtime.nodes)
         for info in providers.models()
         if (generation_type is None or info.generation_type == generation_type)
         and (sandbox is None or info.sandbox == sandbox)
@@ -99,5 +108,5 @@ async def get_model(model_id: str, principal: PrincipalDep, runtime: RuntimeDep)
     model_id = providers.canonical(model_id)
     for info in providers.models():
         if info.id == model_id:
-            return model_public(info, providers)
+            return model_public(info, providers, runtime.nodes)
     raise PixelmillError(errors.NOT_FOUND, f"Unknown model {model_id!r}", model=model_id)
