@@ -27,16 +27,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from benchmarks.run_throughput import Server, start_server
+from benchmarks.run_throughput import Server, bootstrap, start_server
 from playwright.sync_api import Page, sync_playwright
 from sqlalchemy import select
 
-from pixelmill.db.migrate import upgrade
 from pixelmill.db.models import Run
 from pixelmill.db.session import Database
 from pixelmill.ids import new_id
-from pixelmill.services.bootstrap import OperatorCredentials, bootstrap_operator
-from pixelmill.services.credits import CreditLedger
+from pixelmill.services.bootstrap import OperatorCredentials
 
 CHROMIUM = "/usr/bin/chromium"
 TARGET_TTI_MS = 1500
@@ -65,24 +63,6 @@ _SCROLL = """async (frames) => {
   }
   return { stamps, longTasks: window.__longTasks, scrolled: scroller.scrollTop };
 }"""
-
-
-def prepare(database_url: str) -> OperatorCredentials:
-    upgrade(database_url)
-
-    async def bootstrap() -> OperatorCredentials:
-        db = Database(database_url)
-        try:
-            credentials = await bootstrap_operator(db)
-            if credentials is None:
-                raise SystemExit("the benchmark database already has users")
-            async with db.session() as session:
-                await CreditLedger(session).grant(credentials.workspace_id, 1000, "benchmark")
-            return credentials
-        finally:
-            await db.dispose()
-
-    return asyncio.run(bootstrap())
 
 
 def copy_run(database_url: str, run_id: str, copies: int) -> None:
@@ -145,7 +125,7 @@ def main(sizes: list[int], frames: int) -> None:
     with tempfile.TemporaryDirectory(prefix="pixelmill-console-bench-") as tmp:
         data_dir = Path(tmp)
         database_url = f"sqlite+aiosqlite:///{data_dir / 'bench.db'}"
-        operator = prepare(database_url)
+        operator = bootstrap(database_url, credits=1000)
         server: Server = start_server(data_dir, database_url)
         try:
             with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {operator.key}"}) as api:

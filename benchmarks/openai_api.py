@@ -41,8 +41,7 @@ from openai import OpenAI
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.providers import operator_key
-from benchmarks.run_throughput import Server, percentile, start_server
+from benchmarks.run_throughput import Server, bootstrap, percentile, start_server
 from benchmarks.text_generation import PROMPT, best_rate, provider_completion
 
 from pixelmill.providers.smollm2 import SmolLM2Provider, locate_weights
@@ -150,7 +149,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="pixelmill-bench-") as scratch:
         data_dir = Path(scratch) / "data"
         database_url = f"sqlite+aiosqlite:///{data_dir / 'pixelmill.db'}"
-        key = operator_key(database_url, credits=1_000_000)
+        key = bootstrap(database_url, 1_000_000, "providers benchmark").key
         server = start_server(data_dir, None, settings={"PIXELMILL_PLAN_CREDITS_ENABLED": "false"})
         try:
             b64 = image_turns(server, key, args.size, args.turns, "b64_json", "b64")

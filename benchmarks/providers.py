@@ -50,15 +50,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.run_throughput import PostgresDatabase, Server, cpu_seconds, percentile
+from benchmarks.run_throughput import PostgresDatabase, Server, bootstrap, cpu_seconds, percentile
 from benchmarks.run_throughput import start_server as serve
 from tests.support.fake_openai import serve_fake_openai
 
 from pixelmill.config import default_plans
-from pixelmill.db.migrate import upgrade
-from pixelmill.db.session import Database
-from pixelmill.services.bootstrap import bootstrap_operator
-from pixelmill.services.credits import CreditLedger
 
 KEY = "sk-bench-providers-0123456789abcdef"
 WARM_UP = 10
@@ -83,25 +79,6 @@ class Limits:
             "PIXELMILL_WORKER_CONCURRENCY": str(self.worker_concurrency),
             "PIXELMILL_PLANS": json.dumps({name: plan.model_dump() for name, plan in plans.items()}),
         }
-
-
-def operator_key(database_url: str, credits: int) -> str:
-    """Migrate the database and create the operator (plan ``operator``) with ``credits``; its API key."""
-    upgrade(database_url)
-
-    async def bootstrap() -> str:
-        db = Database(database_url)
-        try:
-            credentials = await bootstrap_operator(db)
-            if credentials is None:
-                raise SystemExit("the benchmark database already has users")
-            async with db.session() as session:
-                await CreditLedger(session).grant(credentials.workspace_id, credits, "providers benchmark")
-        finally:
-            await db.dispose()
-        return credentials.key
-
-    return asyncio.run(bootstrap())
 
 
 def start_server(data_dir: Path, fake_url: str, limits: Limits, database_url: str | None = None) -> Server:
@@ -232,7 +209,7 @@ def main() -> None:
         data_dir = Path(scratch) / "data"
         database_url = postgres.url if postgres else f"sqlite+aiosqlite:///{data_dir / 'pixelmill.db'}"
         runs_in_all = WARM_UP + args.calls + 3 + args.runs  # math.add runs cost nothing
-        key = operator_key(database_url, credits=1000 * runs_in_all)
+        key = bootstrap(database_url, 1000 * runs_in_all, "providers benchmark").key
         server = start_server(data_dir, url, limits, postgres.url if postgres else None)
         pid = server.process.pid
         try:

@@ -47,7 +47,8 @@ import httpx
 
 from pixelmill.db.migrate import upgrade
 from pixelmill.db.session import Database
-from pixelmill.services.bootstrap import bootstrap_operator
+from pixelmill.services.bootstrap import OperatorCredentials, bootstrap_operator
+from pixelmill.services.credits import CreditLedger
 
 ECHO_SECONDS = 5.0
 
@@ -156,21 +157,30 @@ class Server:
             self.process.wait(timeout=30)
 
 
-def prepare(database_url: str) -> str:
-    """Migrate the database and create the operator (whose plan has no practical rate limit); its key."""
+def bootstrap(database_url: str, credits: int = 0, note: str = "benchmark") -> OperatorCredentials:
+    """Migrate the database and create the operator (whose plan has no practical rate limit), granted
+    ``credits`` when the benchmark spends them; every benchmark starts from an empty database."""
     upgrade(database_url)
 
-    async def bootstrap() -> str:
+    async def work() -> OperatorCredentials:
         db = Database(database_url)
         try:
             credentials = await bootstrap_operator(db)
+            if credentials is None:
+                raise SystemExit("the benchmark database already has users")
+            if credits:
+                async with db.session() as session:
+                    await CreditLedger(session).grant(credentials.workspace_id, credits, note)
+            return credentials
         finally:
             await db.dispose()
-        if credentials is None:
-            raise SystemExit("the benchmark database already has users")
-        return credentials.key
 
-    return asyncio.run(bootstrap())
+    return asyncio.run(work())
+
+
+def prepare(database_url: str) -> str:
+    """The operator's key on a fresh database (see ``bootstrap``)."""
+    return bootstrap(database_url).key
 
 
 def start_server(

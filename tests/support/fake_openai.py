@@ -40,6 +40,8 @@ from tests.support.loopback import serve_loopback
 GPT_IMAGE = ("gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5")
 OPENAI_MODELS = ("gpt-image-1", "gpt-image-1-mini", "dall-e-3", "dall-e-2", "gpt-4o-mini", "tts-1")
 COLOUR = (30, 144, 255)  # the fake's images are this colour, so a test can tell them apart
+# the key the dialect tests configure; it looks real so a leak into logs or answers is caught
+FAKE_OPENAI_KEY = "sk-proj-fakekey-0123456789abcdefSECRET3456"
 
 
 @dataclass

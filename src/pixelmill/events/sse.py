@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pixelmill import errors
 from pixelmill.db.models.events import RunEvent
@@ -103,6 +104,15 @@ async def replay_gap(db: Database, scope: StreamScope, cursor: int) -> dict[str,
     return {"lastEventId": cursor, "oldestAvailableId": oldest}
 
 
+async def replay_page(session: AsyncSession, scope: StreamScope, after: int) -> list[EventRecord]:
+    """One page of the scope's logged events after the id ``after``, oldest first: the replay step
+    every stream (pixelmill's and each dialect's) takes before it follows the live bus."""
+    rows = await session.scalars(
+        select(RunEvent).where(*scope.where(), RunEvent.id > after).order_by(RunEvent.id).limit(REPLAY_PAGE)
+    )
+    return [to_record(row) for row in rows]
+
+
 async def event_stream(
     db: Database,
     listener: Listener,
@@ -122,21 +132,13 @@ async def event_stream(
     if cursor is not None or scope.run_id is not None:
         while True:
             async with db.sessions() as session:
-                rows = list(
-                    await session.scalars(
-                        select(RunEvent)
-                        .where(*scope.where(), RunEvent.id > last)
-                        .order_by(RunEvent.id)
-                        .limit(REPLAY_PAGE)
-                    )
-                )
-            for row in rows:
-                record = to_record(row)
+                records = await replay_page(session, scope, last)
+            for record in records:
                 last = record.id
                 yield frame(record.id, record.name, render(record))
                 if scope.run_id is not None and record.name in TERMINAL_EVENTS:
                     return
-            if len(rows) < REPLAY_PAGE:
+            if len(records) < REPLAY_PAGE:
                 break
     if scope.run_finished:
         return  # its terminal event was purged; nothing more will come

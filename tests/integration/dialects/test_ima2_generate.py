@@ -21,14 +21,12 @@ from pixelmill.config import Settings
 from pixelmill.db.models import File
 from pixelmill.db.session import Database
 from tests.support.accounts import SeededAccount, seed_account
-from tests.support.fake_openai import FakeOpenAI, error_body, serve_fake_openai
+from tests.support.fake_openai import FAKE_OPENAI_KEY, FakeOpenAI, error_body, serve_fake_openai
 from tests.support.fake_xai import COLOUR as XAI_COLOUR
 from tests.support.fake_xai import FakeXAI, serve_fake_xai
 from tests.support.plans import unthrottled_plans
 from tests.support.runs import grant, with_db
 from tests.support.server import LiveServer, start_server
-
-KEY = "sk-proj-fakekey-0123456789abcdefSECRET3456"
 
 
 @pytest.fixture
@@ -312,7 +310,7 @@ def test_moderation_error_has_no_code(client: httpx.Client) -> None:
 
 @pytest.fixture
 def fake_openai() -> Iterator[tuple[FakeOpenAI, str]]:
-    with serve_fake_openai(KEY) as served:
+    with serve_fake_openai(FAKE_OPENAI_KEY) as served:
         yield served
 
 
@@ -322,7 +320,7 @@ def test_provider_api_runs_on_openai(
     fake, url = fake_openai
     served = settings.model_copy(
         update={
-            "openai_api_key": SecretStr(KEY),
+            "openai_api_key": SecretStr(FAKE_OPENAI_KEY),
             "openai_base_url": url,
             "upstream_retry_budget_seconds": 5,
             "openai_partial_images": 2,
@@ -361,7 +359,7 @@ def test_provider_api_runs_on_openai(
             assert edited.json()["warnings"] == []
             (edit,) = fake.requests("/v1/images/edits")
             assert [name for name, _ in edit.files] == ["image[]", "mask"] or "mask" in [n for n, _ in edit.files]
-            assert KEY not in response.text
+            assert FAKE_OPENAI_KEY not in response.text
             streamed = http.post(
                 "/api/node/generate",
                 json={"prompt": "a comet", "provider": "api", "references": [image]},
@@ -511,7 +509,11 @@ def test_an_upstream_refusal_answers_ima2s_flat_error(
     fake, url = fake_openai
     refusal = error_body("Invalid value for size", "invalid_request_error", "invalid_value", "size")
     served = settings.model_copy(
-        update={"openai_api_key": SecretStr(KEY), "openai_base_url": url, "upstream_retry_budget_seconds": 1}
+        update={
+            "openai_api_key": SecretStr(FAKE_OPENAI_KEY),
+            "openai_base_url": url,
+            "upstream_retry_budget_seconds": 1,
+        }
     )
     grant(settings.resolved_database_url, account.workspace_id, 5000)
     server = start_server(served)
@@ -523,7 +525,7 @@ def test_an_upstream_refusal_answers_ima2s_flat_error(
             body = response.json()
             assert (body["code"], body["requestId"]) == ("INVALID_REQUEST", "freq_fail")
             assert isinstance(body["error"], str)
-            assert KEY not in response.text
+            assert FAKE_OPENAI_KEY not in response.text
             fake.fail_next(400, refusal)
             streamed = http.post(
                 "/api/generate/multimode",

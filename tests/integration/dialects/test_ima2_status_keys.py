@@ -19,22 +19,15 @@ import pytest
 import pixelmill
 from pixelmill.config import Settings
 from tests.support.accounts import SeededAccount, seed_account
-from tests.support.fake_openai import FakeOpenAI, serve_fake_openai
+from tests.support.fake_openai import FAKE_OPENAI_KEY, FakeOpenAI
 from tests.support.ima2_jobs import create_job, image_graph, job, sleep_graph
 from tests.support.run_nodes import GATES, use_run_nodes
 from tests.support.runs import grant
 from tests.support.server import LiveServer, start_server
 from tests.support.upstream_settings import served_settings
 
-KEY = "sk-proj-fakekey-0123456789abcdefSECRET3456"
 WRONG = "sk-proj-wrongkey-0123456789abcdefWRONG9876"
 XAI_ENV_KEY = "xai-envkey-0123456789abcdef"
-
-
-@pytest.fixture
-def fake() -> Iterator[tuple[FakeOpenAI, str]]:
-    with serve_fake_openai(KEY) as served:
-        yield served
 
 
 @pytest.fixture
@@ -78,7 +71,7 @@ def test_keys_set_remove_and_env_immutable(client: httpx.Client) -> None:
     assert refused.json()["code"] == "PROVIDER_KEY_REJECTED"
     assert client.get("/api/keys/status").json()["openai"]["configured"] is False
 
-    saved = client.put("/api/keys/openai", json={"apiKey": KEY})
+    saved = client.put("/api/keys/openai", json={"apiKey": FAKE_OPENAI_KEY})
     assert saved.status_code == 200, saved.text
     assert saved.json() == {"ok": True, "provider": "openai", "source": "config", "valid": True}
     openai = client.get("/api/keys/status").json()["openai"]
@@ -86,7 +79,7 @@ def test_keys_set_remove_and_env_immutable(client: httpx.Client) -> None:
     assert openai["source"] == "config"
     assert openai["valid"] is True
     assert openai["maskedKey"] == "sk-\u20263456"
-    assert KEY not in client.get("/api/keys/status").text
+    assert FAKE_OPENAI_KEY not in client.get("/api/keys/status").text
     providers = client.get("/api/providers").json()
     assert (providers["apiKey"], providers["apiKeySource"]) == (True, "config")
     billing = client.get("/api/billing").json()

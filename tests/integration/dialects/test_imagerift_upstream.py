@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -17,18 +16,10 @@ from pydantic import SecretStr
 from pixelmill.config import Settings
 from tests.integration.dialects.test_imagerift import PHOTO, picture, wait_job
 from tests.support.accounts import SeededAccount
-from tests.support.fake_openai import FakeOpenAI, error_body, serve_fake_openai
+from tests.support.fake_openai import FAKE_OPENAI_KEY, FakeOpenAI, error_body
 from tests.support.plans import unthrottled_plans
 from tests.support.runs import grant
 from tests.support.server import LiveServer
-
-KEY = "sk-proj-fakekey-0123456789abcdefSECRET3456"
-
-
-@pytest.fixture
-def fake() -> Iterator[tuple[FakeOpenAI, str]]:
-    with serve_fake_openai(KEY) as served:
-        yield served
 
 
 @pytest.fixture
@@ -37,7 +28,7 @@ def settings(settings: Settings, fake: tuple[FakeOpenAI, str]) -> Settings:
         update={
             "plans": unthrottled_plans(),
             "dispatch_poll_seconds": 0.2,
-            "openai_api_key": SecretStr(KEY),
+            "openai_api_key": SecretStr(FAKE_OPENAI_KEY),
             "openai_base_url": fake[1],
             "upstream_retry_budget_seconds": 2,
             "imagerift_mode_models": {"style": "openai/gpt-image-1", "avatar": "openai/gpt-image-1"},

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -16,18 +15,10 @@ from pydantic import SecretStr
 
 from pixelmill.config import Settings
 from tests.support.accounts import SeededAccount
-from tests.support.fake_openai import FakeOpenAI, error_body, serve_fake_openai
+from tests.support.fake_openai import FAKE_OPENAI_KEY, FakeOpenAI, error_body
 from tests.support.plans import unthrottled_plans
 from tests.support.runs import grant
 from tests.support.server import LiveServer
-
-KEY = "sk-proj-fakekey-0123456789abcdefSECRET3456"
-
-
-@pytest.fixture
-def fake() -> Iterator[tuple[FakeOpenAI, str]]:
-    with serve_fake_openai(KEY) as served:
-        yield served
 
 
 @pytest.fixture
@@ -36,7 +27,7 @@ def settings(settings: Settings, fake: tuple[FakeOpenAI, str]) -> Settings:
         update={
             "plans": unthrottled_plans(),
             "dispatch_poll_seconds": 0.2,
-            "openai_api_key": SecretStr(KEY),
+            "openai_api_key": SecretStr(FAKE_OPENAI_KEY),
             "openai_base_url": fake[1],
             "upstream_retry_budget_seconds": 5,
             "imaginelab_models": {"seedream-5.0-lite": "openai/gpt-image-1"},
@@ -94,7 +85,7 @@ def test_an_upstream_failure_reads_failed_with_the_reason_and_costs_nothing(
     _created, done = finish(base, account.headers, body)
     assert done["status"] == "failed"
     assert done["error"]
-    assert KEY not in str(done)
+    assert FAKE_OPENAI_KEY not in str(done)
     assert done["outputs"] == []
     wallet = httpx.get(f"{base}/credits/wallet", headers=account.headers).json()
     assert wallet == {"balance": 500, "reserved": 0, "available": 500}

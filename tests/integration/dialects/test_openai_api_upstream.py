@@ -20,18 +20,10 @@ from PIL import Image
 
 from pixelmill.config import Settings
 from tests.support.accounts import SeededAccount
-from tests.support.fake_openai import FakeOpenAI, serve_fake_openai
+from tests.support.fake_openai import FAKE_OPENAI_KEY, FakeOpenAI
 from tests.support.runs import grant
 from tests.support.server import LiveServer
 from tests.support.upstream_settings import served_settings
-
-KEY = "sk-proj-fakekey-0123456789abcdefSECRET3456"
-
-
-@pytest.fixture
-def fake() -> Iterator[tuple[FakeOpenAI, str]]:
-    with serve_fake_openai(KEY) as served:
-        yield served
 
 
 @pytest.fixture
@@ -39,7 +31,7 @@ def settings(tmp_path: Path, database_url: str, fake: tuple[FakeOpenAI, str]) ->
     return served_settings(
         tmp_path,
         database_url,
-        openai_api_key=KEY,
+        openai_api_key=FAKE_OPENAI_KEY,
         openai_base_url=fake[1],
         openai_partial_images=2,
         model_aliases={"gpt-image-1": "openai/gpt-image-1"},

@@ -21,18 +21,10 @@ from PIL import Image
 from pixelmill.config import Settings
 from tests.support.accounts import SeededAccount
 from tests.support.fake_cdn import FakeCdn, serve_fake_cdn
-from tests.support.fake_openai import FakeOpenAI, serve_fake_openai
+from tests.support.fake_openai import FAKE_OPENAI_KEY, FakeOpenAI
 from tests.support.runs import grant, run_row
 from tests.support.server import LiveServer, start_server
 from tests.support.upstream_settings import served_settings
-
-KEY = "sk-proj-fakekey-0123456789abcdefSECRET3456"
-
-
-@pytest.fixture
-def fake() -> Iterator[tuple[FakeOpenAI, str]]:
-    with serve_fake_openai(KEY) as served:
-        yield served
 
 
 @pytest.fixture
@@ -46,10 +38,10 @@ def settings(tmp_path: Path, database_url: str, fake: tuple[FakeOpenAI, str]) ->
     return served_settings(
         tmp_path,
         database_url,
-        openai_api_key=KEY,
+        openai_api_key=FAKE_OPENAI_KEY,
         openai_base_url=fake[1],
         openai_compatible_url=fake[1],
-        openai_compatible_api_key=KEY,
+        openai_compatible_api_key=FAKE_OPENAI_KEY,
         openai_compatible_models=["llava", "llama3.2"],
         openai_compatible_vision_models=["llava"],
     )

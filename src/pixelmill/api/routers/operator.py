@@ -17,7 +17,7 @@ from pixelmill.api.deps import PrincipalDep, RuntimeDep
 from pixelmill.api.openapi import error_responses
 from pixelmill.errors import PixelmillError
 from pixelmill.services.credits import CreditLedger
-from pixelmill.services.operator import OperatorService, WorkspaceSummary
+from pixelmill.services.operator import OperatorService
 from pixelmill.services.principal import Principal
 from pixelmill.services.workspaces import WorkspaceService
 from pixelmill.wire import RequestModel
@@ -40,20 +40,6 @@ class OperatorWorkspace(BaseModel):
     balance: int
     reserved: int
     created_at: datetime
-
-    @classmethod
-    def of(cls, item: WorkspaceSummary) -> OperatorWorkspace:
-        return cls(
-            id=item.id,
-            name=item.name,
-            kind=item.kind,
-            plan=item.plan,
-            owner_email=item.owner_email,
-            members=item.members,
-            balance=item.balance,
-            reserved=item.reserved,
-            created_at=item.created_at,
-        )
 
 
 class OperatorWorkspacePage(BaseModel):
@@ -110,7 +96,8 @@ async def list_workspaces(
         items = await OperatorService(session).workspaces(limit=limit + 1, after=cursor)
     page = items[:limit]
     return OperatorWorkspacePage(
-        data=[OperatorWorkspace.of(item) for item in page], next_cursor=page[-1].id if len(items) > limit else None
+        data=[OperatorWorkspace.model_validate(item, from_attributes=True) for item in page],
+        next_cursor=page[-1].id if len(items) > limit else None,
     )
 
 
@@ -124,17 +111,7 @@ async def list_users(
         items = await OperatorService(session).users(limit=limit + 1, after=cursor)
     page = items[:limit]
     return OperatorUserPage(
-        data=[
-            OperatorUser(
-                id=u.id,
-                email=u.email,
-                name=u.name,
-                is_operator=u.is_operator,
-                personal_workspace_id=u.personal_workspace_id,
-                created_at=u.created_at,
-            )
-            for u in page
-        ],
+        data=[OperatorUser.model_validate(u, from_attributes=True) for u in page],
         next_cursor=page[-1].id if len(items) > limit else None,
     )
 
@@ -190,4 +167,6 @@ async def grant_credits(
 
 async def _summary(runtime: RuntimeDep, workspace_id: str) -> OperatorWorkspace:
     async with runtime.db.session() as session:
-        return OperatorWorkspace.of(await OperatorService(session).workspace(workspace_id))
+        return OperatorWorkspace.model_validate(
+            await OperatorService(session).workspace(workspace_id), from_attributes=True
+        )

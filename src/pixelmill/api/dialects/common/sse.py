@@ -15,13 +15,9 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import select
-
-from pixelmill.db.models.events import RunEvent
 from pixelmill.db.session import Database
 from pixelmill.events.bus import Listener
-from pixelmill.events.log import to_record
-from pixelmill.events.sse import PING, REPLAY_PAGE, StreamScope, frame, replay_gap
+from pixelmill.events.sse import PING, REPLAY_PAGE, StreamScope, frame, replay_gap, replay_page
 from pixelmill.events.types import EventRecord
 
 Frames = list[tuple[str, dict[str, Any]]]
@@ -50,22 +46,14 @@ async def translated_stream(
             yield frame(None, "replay-gap", gap)
         while True:
             async with db.reads() as session:
-                rows = list(
-                    await session.scalars(
-                        select(RunEvent)
-                        .where(*scope.where(), RunEvent.id > last)
-                        .order_by(RunEvent.id)
-                        .limit(REPLAY_PAGE)
-                    )
-                )
+                records = await replay_page(session, scope, last)
             chunks: list[bytes] = []
-            for row in rows:
-                record = to_record(row)
+            for record in records:
                 last = record.id
                 chunks += _encode(record, await translate(record, True))
             if chunks:
                 yield b"".join(chunks)
-            if len(rows) < REPLAY_PAGE:
+            if len(records) < REPLAY_PAGE:
                 break
     written = time.monotonic()
     while True:

@@ -36,7 +36,8 @@ Form = TypeVar("Form", bound=BaseModel)
 
 
 class Answer(BaseModel):
-    """How a finished run is shown: what the request asked of the response."""
+    """How a finished run is shown: what the request asked of the response, read from the request's
+    fields of the same names (a form without one, as a variation has no background, takes the default)."""
 
     response_format: schemas.ResponseFormat
     background: str = "auto"
@@ -51,13 +52,7 @@ async def create_image(
 ) -> Response:
     model = await choose(runtime, principal, body.model, generation_type="image", capability="text-to-image")
     plan = translate.generation_plan(body, model)
-    answer = Answer(
-        response_format=body.response_format,
-        background=body.background,
-        output_format=body.output_format,
-        quality=body.quality,
-        partial_images=body.partial_images,
-    )
+    answer = Answer.model_validate(body, from_attributes=True)
     meta = {"endpoint": "images.generate", "model": body.model, "user": body.user}
     return await _respond(request, runtime, principal, plan, answer, meta, stream=body.stream)
 
@@ -75,13 +70,7 @@ async def edit_image(request: Request, principal: PrincipalDep, runtime: Runtime
     images = [await _store(runtime, principal, upload, "image") for upload in uploads]
     mask = await _store(runtime, principal, translate.pixelmill_mask(masks[0]), "mask") if masks else None
     plan = translate.edit_plan(form, model, images, mask)
-    answer = Answer(
-        response_format=form.response_format,
-        background=form.background,
-        output_format=form.output_format,
-        quality=form.quality,
-        partial_images=form.partial_images,
-    )
+    answer = Answer.model_validate(form, from_attributes=True)
     meta = {"endpoint": "images.edit", "model": form.model, "user": form.user}
     return await _respond(request, runtime, principal, plan, answer, meta, stream=form.stream)
 
@@ -98,7 +87,7 @@ async def create_variation(request: Request, principal: PrincipalDep, runtime: R
     image = await _store(runtime, principal, uploads[0], "image")
     plan = translate.variation_plan(form, model, image)
     meta = {"endpoint": "images.create_variation", "model": form.model, "user": form.user}
-    return await _respond(request, runtime, principal, plan, Answer(response_format=form.response_format), meta)
+    return await _respond(request, runtime, principal, plan, Answer.model_validate(form, from_attributes=True), meta)
 
 
 async def _multipart(request: Request, schema: type[Form], *, max_files: int) -> tuple[Form, dict[str, list[bytes]]]:
