@@ -218,9 +218,24 @@ def fill_path(path: str) -> str:
     return "/".join("probe_123" if part.startswith("{") else part for part in path.split("/"))
 
 
+def _refused_as_data(response: httpx.Response) -> bool:
+    """A validation route (``POST /v1/graphs/validate``) answers a bad graph as its result: 200 with
+    ``valid: false`` and each problem under a catalogue code, never a 5xx or a silent pass."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    if not (isinstance(body, dict) and body.get("object") == "graph_validation" and body.get("valid") is False):
+        return False
+    problems = body.get("errors")
+    return isinstance(problems, list) and bool(problems) and all(p.get("code") in CATALOGUE_CODES for p in problems)
+
+
 def client_error_problem(response: httpx.Response, where: str) -> str | None:
     """None when the answer is a 4xx in the catalogue's envelope; otherwise what is wrong with it."""
     summary = f"{where}: {response.status_code} {response.text[:200]}"
+    if response.status_code == 200 and _refused_as_data(response):
+        return None
     if not 400 <= response.status_code < 500:
         return summary
     try:

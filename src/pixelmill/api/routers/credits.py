@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, Field
 
 from pixelmill.api.deps import PrincipalDep, SessionDep, SettingsDep
 from pixelmill.config import CreditPackage
 from pixelmill.services.credits import CreditLedger
+from pixelmill.wire import IsoDateTime
 
 router = APIRouter(prefix="/v1/credits", tags=["credits"])
 
@@ -88,24 +88,13 @@ class UsageReport(BaseModel):
 USAGE_WINDOW = timedelta(days=30)
 
 
-def _iso_only(value: object) -> object:
-    """Pydantic would read ``since=0.5`` as a Unix timestamp; the documented form is ISO 8601 only."""
-    if isinstance(value, str) and not _ISO_DATE.match(value):
-        raise ValueError("since: must be an ISO 8601 date or date-time, e.g. 2026-12-01T00:00:00Z")
-    return value
-
-
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
-
-
 @router.get("/usage", operation_id="get_credit_usage")
 async def get_usage(
     principal: PrincipalDep,
     session: SessionDep,
     group_by: Annotated[Literal["day", "model"], Query(description="Sum per UTC day or per model")] = "day",
     since: Annotated[
-        datetime | None,
-        BeforeValidator(_iso_only),
+        IsoDateTime | None,
         Query(description="Start of the window (ISO 8601; UTC when no offset); default 30 days ago"),
     ] = None,
 ) -> UsageReport:

@@ -8,7 +8,6 @@ Each generation is a run too (``GET /v1/runs/{id}``).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -38,6 +37,7 @@ from pixelmill.services.generations import (
     GenerationViews,
 )
 from pixelmill.services.runs import wait_for_terminal
+from pixelmill.wire import IsoDateTime
 
 router = APIRouter(prefix="/v1/generations", tags=["generations"])
 _SCOPED = error_responses(errors.INSUFFICIENT_SCOPE)
@@ -119,9 +119,9 @@ async def list_generations(
     ] = None,
     status: Annotated[GenerationStatusName | None, Query(description="Only generations in this status")] = None,
     created_after: Annotated[
-        datetime | None, Query(description="Only those created at or after this time (ISO 8601)")
+        IsoDateTime | None, Query(description="Only those created at or after this time (ISO 8601)")
     ] = None,
-    created_before: Annotated[datetime | None, Query(description="Only those created before this time")] = None,
+    created_before: Annotated[IsoDateTime | None, Query(description="Only those created before this time")] = None,
 ) -> GenerationList:
     """The generation history, newest first, narrowed by the filters given (all must match); 404 for
     a project that is not the workspace's."""

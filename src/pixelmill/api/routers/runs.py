@@ -30,7 +30,7 @@ from pixelmill.services.run_lifecycle import RunStatus
 from pixelmill.services.run_views import RunPublic, RunViews
 from pixelmill.services.runs import RunKind, RunService, wait_for_terminal
 from pixelmill.services.workflows import WorkflowService
-from pixelmill.wire import RequestModel
+from pixelmill.wire import IsoDateTime, RequestModel
 
 router = APIRouter(tags=["runs"])
 
@@ -285,8 +285,8 @@ async def list_runs(
     status: Annotated[list[RunStatus] | None, Query(description="Only runs in these statuses")] = None,
     workflow_id: Annotated[str | None, Query(max_length=40)] = None,
     kind: Annotated[RunKind | None, Query()] = None,
-    created_after: Annotated[datetime | None, Query(description="Only runs created at or after this time")] = None,
-    created_before: Annotated[datetime | None, Query(description="Only runs created before this time")] = None,
+    created_after: Annotated[IsoDateTime | None, Query(description="Only runs created at or after this time")] = None,
+    created_before: Annotated[IsoDateTime | None, Query(description="Only runs created before this time")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=40, description="next_cursor of the previous page")] = None,
 ) -> RunList:

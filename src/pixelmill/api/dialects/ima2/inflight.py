@@ -102,15 +102,16 @@ def terminal_job(item: JobRun, filenames: list[str] | None = None) -> dict[str, 
     ``meta.filenames`` when the caller knows the ima2 file names of its images."""
     run, job = item.run, item.job
     finished = run.completed_at or run.started_at or run.created_at
-    duration = (finished - run.created_at).total_seconds() * 1000
+    started_ms, finished_ms = epoch_ms(run.created_at) or 0, epoch_ms(finished) or 0
     status = _TERMINAL[run.status]
     return {
         "requestId": job.requestId,
         "kind": wire_kind(job),
         "status": status,
-        "startedAt": epoch_ms(run.created_at),
-        "finishedAt": epoch_ms(finished),
-        "durationMs": max(0, round(duration)),
+        "startedAt": started_ms,
+        "finishedAt": finished_ms,
+        # From the two times as sent, so a client's own subtraction agrees to the millisecond.
+        "durationMs": max(0, finished_ms - started_ms),
         "phase": status,
         "phaseAt": epoch_ms(finished),
         "httpStatus": http_status(run),
