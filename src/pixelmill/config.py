@@ -252,6 +252,15 @@ class Settings(BaseSettings):
         min_length=1,
         description="Prefix of rate limit counters, so deployments can share one Redis",
     )
+    console_requests_per_minute: int = Field(
+        default=600,
+        ge=1,
+        description=(
+            "Requests per minute of a signed-in console session, when above its plan's rate (counted apart from "
+            "API calls): the console validates a graph as it is edited and loads lists and previews, which the "
+            "plans' API rates cannot carry. Spending stays bounded by credits and the plan's run limits"
+        ),
+    )
     signup_enabled: bool = Field(default=True, description="Whether POST /v1/auth/signup is open")
     signup_plan: str = Field(default="free", description="Plan given to the personal workspace of a new account")
     signup_credits: int = Field(default=100, ge=0, description="Credits granted to a new personal workspace")

@@ -60,12 +60,17 @@ _bearer = HTTPBearer(auto_error=False, description="An API key (pm_live_…, pm_
 
 
 async def get_principal(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    *,
+    console: bool = False,
 ) -> Principal:
     """The authenticated caller, after counting this request against their plan's rate limit.
 
     Routes take it as ``PrincipalDep``; a route that authenticates only sometimes (signed links)
-    calls it directly with the credentials it read.
+    calls it directly with the credentials it read. ``console``: the credential came from the
+    browser session cookie, whose requests count in a bucket of their own with at least
+    ``console_requests_per_minute``.
     """
     runtime: Runtime = request.app.state.runtime
     authenticator = Authenticator(runtime.db, runtime.settings.secret, runtime.auth_cache)
@@ -81,7 +86,11 @@ async def get_principal(
     state = request.scope.setdefault("state", {})
     state["principal_id"] = principal.id
     plan = runtime.settings.plan(principal.plan)
-    limit = await runtime.limiter.hit(principal.id, plan.requests_per_minute)
+    if console:
+        quota = max(plan.requests_per_minute, runtime.settings.console_requests_per_minute)
+        limit = await runtime.limiter.hit(f"console:{principal.id}", quota)
+    else:
+        limit = await runtime.limiter.hit(principal.id, plan.requests_per_minute)
     state[RATE_LIMIT_STATE_KEY] = limit
     if not limit.allowed:
         raise PixelmillError(
@@ -124,7 +133,8 @@ class BearerAuthentication(SecurityBase):
             # A browser session stands in for the header; an explicit bearer always wins over it.
             cookie = session_credential(request, request.app.state.runtime.settings.secret)
             if cookie is not None:
-                scheme, credential = "Bearer", cookie
+                credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=cookie)
+                return await get_principal(request, credentials, console=True)
         credentials = HTTPAuthorizationCredentials(scheme=scheme, credentials=credential)
         return await get_principal(request, credentials if scheme.lower() == "bearer" else None)
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pixelmill import errors
 from pixelmill.config import Settings
-from pixelmill.db.models import File
+from pixelmill.db.models import File, Run
 from pixelmill.errors import PixelmillError
 from pixelmill.ids import new_id
 from pixelmill.storage.base import BlobStore
@@ -40,6 +41,17 @@ class FileLinks:
     @property
     def expires(self) -> int:
         return self.content.expires
+
+
+FileSource = Literal["upload", "output"]
+FileMedia = Literal["image", "video", "audio"]
+MAX_FILE_PAGE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class FilePage:
+    files: list[File]
+    next_cursor: str | None
 
 
 def _validate(data: bytes, max_pixels: int) -> _Validated:
@@ -103,6 +115,33 @@ class FileService:
         if row is None:
             raise file_not_found(file_id)
         return row
+
+    async def list(
+        self,
+        workspace_id: str,
+        *,
+        source: FileSource | None = None,
+        media: FileMedia | None = None,
+        cursor: str | None = None,
+        limit: int = 20,
+    ) -> FilePage:
+        """Newest first; ``cursor`` is the last file id of the previous page (ids sort by creation).
+        Outputs of a deleted run are left out: the gallery no longer shows them either."""
+        limit = max(1, min(limit, MAX_FILE_PAGE))
+        query = select(File).where(File.workspace_id == workspace_id)
+        if source == "upload":
+            query = query.where(File.run_id.is_(None))
+        elif source == "output":
+            query = query.where(File.run_id.is_not(None))
+        deleted_run = exists().where(Run.id == File.run_id, Run.deleted_at.is_not(None))
+        query = query.where(~deleted_run)
+        if media is not None:
+            query = query.where(File.mime.startswith(f"{media}/"))
+        if cursor is not None:
+            query = query.where(File.id < cursor)
+        rows = list(await self.session.scalars(query.order_by(File.id.desc()).limit(limit + 1)))
+        page = rows[:limit]
+        return FilePage(page, page[-1].id if len(rows) > limit else None)
 
     async def get_signed(self, file_id: str) -> File:
         """A file by id alone: only for requests whose signed URL already named this file."""

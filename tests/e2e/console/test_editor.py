@@ -88,7 +88,10 @@ def test_build_publish_run_and_round_trip_a_three_node_workflow(open_tab: OpenTa
         assert saved["published_version"] == 1
         assert {n["type"] for n in saved["graph"]["nodes"]} == {"image.generate", "image.style", "image.text"}
 
-        page.get_by_label("Overrides").fill(json.dumps([{"id": "text", "inputs": {"text": "Overridden"}}]))
+        # An override through its form: the published value shows until replaced.
+        page.get_by_label("Override a node for this run").select_option("text")
+        expect(page.locator("#override-text-text")).to_have_attribute("placeholder", "Greetings")
+        page.locator("#override-text-text").fill("Overridden")
         page.get_by_role("button", name="Run published").click()
         expect(page.get_by_test_id("run-status")).to_have_text("complete", timeout=30_000)
         for node_id in ("generate", "style", "text"):
@@ -99,6 +102,9 @@ def test_build_publish_run_and_round_trip_a_three_node_workflow(open_tab: OpenTa
         assert run["status"] == "completed"
         assert run["workflow_version"] == 1
         assert {n["node_id"] for n in run["nodes"] if n["status"] == "completed"} == {"generate", "style", "text"}
+        ran = {n["id"]: n for n in api.get(f"/v1/runs/{run_id}/graph").json()["graph"]["nodes"]}
+        assert ran["text"]["inputs"]["text"] == "Overridden"
+        assert ran["generate"]["inputs"]["prompt"] == "a lighthouse"
 
         page.get_by_role("button", name="Export JSON").click()
         exported = json.loads(page.get_by_label("Exported JSON").input_value())
@@ -185,8 +191,9 @@ def test_the_example_workflows_open_and_one_runs(open_tab: OpenTab, settings: Se
         expect(page.get_by_test_id(f"node-{node_id}")).to_be_visible()
     expect(page.locator(".react-flow__edge")).to_have_count(4)
     expect(page.get_by_test_id("validity")).to_contain_text("valid")
-    overrides = [{"id": "image", "inputs": {"model": "local/procedural", "resolution": 512}}]
-    page.get_by_label("Overrides").fill(json.dumps(overrides))
+    page.get_by_label("Override a node for this run").select_option("image")
+    page.locator("#override-image-model").fill("local/procedural")
+    page.locator("#override-image-resolution").fill("512")
     page.get_by_role("button", name="Run published").click()
     expect(page.get_by_test_id("run-status")).to_have_text("complete", timeout=30_000)
     expect(page.get_by_test_id("node-captioned").get_by_role("img")).to_be_visible()
@@ -229,11 +236,33 @@ def test_copy_paste_undo_redo_delete_and_auto_layout(open_tab: OpenTab, settings
     page.get_by_role("button", name="Redo").click()
     expect(page.get_by_test_id("node-float-2")).to_be_visible()
 
-    # Delete a node with the keyboard: its edge goes with it.
+    # A move is an edit too: undo puts the node back where it was.
+    header = page.get_by_test_id("node-float-2").locator("header")
+    before = header.bounding_box()
+    assert before is not None
+    page.mouse.move(before["x"] + 10, before["y"] + 5)
+    page.mouse.down()
+    page.mouse.move(before["x"] + 160, before["y"] + 205, steps=8)
+    page.mouse.up()
+    moved = header.bounding_box()
+    assert moved is not None
+    assert moved["y"] > before["y"] + 150
+    page.get_by_role("button", name="Undo").click()
+    expect(page.get_by_test_id("node-float-2")).to_be_visible()
+    back = header.bounding_box()
+    assert back is not None
+    assert (round(back["x"]), round(back["y"])) == (round(before["x"]), round(before["y"]))
+
+    # Delete a node with the keyboard: its edge goes with it; one undo brings both back.
     page.get_by_test_id("node-float-2").locator("header").click()
     page.keyboard.press("Delete")
     expect(page.get_by_test_id("node-float-2")).to_have_count(0)
     expect(page.locator(".react-flow__edge")).to_have_count(1)
+    page.get_by_role("button", name="Undo").click()
+    expect(page.get_by_test_id("node-float-2")).to_be_visible()
+    expect(page.locator(".react-flow__edge")).to_have_count(2)
+    page.get_by_role("button", name="Redo").click()
+    expect(page.get_by_test_id("node-float-2")).to_have_count(0)
 
     page.get_by_role("button", name="Auto-layout").click()
     page.wait_for_timeout(300)
@@ -277,4 +306,89 @@ def test_an_uploaded_image_feeds_a_workflow(open_tab: OpenTab, settings: Setting
     with httpx.Client(base_url=tab.base_url, headers=account.headers) as api:
         graph = api.get(f"/v1/workflows/{workflow_id}").json()["graph"]
     assert graph["nodes"][0]["inputs"]["file_id"].startswith("file_")
+    tab.assert_no_problems()
+
+
+def test_a_gallery_output_is_picked_as_an_image_input(open_tab: OpenTab, settings: Settings) -> None:
+    account = _account(settings)
+    tab = open_tab(width=1600, height=1000)
+    with httpx.Client(base_url=tab.base_url, headers=account.headers) as api:
+        made = api.post(
+            "/v1/generations",
+            json={"generation_type": "image", "prompt": "a red kite", "settings": {"aspect_ratio": "1:1"}},
+            headers={"Prefer": "wait=30"},
+        )
+        assert made.json()["status"] == "completed", made.text
+        output = api.get("/v1/files", params={"source": "output"}).json()["data"][0]
+    _sign_in(tab, account.email, account.password)
+    page = tab.page
+    workflow_id = _new_workflow(page, "From the gallery")
+    page.get_by_placeholder("Search nodes").fill("image.load")
+    page.get_by_test_id("palette-image.load").click()
+    page.get_by_role("button", name="Choose from library").click()
+    library = page.get_by_role("dialog", name="file_id library")
+    expect(library).to_contain_text("Nothing uploaded yet")
+    library.get_by_label("Gallery").check()
+    library.get_by_role("button", name=f"Pick {output['filename'] or output['id']}").click()
+    expect(library).to_have_count(0)
+    expect(page.get_by_role("img", name="file_id file")).to_be_visible()
+    expect(page.get_by_test_id("validity")).to_contain_text("valid")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Saved")
+    with httpx.Client(base_url=tab.base_url, headers=account.headers) as api:
+        graph = api.get(f"/v1/workflows/{workflow_id}").json()["graph"]
+    assert graph["nodes"][0]["inputs"]["file_id"] == output["id"]
+    tab.assert_no_problems()
+
+
+def _published(api: httpx.Client, name: str, graph: dict[str, object]) -> None:
+    made = api.post("/v1/workflows", json={"name": name, "graph": graph})
+    assert made.status_code == 201, made.text
+    assert api.post(f"/v1/workflows/{made.json()['id']}/publish").status_code == 201
+
+
+def test_a_failing_node_shows_its_error_and_a_second_run_marks_cached_nodes(
+    open_tab: OpenTab, settings: Settings
+) -> None:
+    account = _account(settings)
+    overflow = {"nodes": [{"id": "huge", "type": "math.multiply", "inputs": {"a": 1e308, "b": 10}}], "edges": []}
+    picture = {
+        "nodes": [
+            {
+                "id": "generate",
+                "type": "image.generate",
+                "inputs": {"prompt": "a pier", "model": "local/procedural", "seed": 7, "size": "256x256"},
+            },
+            {"id": "blur", "type": "image.blur", "inputs": {"radius": 2}},
+        ],
+        "edges": [
+            {"source": {"node_id": "generate", "field": "image"}, "destination": {"node_id": "blur", "field": "image"}}
+        ],
+    }
+    tab = open_tab(width=1600, height=1000)
+    with httpx.Client(base_url=tab.base_url, headers=account.headers) as api:
+        _published(api, "Overflow", overflow)
+        _published(api, "Cached pier", picture)
+    _sign_in(tab, account.email, account.password)
+    page = tab.page
+
+    page.get_by_role("link", name="Workflows").click()
+    page.get_by_role("link", name="Overflow").click()
+    page.get_by_role("button", name="Run published").click()
+    expect(page.get_by_test_id("run-status")).to_have_text("failed", timeout=30_000)
+    failed = page.get_by_test_id("node-huge")
+    expect(failed).to_have_attribute("data-status", "failed")
+    expect(failed.get_by_role("alert")).to_contain_text("INVALID_INPUT: The result of 1e+308 * 10.0 is too large")
+
+    page.get_by_role("link", name="Workflows").click()
+    page.get_by_role("link", name="Cached pier").click()
+    for attempt in ("first", "second"):
+        page.get_by_role("button", name="Run published").click()
+        expect(page.get_by_test_id("run-status")).to_have_text("complete", timeout=30_000)
+        for node_id in ("generate", "blur"):
+            status = "complete" if attempt == "first" else "cached"
+            expect(page.get_by_test_id(f"node-{node_id}")).to_have_attribute("data-status", status)
+    expect(page.get_by_test_id("node-blur").locator(".tag", has_text="cached")).to_be_visible()
+    expect(page.get_by_test_id("node-blur").get_by_role("img")).to_be_visible()
+    # The browser logged the failed run's refusal nowhere: a failed node is an answer, not an error.
     tab.assert_no_problems()

@@ -1,5 +1,5 @@
 """A run's own page in a real browser: its graph drawn, each node's timing and cost, the events
-timeline, re-run (the same graph posted again) and cancel."""
+timeline, re-run (the same graph posted again), open in the editor and cancel."""
 
 from __future__ import annotations
 
@@ -64,6 +64,12 @@ def test_run_detail_shows_nodes_with_timings_and_re_run_makes_a_new_run(open_tab
         stored = api.get(f"/v1/runs/{again}/graph").json()["graph"]
     assert [n["id"] for n in stored["nodes"]] == ["first", "second"]
     assert stored["edges"] == GRAPH["edges"]
+
+    # The run's graph opens in the workflow editor as a new draft.
+    page.get_by_role("button", name="Open in editor").click()
+    expect(page.get_by_role("heading", name=f"Run {again}")).to_be_visible()
+    expect(page.get_by_test_id("node-second")).to_be_visible()
+    expect(page.locator(".react-flow__edge")).to_have_count(1)
     tab.assert_no_problems()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import numpy as np
@@ -15,6 +16,7 @@ from pixelmill.storage.codecs import encode_image
 from pixelmill.storage.signing import sign_path
 from tests.support.accounts import SeededAccount, seed_account
 from tests.support.images import photo_like
+from tests.support.runs import grant
 
 UPLOAD_LIMIT = 300_000
 
@@ -169,3 +171,48 @@ def test_the_model_catalogue_lists_the_local_providers(api: httpx.Client, accoun
     assert single.json()["id"] == "local/procedural"
     assert api.get("/v1/models/nope/none", headers=account.headers).status_code == 404
     assert api.get("/v1/models").status_code == 401
+
+
+def test_the_file_list_offers_uploads_and_outputs_newest_first(
+    api: httpx.Client, account: SeededAccount, settings: Settings, png: bytes
+) -> None:
+    grant(settings.resolved_database_url, account.workspace_id, 100)
+    uploads = [upload(api, account, png).json()["id"] for _ in range(3)]
+    made = api.post(
+        "/v1/generations",
+        json={"generation_type": "image", "prompt": "a quiet harbour", "settings": {"resolution": 512}},
+        headers={**account.headers, "Prefer": "wait=30"},
+    )
+    assert made.json()["status"] == "completed", made.text
+
+    def listed(**params: str | int) -> list[dict[str, Any]]:
+        response = api.get("/v1/files", params=params, headers=account.headers)
+        assert response.status_code == 200, response.text
+        data: list[dict[str, Any]] = response.json()["data"]
+        return data
+
+    everything = listed(limit=100)
+    outputs = [f for f in everything if f["run_id"] is not None]
+    assert outputs
+    assert outputs[0]["mime"].startswith("image/")
+    assert [f["id"] for f in everything] == sorted((f["id"] for f in everything), reverse=True)
+    assert [f["id"] for f in listed(source="upload")] == uploads[::-1]
+    assert [f["id"] for f in listed(source="output")] == [f["id"] for f in outputs]
+    assert listed(media="audio") == []
+    assert httpx.get(outputs[0]["thumbnail_url"]).status_code == 200  # signed: a browser's <img> loads it
+
+    first = api.get("/v1/files", params={"source": "upload", "limit": 2}, headers=account.headers).json()
+    assert [f["id"] for f in first["data"]] == uploads[:0:-1]
+    rest = api.get(
+        "/v1/files", params={"source": "upload", "cursor": first["next_cursor"]}, headers=account.headers
+    ).json()
+    assert ([f["id"] for f in rest["data"]], rest["next_cursor"]) == ([uploads[0]], None)
+
+    stranger = seed_account(settings.resolved_database_url)
+    assert api.get("/v1/files", headers=stranger.headers).json()["data"] == []
+
+    # A deleted run's outputs leave the list with it.
+    run_id = outputs[0]["run_id"]
+    assert api.delete(f"/v1/runs/{run_id}", headers=account.headers).status_code in (200, 204)
+    assert all(f["run_id"] != run_id for f in listed(limit=100))
+    assert api.get("/v1/files", params={"source": "movie"}, headers=account.headers).status_code == 422

@@ -94,3 +94,31 @@ def test_failed_rate_limit_storage_is_503_not_a_free_pass(settings: Settings) ->
         server.stop()
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+
+
+def test_a_console_session_counts_apart_with_at_least_the_console_rate(
+    api: httpx.Client, account: SeededAccount
+) -> None:
+    signed_in = api.post("/v1/auth/session", json={"email": account.email, "password": account.password})
+    assert signed_in.status_code == 200, signed_in.text
+    # The console's own requests (cookie session) go past the pro plan's 30 a minute …
+    answers = [api.get("/v1/auth/me") for _ in range(40)]
+    assert {r.status_code for r in answers} == {200}
+    assert answers[-1].headers["RateLimit-Policy"] == '"minute";q=600;w=60'
+    assert _remaining(answers[-1]) == 560
+    # … without spending the API's budget, which keeps the plan's rate.
+    api.cookies.clear()
+    direct = api.get("/v1/auth/me", headers=account.headers)
+    assert direct.headers["RateLimit-Policy"] == '"minute";q=30;w=60'
+    assert _remaining(direct) == 29
+
+
+def test_the_console_rate_is_a_floor_not_a_cap(account: SeededAccount, settings: Settings) -> None:
+    server = start_server(settings.model_copy(update={"console_requests_per_minute": 5}))
+    try:
+        with httpx.Client(base_url=server.url) as browser:
+            signed_in = browser.post("/v1/auth/session", json={"email": account.email, "password": account.password})
+            assert signed_in.status_code == 200, signed_in.text
+            assert browser.get("/v1/auth/me").headers["RateLimit-Policy"] == '"minute";q=30;w=60'  # the plan's
+    finally:
+        server.stop()

@@ -3,6 +3,7 @@ import { useMemo, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { ApiError, get, post } from "../api";
 import { type RunEvent, useEventStream } from "../events";
+import { openRunAsWorkflow } from "../runAsWorkflow";
 
 interface GraphNode {
   id: string;
@@ -200,6 +201,9 @@ export default function RunDetail() {
             )}
             <button type="button" onClick={() => void rerun()} disabled={!graph.data}>
               Re-run
+            </button>
+            <button type="button" onClick={() => void act(() => openRunAsWorkflow(runId, navigate))} disabled={!graph.data}>
+              Open in editor
             </button>
           </div>
         </>

@@ -24,7 +24,7 @@ from pixelmill.db.models import File
 from pixelmill.errors import PixelmillError
 from pixelmill.json_bounds import text_problem
 from pixelmill.runtime import Runtime
-from pixelmill.services.files import FileService, file_not_found
+from pixelmill.services.files import FileMedia, FileService, FileSource, file_not_found
 from pixelmill.services.principal import Principal
 
 # Every file route needs the files scope of an API key.
@@ -68,6 +68,12 @@ class FilePublic(BaseModel):
     url: str
     thumbnail_url: str | None
     urls_expire_at: datetime
+
+
+class FileList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[FilePublic]
+    next_cursor: str | None
 
 
 def _base_url(request: Request, runtime: Runtime) -> str:
@@ -175,6 +181,27 @@ async def create_file(
     service = FileService(session, runtime.blobs, runtime.settings)
     row = await service.create(principal.workspace_id, data, filename=filename or form_filename)
     return _public(row, service, _base_url(request, runtime))
+
+
+@router.get("", operation_id="listFiles")
+async def list_files(
+    request: Request,
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    source: Annotated[
+        FileSource | None, Query(description="`upload`: files sent to POST /v1/files; `output`: runs' outputs")
+    ] = None,
+    media: Annotated[FileMedia | None, Query(description="Only images, videos or audio")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=40, description="next_cursor of the previous page")] = None,
+) -> FileList:
+    """The workspace's files, newest first, with fresh signed links: what a picker offers."""
+    require_files_scope(principal)
+    service = FileService(session, runtime.blobs, runtime.settings)
+    page = await service.list(principal.workspace_id, source=source, media=media, cursor=cursor, limit=limit)
+    base_url = _base_url(request, runtime)
+    return FileList(data=[_public(row, service, base_url) for row in page.files], next_cursor=page.next_cursor)
 
 
 @router.get("/{file_id}", operation_id="getFile")

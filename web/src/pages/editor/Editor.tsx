@@ -25,6 +25,7 @@ import { Link, useNavigate, useParams } from "react-router";
 import { ApiError, api, get, post, type Page } from "../../api";
 import { type RunEvent, useEventStream } from "../../events";
 import { OutputView } from "../../media";
+import { openRunAsWorkflow } from "../../runAsWorkflow";
 import {
   compatible,
   diffGraphs,
@@ -127,13 +128,6 @@ function PixelmillNode({ id, data, selected }: NodeProps<EditorNode>) {
 }
 const NODE_TYPES = { pixelmill: PixelmillNode };
 
-/** A past run's graph saved as a new workflow, opened in the editor. */
-async function openRunGraph(runId: string, navigate: (to: string) => void) {
-  const read = await get<{ graph: Graph }>(`/v1/runs/${encodeURIComponent(runId.trim())}/graph`);
-  const made = await post<Workflow>("/v1/workflows", { name: `Run ${runId.trim()}`, graph: read.graph });
-  navigate(`/workflows/${made.id}`);
-}
-
 /** The list of workflows, with a button to start a new one. */
 export function Workflows() {
   const navigate = useNavigate();
@@ -164,7 +158,7 @@ export function Workflows() {
         className="inline-form"
         onSubmit={(e) => {
           e.preventDefault();
-          openRunGraph(runId, navigate).catch((error: unknown) =>
+          openRunAsWorkflow(runId, navigate).catch((error: unknown) =>
             setFailed(error instanceof ApiError ? `${error.code}: ${error.message}` : String(error)),
           );
         }}
@@ -229,12 +223,14 @@ function WorkflowEditor() {
   const [runId, setRunId] = useState<string | null>(null);
   const [runStatus, setRunStatus] = useState<string | null>(null);
   const [runs, setRuns] = useState<Map<string, NodeRun>>(new Map());
-  const [overrides, setOverrides] = useState("");
+  const [overrides, setOverrides] = useState<Record<string, Record<string, unknown>>>({});
   const [exported, setExported] = useState<string | null>(null);
   const [versions, setVersions] = useState<{ number: number; published_at: string; graph: Graph }[]>([]);
   const [compared, setCompared] = useState<{ number: number; lines: string[] } | null>(null);
-  const past = useRef<Graph[]>([]);
-  const future = useRef<Graph[]>([]);
+  const past = useRef<Snapshot[]>([]);
+  const future = useRef<Snapshot[]>([]);
+  // Typing into one field is one undo step, not one per keystroke.
+  const lastFieldEdit = useRef<{ key: string; at: number } | null>(null);
   // Fit a saved graph into view on open; an empty one keeps zoom 1, so drops land where they fall.
   const fitOnOpen = useRef(false);
 
@@ -259,6 +255,8 @@ function WorkflowEditor() {
   }, [id, load]);
 
   const graph = useMemo(() => toGraph(nodes, edges), [nodes, edges]);
+  // What "Run published" runs (and overrides apply to): the newest published version's graph.
+  const publishedGraph = (versions.find((v) => v.number === workflow?.published_version) ?? versions[0])?.graph;
   const graphKey = JSON.stringify(graph);
 
   // Live validation: the server's own checks, a moment after the last edit.
@@ -277,33 +275,36 @@ function WorkflowEditor() {
     return byNode;
   }, [validation]);
 
+  /** Undo history: the canvas as it was (positions included, so moves undo too) before each edit. */
+  const remember = useCallback(() => {
+    past.current.push({ nodes: flow.getNodes() as EditorNode[], edges: flow.getEdges() });
+    future.current = [];
+    lastFieldEdit.current = null;
+  }, [flow]);
   /** Every structural edit goes through here so undo can restore the graph before it. */
   const edit = useCallback(
     (next: Graph) => {
-      past.current.push(toGraph(flow.getNodes() as EditorNode[], flow.getEdges()));
-      future.current = [];
+      remember();
       load(next);
     },
-    [flow, load],
+    [remember, load],
   );
-  const undo = () => {
-    const previous = past.current.pop();
-    if (!previous) return;
-    future.current.push(graph);
-    load(previous);
-  };
-  const redo = () => {
-    const next = future.current.pop();
-    if (!next) return;
-    past.current.push(graph);
-    load(next);
-  };
+  function travel(from: React.RefObject<Snapshot[]>, to: React.RefObject<Snapshot[]>) {
+    const snapshot = from.current.pop();
+    if (!snapshot) return;
+    to.current.push({ nodes, edges });
+    lastFieldEdit.current = null;
+    // Nothing comes back selected: a restored selection would drag or delete nodes the user did not pick.
+    setNodes(snapshot.nodes.map((n) => ({ ...n, selected: false })));
+    setEdges(snapshot.edges.map((e) => ({ ...e, selected: false })));
+  }
+  const undo = () => travel(past, future);
+  const redo = () => travel(future, past);
 
   function addNode(type: string, position?: { x: number; y: number }) {
     const taken = new Set(nodes.map((n) => n.id));
     const nodeId = freshId(type, taken);
-    past.current.push(graph);
-    future.current = [];
+    remember();
     setNodes((current) => [
       ...current,
       {
@@ -339,18 +340,19 @@ function WorkflowEditor() {
   }
 
   function onNodesChange(changes: NodeChange<EditorNode>[]) {
-    if (changes.some((c) => c.type === "remove")) past.current.push(graph);
     setNodes((current) => applyNodeChanges(changes, current));
     for (const change of changes) if (change.type === "select" && change.selected) setSelected(change.id);
   }
   function onEdgesChange(changes: EdgeChange[]) {
-    if (changes.some((c) => c.type === "remove")) past.current.push(graph);
     setEdges((current) => applyEdgeChanges(changes, current));
   }
 
-  function updateNode(nodeId: string, update: (node: EditorNode) => EditorNode) {
-    past.current.push(graph);
-    future.current = [];
+  /** A change to one node's data; `field` groups quick successive edits of one input into one undo step. */
+  function updateNode(nodeId: string, update: (node: EditorNode) => EditorNode, field?: string) {
+    const key = `${nodeId}.${field ?? ""}`;
+    const last = lastFieldEdit.current;
+    if (!(field && last?.key === key && Date.now() - last.at < 1000)) remember();
+    if (field) lastFieldEdit.current = { key, at: Date.now() };
     setNodes((current) => current.map((n) => (n.id === nodeId ? update(n) : n)));
   }
 
@@ -395,13 +397,10 @@ function WorkflowEditor() {
 
   async function run() {
     if (!workflow) return;
-    let body: unknown = {};
-    try {
-      body = overrides.trim() ? { nodes: JSON.parse(overrides) as unknown } : {};
-    } catch {
-      setMessage("Overrides must be JSON: a list such as [{\"id\": \"generate\", \"inputs\": {\"prompt\": \"…\"}}]");
-      return;
-    }
+    const nodes = Object.entries(overrides)
+      .filter(([nodeId, inputs]) => Object.keys(inputs).length > 0 && publishedGraph?.nodes.some((n) => n.id === nodeId))
+      .map(([nodeId, inputs]) => ({ id: nodeId, inputs }));
+    const body = nodes.length ? { nodes } : {};
     try {
       const created = await post<{ run_id: string; status: string }>(`/v1/workflows/${workflow.id}/runs`, body);
       setRuns(new Map());
@@ -480,6 +479,7 @@ function WorkflowEditor() {
     layout.setGraph({ rankdir: "LR", nodesep: 40, ranksep: 80 });
     layout.setDefaultEdgeLabel(() => ({}));
     const current = flow.getNodes() as EditorNode[];
+    remember();
     for (const node of current) {
       layout.setNode(node.id, { width: node.measured?.width ?? 220, height: node.measured?.height ?? 160 });
     }
@@ -526,8 +526,7 @@ function WorkflowEditor() {
         const target = renamed.get(edge.target)!;
         return { ...edge, source, target, id: edgeId(source, edge.sourceHandle ?? "", target, edge.targetHandle ?? "") };
       });
-      past.current.push(graph);
-      future.current = [];
+      remember();
       setNodes([...nodes.map((n) => ({ ...n, selected: false })), ...pasted]);
       setEdges([...edges, ...pastedEdges]);
     } else if (mod && event.key === "z") {
@@ -669,6 +668,11 @@ function WorkflowEditor() {
               onNodesChange={onNodesChange}
               onEdgesChange={onEdgesChange}
               onConnect={onConnect}
+              onNodeDragStart={remember}
+              onBeforeDelete={async () => {
+                remember();
+                return true;
+              }}
               onPaneClick={() => setSelected(null)}
               deleteKeyCode={["Delete", "Backspace"]}
               fitView={fitOnOpen.current}
@@ -710,12 +714,11 @@ function WorkflowEditor() {
                 fed={fed}
                 problems={chosenProblems}
                 onChange={(field, value) =>
-                  updateNode(chosen.id, (n) => {
-                    const inputs = { ...n.data.inputs };
-                    if (value === undefined) delete inputs[field];
-                    else inputs[field] = value;
-                    return { ...n, data: { ...n.data, inputs } };
-                  })
+                  updateNode(
+                    chosen.id,
+                    (n) => ({ ...n, data: { ...n.data, inputs: withInput(n.data.inputs, field, value) } }),
+                    field,
+                  )
                 }
               />
             </>
@@ -723,10 +726,12 @@ function WorkflowEditor() {
             <p className="hint">Select a node to edit its inputs. Drag nodes from the catalogue or click them to add.</p>
           )}
           <h2>Run</h2>
-          <label>
-            Overrides (JSON list of nodes)
-            <textarea rows={3} value={overrides} onChange={(e) => setOverrides(e.target.value)} aria-label="Overrides" />
-          </label>
+          <RunOverrides
+            published={publishedGraph}
+            catalogue={catalogue}
+            overrides={overrides}
+            onChange={setOverrides}
+          />
           <button type="button" onClick={() => void run()} disabled={!workflow.published_version}>
             Run published
           </button>
@@ -738,7 +743,7 @@ function WorkflowEditor() {
           {runId && (
             <p>
               Run <code>{runId}</code>: <span data-testid="run-status">{runStatus}</span>{" "}
-              <button type="button" onClick={() => void openRunGraph(runId, navigate)}>
+              <button type="button" onClick={() => void openRunAsWorkflow(runId, navigate)}>
                 Open run as new workflow
               </button>
             </p>
@@ -789,6 +794,89 @@ function WorkflowEditor() {
         </div>
       )}
     </section>
+  );
+}
+
+type Snapshot = { nodes: EditorNode[]; edges: Edge[] };
+
+/** `inputs` with `field` set to `value`, or without it when `value` is undefined (the default). */
+function withInput(inputs: Record<string, unknown>, field: string, value: unknown): Record<string, unknown> {
+  const next = { ...inputs };
+  if (value === undefined) delete next[field];
+  else next[field] = value;
+  return next;
+}
+
+/**
+ * Per-run overrides of the published graph, as forms: pick a node, change any of its inputs that no
+ * edge feeds; the run merges them into that node's saved inputs (POST /v1/workflows/{id}/runs).
+ */
+function RunOverrides({
+  published,
+  catalogue,
+  overrides,
+  onChange,
+}: {
+  published: Graph | undefined;
+  catalogue: Map<string, NodeType>;
+  overrides: Record<string, Record<string, unknown>>;
+  onChange: (next: Record<string, Record<string, unknown>>) => void;
+}) {
+  if (!published) return <p className="hint">Publish to run; a run may override any input of the published graph.</p>;
+  const open = Object.keys(overrides);
+  const candidates = published.nodes.filter((n) => !open.includes(n.id) && catalogue.has(n.type));
+  return (
+    <div className="overrides">
+      <label>
+        Override a node for this run
+        <select
+          value=""
+          onChange={(e) => {
+            if (e.target.value) onChange({ ...overrides, [e.target.value]: {} });
+          }}
+        >
+          <option value="">choose a node…</option>
+          {candidates.map((n) => (
+            <option key={n.id} value={n.id}>
+              {n.id} ({n.type})
+            </option>
+          ))}
+        </select>
+      </label>
+      {open.map((nodeId) => {
+        const node = published.nodes.find((n) => n.id === nodeId);
+        const spec = node ? catalogue.get(node.type) : undefined;
+        if (!node || !spec) return null;
+        const fed = new Set(published.edges.filter((e) => e.destination.node_id === nodeId).map((e) => e.destination.field));
+        return (
+          <fieldset key={nodeId} aria-label={`Overrides for ${nodeId}`}>
+            <legend>
+              {nodeId}{" "}
+              <button
+                type="button"
+                aria-label={`Remove overrides for ${nodeId}`}
+                onClick={() => {
+                  const { [nodeId]: _removed, ...rest } = overrides;
+                  onChange(rest);
+                }}
+              >
+                ×
+              </button>
+            </legend>
+            <p className="hint">Empty fields keep the published value.</p>
+            <SchemaForm
+              scope={`override-${nodeId}`}
+              schema={spec.inputs}
+              values={overrides[nodeId]}
+              fallback={node.inputs}
+              fed={fed}
+              problems={new Map()}
+              onChange={(field, value) => onChange({ ...overrides, [nodeId]: withInput(overrides[nodeId], field, value) })}
+            />
+          </fieldset>
+        );
+      })}
+    </div>
   );
 }
 

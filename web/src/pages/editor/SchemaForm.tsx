@@ -1,62 +1,142 @@
 // A node's inputs as a form generated from its JSON schema: ranges as sliders beside number inputs,
-// enums as selects, booleans as checkboxes, required inputs marked, defaults shown.
+// enums as selects, booleans as checkboxes, media as pickers (upload, or one of the workspace's uploads
+// and gallery outputs), required inputs marked, defaults shown.
+import { useInfiniteQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { ApiError } from "../../api";
+import { ApiError, get, type Page, type StoredFile, upload } from "../../api";
 import type { JsonSchema } from "./graph";
 
 const MEDIA = new Set(["image", "video", "audio", "media", "image | null", "video | null", "audio | null"]);
 
-function csrf(): string {
-  const match = document.cookie.split("; ").find((part) => part.startsWith("pixelmill_csrf="));
-  return match ? decodeURIComponent(match.slice("pixelmill_csrf=".length)) : "";
+/** The media kind a picker offers for an input labelled `label` (`image | null` offers images). */
+function mediaKind(label: string): "image" | "video" | "audio" | null {
+  const kind = label.replace(" | null", "");
+  return kind === "image" || kind === "video" || kind === "audio" ? kind : null;
 }
 
-/** A media input picked by uploading a file: POST /v1/files, then {"file_id"} (or the bare id). */
-function UploadPicker({
+/** The workspace's uploads or its runs' outputs (the gallery) as a grid to pick one from. */
+function Library({
   field,
+  media,
+  onPick,
+  onClose,
+}: {
+  field: string;
+  media: "image" | "video" | "audio" | null;
+  onPick: (file: StoredFile) => void;
+  onClose: () => void;
+}) {
+  const [source, setSource] = useState<"upload" | "output">("upload");
+  const query = useInfiniteQuery({
+    queryKey: ["files", source, media],
+    queryFn: ({ pageParam }) => {
+      const params = new URLSearchParams({ source, limit: "24" });
+      if (media) params.set("media", media);
+      if (pageParam) params.set("cursor", pageParam);
+      return get<Page<StoredFile>>(`/v1/files?${params.toString()}`);
+    },
+    initialPageParam: "",
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
+  });
+  const files = query.data?.pages.flatMap((page) => page.data) ?? [];
+  return (
+    <div role="dialog" aria-label={`${field} library`} className="library">
+      <div className="library-tabs" role="radiogroup" aria-label="Source">
+        {(["upload", "output"] as const).map((choice) => (
+          <label key={choice}>
+            <input type="radio" name={`${field}-source`} checked={source === choice} onChange={() => setSource(choice)} />
+            {choice === "upload" ? "Uploads" : "Gallery"}
+          </label>
+        ))}
+        <button type="button" onClick={onClose}>
+          Close
+        </button>
+      </div>
+      {query.isPending && <p className="loading">Loading…</p>}
+      {query.isSuccess && files.length === 0 && (
+        <p className="hint">{source === "upload" ? "Nothing uploaded yet." : "No outputs yet: run something first."}</p>
+      )}
+      <ul className="library-grid">
+        {files.map((file) => (
+          <li key={file.id}>
+            <button type="button" title={file.filename ?? file.id} aria-label={`Pick ${file.filename ?? file.id}`} onClick={() => onPick(file)}>
+              {file.thumbnail_url ? <img src={file.thumbnail_url} alt="" loading="lazy" /> : <span>{file.mime}</span>}
+            </button>
+          </li>
+        ))}
+      </ul>
+      {query.hasNextPage && (
+        <button type="button" onClick={() => void query.fetchNextPage()} disabled={query.isFetchingNextPage}>
+          More
+        </button>
+      )}
+    </div>
+  );
+}
+
+/** A media input: a new upload (POST /v1/files) or a file picked from the uploads and the gallery;
+ * the value is {"file_id"} (or the bare id for a `file_id` field). */
+function MediaPicker({
+  field,
+  label,
   value,
   bare,
   onChange,
 }: {
   field: string;
+  label: string;
   value: unknown;
   bare: boolean;
   onChange: (value: unknown) => void;
 }) {
+  const queryClient = useQueryClient();
   const [error, setError] = useState<string | null>(null);
+  const [browsing, setBrowsing] = useState(false);
   const [thumbnail, setThumbnail] = useState<string | null>(null);
   const fileId = bare ? (typeof value === "string" ? value : null) : ((value as { file_id?: string } | undefined)?.file_id ?? null);
-  async function upload(file: File) {
-    const form = new FormData();
-    form.append("file", file);
-    const response = await fetch("/v1/files", { method: "POST", body: form, headers: { "X-CSRF-Token": csrf() } });
-    const body = (await response.json()) as {
-      id?: string;
-      thumbnail_url?: string | null;
-      error?: { code: string; message: string };
-    };
-    if (!response.ok || !body.id) throw new ApiError(response.status, body.error?.code ?? "UPLOAD_FAILED", body.error?.message ?? "");
+  const media = mediaKind(label) ?? (bare ? "image" : null);
+  function choose(file: StoredFile) {
     setError(null);
-    setThumbnail(body.thumbnail_url ?? null); // a signed link: the session cookie is not a bearer credential
-    onChange(bare ? body.id : { file_id: body.id });
+    setThumbnail(file.thumbnail_url); // a signed link: the session cookie is not a bearer credential
+    onChange(bare ? file.id : { file_id: file.id });
   }
   return (
     <span className="upload-picker">
       <input
         type="file"
         aria-label={`${field} upload`}
-        accept="image/*,video/*,audio/*"
+        accept={media ? `${media}/*` : "image/*,video/*,audio/*"}
         onChange={(e) => {
           const file = e.target.files?.[0];
-          if (file) upload(file).catch((err: unknown) => setError(err instanceof ApiError ? `${err.code}: ${err.message}` : String(err)));
+          if (!file) return;
+          upload<StoredFile>("/v1/files", file, file.name)
+            .then((made) => {
+              choose(made);
+              void queryClient.invalidateQueries({ queryKey: ["files"] });
+            })
+            .catch((err: unknown) => setError(err instanceof ApiError ? `${err.code}: ${err.message}` : String(err)));
         }}
       />
+      <button type="button" onClick={() => setBrowsing(true)}>
+        Choose from library
+      </button>
       {fileId && (
         <span>
           {thumbnail && <img className="upload-thumb" src={thumbnail} alt={`${field} file`} />} <code>{fileId}</code>
         </span>
       )}
       {error && <small role="alert">{error}</small>}
+      {browsing && (
+        <Library
+          field={field}
+          media={media}
+          onClose={() => setBrowsing(false)}
+          onPick={(file) => {
+            choose(file);
+            setBrowsing(false);
+          }}
+        />
+      )}
     </span>
   );
 }
@@ -70,15 +150,22 @@ function plain(schema: JsonSchema): JsonSchema {
   return schema;
 }
 
+/** `scope` keeps two forms on one page apart: it prefixes the element ids (`field-` by default)
+ * and the pickers' and sliders' labels. */
 export function SchemaForm({
+  scope,
   schema,
   values,
+  fallback,
   fed,
   problems,
   onChange,
 }: {
+  scope?: string;
   schema: JsonSchema;
   values: Record<string, unknown>;
+  /** What an empty field stands for, shown as its placeholder: the schema's default unless given. */
+  fallback?: Record<string, unknown>;
   fed: Set<string>;
   problems: Map<string, string>;
   onChange: (field: string, value: unknown) => void;
@@ -101,13 +188,21 @@ export function SchemaForm({
         );
         const problem = problems.get(field);
         const value = values[field];
-        const inputId = `field-${field}`;
+        const inputId = `${scope ?? "field"}-${field}`;
+        const named = scope ? `${scope} ${field}` : field;
+        const standing = fallback && field in fallback ? fallback[field] : prop.default;
         let control: React.ReactNode;
         if (fed.has(field)) {
           control = <em className="fed">from an edge</em>;
         } else if (MEDIA.has(raw["x-pixelmill-type"] ?? "") || field === "file_id") {
           control = (
-            <UploadPicker field={field} value={value} bare={field === "file_id"} onChange={(v) => onChange(field, v)} />
+            <MediaPicker
+              field={named}
+              label={raw["x-pixelmill-type"] ?? ""}
+              value={value}
+              bare={field === "file_id"}
+              onChange={(v) => onChange(field, v)}
+            />
           );
         } else if (prop.$ref || prop.type === "object" || prop.type === "array") {
           control = (
@@ -115,7 +210,7 @@ export function SchemaForm({
               id={inputId}
               rows={2}
               defaultValue={value === undefined ? "" : JSON.stringify(value)}
-              placeholder={prop.default === undefined ? "JSON" : JSON.stringify(prop.default)}
+              placeholder={standing === undefined ? "JSON" : JSON.stringify(standing)}
               onBlur={(e) => {
                 const text = e.target.value.trim();
                 if (text === "") return onChange(field, undefined);
@@ -137,7 +232,9 @@ export function SchemaForm({
                 onChange(field, e.target.value === "" ? undefined : chosen);
               }}
             >
-              <option value="">default ({String(prop.default ?? "none")})</option>
+              <option value="">
+                {fallback && field in fallback ? "published" : "default"} ({String(standing ?? "none")})
+              </option>
               {prop.enum.map((option) => (
                 <option key={String(option)} value={String(option)}>
                   {String(option)}
@@ -150,7 +247,7 @@ export function SchemaForm({
             <input
               id={inputId}
               type="checkbox"
-              checked={value === undefined ? Boolean(prop.default) : Boolean(value)}
+              checked={value === undefined ? Boolean(standing) : Boolean(value)}
               onChange={(e) => onChange(field, e.target.checked)}
             />
           );
@@ -165,11 +262,11 @@ export function SchemaForm({
               {min !== undefined && max !== undefined && (
                 <input
                   type="range"
-                  aria-label={`${field} slider`}
+                  aria-label={`${named} slider`}
                   min={min}
                   max={max}
                   step={prop.type === "integer" ? 1 : (max - min) / 100}
-                  value={value === undefined ? Number(prop.default ?? min) : Number(value)}
+                  value={value === undefined ? Number(standing ?? min) : Number(value)}
                   onChange={(e) => onChange(field, parse(e.target.value))}
                 />
               )}
@@ -180,7 +277,7 @@ export function SchemaForm({
                 max={max}
                 step={step}
                 value={shown}
-                placeholder={prop.default === undefined ? "" : String(prop.default)}
+                placeholder={standing === undefined ? "" : String(standing)}
                 onChange={(e) => onChange(field, parse(e.target.value))}
               />
             </span>
@@ -191,7 +288,7 @@ export function SchemaForm({
               id={inputId}
               type="text"
               value={value === undefined ? "" : String(value)}
-              placeholder={prop.default === undefined || prop.default === null ? "" : String(prop.default)}
+              placeholder={standing === undefined || standing === null ? "" : String(standing)}
               onChange={(e) => onChange(field, e.target.value === "" ? undefined : e.target.value)}
             />
           );
