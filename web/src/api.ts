@@ -11,6 +11,9 @@ export class ApiError extends Error {
   }
 }
 
+/** An API refusal's message; any other failure (the network's) whole, with its error's name. */
+export const apiErrorText = (exc: unknown) => (exc instanceof ApiError ? exc.message : String(exc));
+
 function csrfToken(): string {
   const match = document.cookie.split("; ").find((part) => part.startsWith("pixelmill_csrf="));
   return match ? decodeURIComponent(match.slice("pixelmill_csrf=".length)) : "";

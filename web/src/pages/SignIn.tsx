@@ -2,6 +2,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
 import { ApiError, post } from "../api";
+import { CredentialFields } from "../components/CredentialFields";
 
 const LINK_ERRORS: Record<string, string> = {
   SIGN_IN_LINK_INVALID: "That sign-in link is invalid, already used or expired. Sign in with your password.",
@@ -38,14 +39,7 @@ export function SignIn() {
     <main className="auth">
       <h1>Sign in to pixelmill</h1>
       <form onSubmit={(e) => void submit(e)}>
-        <label>
-          Email
-          <input name="email" type="email" autoComplete="username" required />
-        </label>
-        <label>
-          Password
-          <input name="password" type="password" autoComplete="current-password" required />
-        </label>
+        <CredentialFields />
         {error && <p role="alert">{error}</p>}
         {params.get("reset") === "done" && <p role="status">Your password has been changed: sign in with the new one.</p>}
         <button type="submit" disabled={busy}>

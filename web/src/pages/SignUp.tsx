@@ -2,6 +2,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { Link, useNavigate } from "react-router";
 import { ApiError, post } from "../api";
+import { CredentialFields } from "../components/CredentialFields";
 import { openSession } from "./SignIn";
 
 export function SignUp() {
@@ -39,14 +40,7 @@ export function SignUp() {
           Name
           <input name="name" autoComplete="name" />
         </label>
-        <label>
-          Email
-          <input name="email" type="email" autoComplete="username" required />
-        </label>
-        <label>
-          Password
-          <input name="password" type="password" autoComplete="new-password" minLength={8} required />
-        </label>
+        <CredentialFields newPassword />
         {error && <p role="alert">{error}</p>}
         <button type="submit" disabled={busy}>
           Sign up

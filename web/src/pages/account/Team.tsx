@@ -2,8 +2,10 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { useNavigate } from "react-router";
 import { api, del, get, post, put, type Workspace } from "../../api";
-import { type Invitation, type Member, messageOf, type PendingInvitation, type Role } from "../../accountApi";
+import { type Invitation, type Member, type PendingInvitation, type Role } from "../../accountApi";
+import { DataTable } from "../../components/DataTable";
 import { useMe } from "../../session";
+import { useAction } from "../../useAction";
 
 const ROLES: Role[] = ["owner", "admin", "member"];
 
@@ -24,21 +26,10 @@ export default function Team() {
     enabled: workspace?.kind === "team" && (workspace.role === "owner" || workspace.role === "admin"),
   });
   const [sent, setSent] = useState<Invitation | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { error, act } = useAction([["members"], ["invitations"]]);
   if (!workspace || !me.data) return null;
   const base = `/v1/workspaces/${workspace.id}`;
   const myId = me.data.user?.id;
-
-  async function act(work: () => Promise<unknown>) {
-    setError(null);
-    try {
-      await work();
-      await queryClient.invalidateQueries({ queryKey: ["members"] });
-      await queryClient.invalidateQueries({ queryKey: ["invitations"] });
-    } catch (exc) {
-      setError(messageOf(exc));
-    }
-  }
 
   function invite(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -81,56 +72,44 @@ export default function Team() {
         <>
           <h2>Members</h2>
           {members.error && <p role="alert">Could not load members: {members.error.message}</p>}
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Member</th>
-                <th scope="col">Role</th>
-                <th scope="col">Joined</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {(members.data?.data ?? []).map((member) => (
-                <tr key={member.user_id} data-member={member.email}>
-                  <td>
-                    {member.name || member.email} <span className="muted">{member.email}</span>
-                  </td>
-                  <td>
-                    <select
-                      aria-label={`Role of ${member.email}`}
-                      value={member.role}
-                      onChange={(e) =>
-                        void act(() => api("PATCH", `${base}/members/${member.user_id}`, { role: e.target.value }))
-                      }
+          <DataTable columns={["Member", "Role", "Joined"]}>
+            {(members.data?.data ?? []).map((member) => (
+              <tr key={member.user_id} data-member={member.email}>
+                <td>
+                  {member.name || member.email} <span className="muted">{member.email}</span>
+                </td>
+                <td>
+                  <select
+                    aria-label={`Role of ${member.email}`}
+                    value={member.role}
+                    onChange={(e) =>
+                      void act(() => api("PATCH", `${base}/members/${member.user_id}`, { role: e.target.value }))
+                    }
+                  >
+                    {ROLES.map((role) => (
+                      <option key={role}>{role}</option>
+                    ))}
+                  </select>
+                </td>
+                <td>{new Date(member.joined_at).toLocaleDateString()}</td>
+                <td className="actions">
+                  {member.user_id === myId ? (
+                    <button type="button" onClick={() => void leave()}>
+                      Leave
+                    </button>
+                  ) : (
+                    <button
+                      type="button"
+                      onClick={() => void act(() => del(`${base}/members/${member.user_id}`))}
+                      aria-label={`Remove ${member.email}`}
                     >
-                      {ROLES.map((role) => (
-                        <option key={role}>{role}</option>
-                      ))}
-                    </select>
-                  </td>
-                  <td>{new Date(member.joined_at).toLocaleDateString()}</td>
-                  <td className="actions">
-                    {member.user_id === myId ? (
-                      <button type="button" onClick={() => void leave()}>
-                        Leave
-                      </button>
-                    ) : (
-                      <button
-                        type="button"
-                        onClick={() => void act(() => del(`${base}/members/${member.user_id}`))}
-                        aria-label={`Remove ${member.email}`}
-                      >
-                        Remove
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+                      Remove
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </DataTable>
           <h2>Invite</h2>
           <form className="inline" onSubmit={invite}>
             <label>

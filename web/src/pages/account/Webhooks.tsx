@@ -1,27 +1,18 @@
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { del, get, post, api } from "../../api";
-import { type Delivery, messageOf, type Webhook } from "../../accountApi";
+import { type Delivery, type Webhook } from "../../accountApi";
+import { DataTable } from "../../components/DataTable";
+import { useAction } from "../../useAction";
 
 type WithSecret = Webhook & { secret: string };
 
 /** Webhook endpoints: create (the signing secret is shown once), enable/disable, rotate, delete. */
 export default function Webhooks() {
-  const queryClient = useQueryClient();
   const hooks = useQuery({ queryKey: ["webhooks"], queryFn: () => get<{ data: Webhook[] }>("/v1/webhooks") });
   const [secret, setSecret] = useState<WithSecret | null>(null);
   const [open, setOpen] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  async function act(work: () => Promise<unknown>) {
-    setError(null);
-    try {
-      await work();
-      await queryClient.invalidateQueries({ queryKey: ["webhooks"] });
-    } catch (exc) {
-      setError(messageOf(exc));
-    }
-  }
+  const { error, act } = useAction([["webhooks"]]);
 
   function create(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -56,55 +47,43 @@ export default function Webhooks() {
         </div>
       )}
       {hooks.error && <p role="alert">Could not load webhooks: {hooks.error.message}</p>}
-      <table className="table">
-        <thead>
-          <tr>
-            <th scope="col">URL</th>
-            <th scope="col">Events</th>
-            <th scope="col">State</th>
-            <th scope="col">
-              <span className="visually-hidden">Actions</span>
-            </th>
+      <DataTable columns={["URL", "Events", "State"]}>
+        {(hooks.data?.data ?? []).map((hook) => (
+          <tr key={hook.id} data-webhook-id={hook.id}>
+            <td>
+              <code>{hook.url}</code>
+            </td>
+            <td>{hook.events.join(", ")}</td>
+            <td>
+              {hook.enabled ? "enabled" : `disabled${hook.disabled_reason ? ` (${hook.disabled_reason})` : ""}`}
+              {hook.secret_rotating_until &&
+                ` · old secret signs until ${new Date(hook.secret_rotating_until).toLocaleString()}`}
+            </td>
+            <td className="actions">
+              <button type="button" onClick={() => setOpen(open === hook.id ? null : hook.id)}>
+                {open === hook.id ? "Hide deliveries" : "Deliveries"}
+              </button>
+              <button
+                type="button"
+                onClick={() => void act(() => api("PATCH", `/v1/webhooks/${hook.id}`, { enabled: !hook.enabled }))}
+              >
+                {hook.enabled ? "Disable" : "Enable"}
+              </button>
+              <button
+                type="button"
+                onClick={() =>
+                  void act(async () => setSecret(await post<WithSecret>(`/v1/webhooks/${hook.id}/rotate-secret`)))
+                }
+              >
+                Rotate secret
+              </button>
+              <button type="button" onClick={() => void act(() => del(`/v1/webhooks/${hook.id}`))}>
+                Delete
+              </button>
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {(hooks.data?.data ?? []).map((hook) => (
-            <tr key={hook.id} data-webhook-id={hook.id}>
-              <td>
-                <code>{hook.url}</code>
-              </td>
-              <td>{hook.events.join(", ")}</td>
-              <td>
-                {hook.enabled ? "enabled" : `disabled${hook.disabled_reason ? ` (${hook.disabled_reason})` : ""}`}
-                {hook.secret_rotating_until &&
-                  ` · old secret signs until ${new Date(hook.secret_rotating_until).toLocaleString()}`}
-              </td>
-              <td className="actions">
-                <button type="button" onClick={() => setOpen(open === hook.id ? null : hook.id)}>
-                  {open === hook.id ? "Hide deliveries" : "Deliveries"}
-                </button>
-                <button
-                  type="button"
-                  onClick={() => void act(() => api("PATCH", `/v1/webhooks/${hook.id}`, { enabled: !hook.enabled }))}
-                >
-                  {hook.enabled ? "Disable" : "Enable"}
-                </button>
-                <button
-                  type="button"
-                  onClick={() =>
-                    void act(async () => setSecret(await post<WithSecret>(`/v1/webhooks/${hook.id}/rotate-secret`)))
-                  }
-                >
-                  Rotate secret
-                </button>
-                <button type="button" onClick={() => void act(() => del(`/v1/webhooks/${hook.id}`))}>
-                  Delete
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </DataTable>
       {open && <Deliveries webhookId={open} />}
     </section>
   );
@@ -112,24 +91,14 @@ export default function Webhooks() {
 
 /** One endpoint's deliveries, newest first, each with every attempt; a delivery can be sent again. */
 function Deliveries({ webhookId }: { webhookId: string }) {
-  const queryClient = useQueryClient();
   const key = ["webhook-deliveries", webhookId];
   const deliveries = useQuery({
     queryKey: key,
     queryFn: () => get<{ data: Delivery[] }>(`/v1/webhooks/${webhookId}/deliveries?limit=50`),
     refetchInterval: 3000,
   });
-  const [error, setError] = useState<string | null>(null);
-
-  async function redeliver(delivery: Delivery) {
-    setError(null);
-    try {
-      await post(`/v1/webhooks/deliveries/${delivery.id}/redeliver`);
-      await queryClient.invalidateQueries({ queryKey: key });
-    } catch (exc) {
-      setError(messageOf(exc));
-    }
-  }
+  const { error, act } = useAction([key]);
+  const redeliver = (delivery: Delivery) => act(() => post(`/v1/webhooks/deliveries/${delivery.id}/redeliver`));
 
   const rows = deliveries.data?.data ?? [];
   return (
