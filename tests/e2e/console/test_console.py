@@ -127,6 +127,7 @@ def test_create_rotate_and_revoke_keys(open_tab: OpenTab, settings: Settings) ->
     page.get_by_role("button", name="Create key").click()
     key = page.get_by_test_id("new-key").inner_text()
     assert key.startswith("pm_live_")
+    expect(page.get_by_label("Name")).to_have_value("")  # the form is ready for the next key
 
     def works(secret: str) -> bool:
         with httpx.Client(base_url=tab.base_url) as api:

@@ -14,10 +14,12 @@ export function Keys() {
 
   function create(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
-    const form = new FormData(event.currentTarget);
+    // Held now: React clears event.currentTarget once the handler returns, before the key arrives.
+    const element = event.currentTarget;
+    const form = new FormData(element);
     void act(async () => {
       setCreated(await post<Secret>("/v1/keys", { name: form.get("name"), mode: form.get("mode") }));
-      event.currentTarget?.reset();
+      element.reset();
     });
   }
 
