@@ -74,6 +74,9 @@ def test_build_publish_run_and_round_trip_a_three_node_workflow(open_tab: OpenTa
     _fill(page, "text")
     expect(page.get_by_role("complementary", name="Inspector").get_by_role("alert")).to_be_visible()
     _fill(page, "generate", prompt="a lighthouse", model="local/procedural")
+    # The model field offers the image models of GET /v1/models, and no voice models.
+    expect(page.locator("#field-model-options option[value='local/procedural']")).to_have_count(1)
+    expect(page.locator("#field-model-options option[value='local/espeak']")).to_have_count(0)
     _fill(page, "style")
     page.locator("#field-style").select_option("watercolor")
     _fill(page, "text", text="Greetings")
@@ -149,6 +152,9 @@ def test_a_conflict_with_another_session_shows_both_versions_and_keeps_the_chose
         expect(dialog).to_contain_text("Theirs, v2")
         expect(dialog).to_contain_text('"other"')
         expect(dialog).to_contain_text('"string"')
+        expect(dialog.get_by_role("list", name="Yours against theirs").get_by_role("listitem")).to_have_text(
+            ["+ node string (value.string)", "- node other (value.integer)"]
+        )
         dialog.get_by_role("button", name="Keep mine").click()
         expect(page.get_by_role("status")).to_contain_text("Saved draft v3")
         kept = api.get(f"/v1/workflows/{workflow_id}").json()
@@ -338,6 +344,12 @@ def test_a_gallery_output_is_picked_as_an_image_input(open_tab: OpenTab, setting
     with httpx.Client(base_url=tab.base_url, headers=account.headers) as api:
         graph = api.get(f"/v1/workflows/{workflow_id}").json()["graph"]
     assert graph["nodes"][0]["inputs"]["file_id"] == output["id"]
+
+    # The draft runs as it stands, unpublished.
+    page.get_by_role("button", name="Run draft").click()
+    expect(page.get_by_test_id("run-status")).to_have_text("complete", timeout=30_000)
+    expect(page.get_by_test_id("node-load")).to_have_attribute("data-status", "complete")
+    expect(page.get_by_test_id("node-load").get_by_role("img")).to_be_visible()
     tab.assert_no_problems()
 
 

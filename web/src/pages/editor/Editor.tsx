@@ -22,7 +22,7 @@ import "@xyflow/react/dist/style.css";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
-import { ApiError, api, get, post, type Page } from "../../api";
+import { ApiError, api, get, type Model, post, type Page } from "../../api";
 import { type RunEvent, useEventStream } from "../../events";
 import { OutputView } from "../../media";
 import { openRunAsWorkflow } from "../../runAsWorkflow";
@@ -212,6 +212,7 @@ function WorkflowEditor() {
     () => new Map((catalogueQuery.data?.data ?? []).map((t) => [t.type, t])),
     [catalogueQuery.data],
   );
+  const modelsQuery = useQuery({ queryKey: ["models"], queryFn: () => get<{ data: Model[] }>("/v1/models") });
   const [workflow, setWorkflow] = useState<Workflow | null>(null);
   const [nodes, setNodes] = useState<EditorNode[]>([]);
   const [edges, setEdges] = useState<Edge[]>([]);
@@ -395,14 +396,18 @@ function WorkflowEditor() {
     }
   }
 
-  async function run() {
+  /** The published version with the override forms' values merged in. */
+  function runPublished() {
     if (!workflow) return;
     const nodes = Object.entries(overrides)
       .filter(([nodeId, inputs]) => Object.keys(inputs).length > 0 && publishedGraph?.nodes.some((n) => n.id === nodeId))
       .map(([nodeId, inputs]) => ({ id: nodeId, inputs }));
-    const body = nodes.length ? { nodes } : {};
+    void start(`/v1/workflows/${workflow.id}/runs`, nodes.length ? { nodes } : {});
+  }
+
+  async function start(path: string, body: unknown) {
     try {
-      const created = await post<{ run_id: string; status: string }>(`/v1/workflows/${workflow.id}/runs`, body);
+      const created = await post<{ run_id: string; status: string }>(path, body);
       setRuns(new Map());
       setRunStatus(created.status);
       setRunId(created.run_id);
@@ -550,6 +555,8 @@ function WorkflowEditor() {
   const chosenProblems = new Map((problems.get(selected ?? "") ?? []).filter((p) => p.field).map((p) => [p.field!, p.message]));
   const fed = new Set(edges.filter((e) => e.target === selected).map((e) => e.targetHandle ?? ""));
   const shown = useMemo(() => ({ catalogue, runs, problems }), [catalogue, runs, problems]);
+  const modelSuggestions = (spec: NodeType | undefined) =>
+    spec?.inputs.properties?.model ? { model: modelsFor(spec, modelsQuery.data?.data ?? []) } : undefined;
 
   if (!workflow) return <p className="loading">Loading…</p>;
   return (
@@ -596,6 +603,12 @@ function WorkflowEditor() {
           <p>
             Someone saved draft v{conflict.version} while you edited v{workflow.version}. Choose which graph to keep.
           </p>
+          <p>What keeping yours changes in theirs:</p>
+          <ul aria-label="Yours against theirs" className="diff">
+            {diffGraphs(conflict.graph ?? { nodes: [], edges: [] }, graph).map((line) => (
+              <li key={line}>{line}</li>
+            ))}
+          </ul>
           <div className="conflict-sides">
             <figure>
               <figcaption>Yours ({graph.nodes.length} nodes)</figcaption>
@@ -711,6 +724,7 @@ function WorkflowEditor() {
                 key={chosen.id}
                 schema={chosenSpec.inputs}
                 values={chosen.data.inputs}
+                suggestions={modelSuggestions(chosenSpec)}
                 fed={fed}
                 problems={chosenProblems}
                 onChange={(field, value) =>
@@ -730,10 +744,19 @@ function WorkflowEditor() {
             published={publishedGraph}
             catalogue={catalogue}
             overrides={overrides}
+            suggest={modelSuggestions}
             onChange={setOverrides}
           />
-          <button type="button" onClick={() => void run()} disabled={!workflow.published_version}>
+          <button type="button" onClick={runPublished} disabled={!workflow.published_version}>
             Run published
+          </button>{" "}
+          <button
+            type="button"
+            title="Run the graph on the canvas as it is, unsaved edits included (an ad-hoc run)"
+            onClick={() => void start("/v1/runs", { graph })}
+            disabled={!validation?.valid}
+          >
+            Run draft
           </button>
           {runId && runStatus !== "complete" && runStatus !== "failed" && runStatus !== "cancelled" && (
             <button type="button" onClick={() => void cancel()}>
@@ -799,6 +822,19 @@ function WorkflowEditor() {
 
 type Snapshot = { nodes: EditorNode[]; edges: Edge[] };
 
+// The models a node's `model` input may name: those of the generation types its output is.
+const GENERATION_TYPES: Record<string, string[]> = {
+  image: ["image", "infographic"],
+  images: ["image"],
+  video: ["video"],
+  audio: ["voice", "music"],
+  text: ["text"],
+};
+function modelsFor(spec: NodeType, models: Model[]): string[] {
+  const kinds = GENERATION_TYPES[spec.output_type];
+  return models.filter((m) => !kinds || kinds.includes(m.generation_type)).map((m) => m.id);
+}
+
 /** `inputs` with `field` set to `value`, or without it when `value` is undefined (the default). */
 function withInput(inputs: Record<string, unknown>, field: string, value: unknown): Record<string, unknown> {
   const next = { ...inputs };
@@ -815,11 +851,13 @@ function RunOverrides({
   published,
   catalogue,
   overrides,
+  suggest,
   onChange,
 }: {
   published: Graph | undefined;
   catalogue: Map<string, NodeType>;
   overrides: Record<string, Record<string, unknown>>;
+  suggest: (spec: NodeType) => Record<string, string[]> | undefined;
   onChange: (next: Record<string, Record<string, unknown>>) => void;
 }) {
   if (!published) return <p className="hint">Publish to run; a run may override any input of the published graph.</p>;
@@ -869,6 +907,7 @@ function RunOverrides({
               schema={spec.inputs}
               values={overrides[nodeId]}
               fallback={node.inputs}
+              suggestions={suggest(spec)}
               fed={fed}
               problems={new Map()}
               onChange={(field, value) => onChange({ ...overrides, [nodeId]: withInput(overrides[nodeId], field, value) })}

@@ -157,6 +157,7 @@ export function SchemaForm({
   schema,
   values,
   fallback,
+  suggestions,
   fed,
   problems,
   onChange,
@@ -166,6 +167,8 @@ export function SchemaForm({
   values: Record<string, unknown>;
   /** What an empty field stands for, shown as its placeholder: the schema's default unless given. */
   fallback?: Record<string, unknown>;
+  /** Values a text field offers to complete (the model ids a `model` input may name). */
+  suggestions?: Record<string, string[]>;
   fed: Set<string>;
   problems: Map<string, string>;
   onChange: (field: string, value: unknown) => void;
@@ -283,15 +286,28 @@ export function SchemaForm({
             </span>
           );
         } else {
+          const offered = suggestions?.[field];
           control = (
             <input
               id={inputId}
               type="text"
+              list={offered ? `${inputId}-options` : undefined}
               value={value === undefined ? "" : String(value)}
               placeholder={standing === undefined || standing === null ? "" : String(standing)}
               onChange={(e) => onChange(field, e.target.value === "" ? undefined : e.target.value)}
             />
           );
+          if (offered)
+            control = (
+              <>
+                {control}
+                <datalist id={`${inputId}-options`}>
+                  {offered.map((option) => (
+                    <option key={option} value={option} />
+                  ))}
+                </datalist>
+              </>
+            );
         }
         return (
           <div className={problem ? "form-row invalid" : "form-row"} key={field}>
