@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -403,4 +404,47 @@ def test_a_failing_node_shows_its_error_and_a_second_run_marks_cached_nodes(
     expect(page.get_by_test_id("node-blur").locator(".tag", has_text="cached")).to_be_visible()
     expect(page.get_by_test_id("node-blur").get_by_role("img")).to_be_visible()
     # The browser logged the failed run's refusal nowhere: a failed node is an answer, not an error.
+    tab.assert_no_problems()
+
+
+def _png(colour: tuple[int, int, int]) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), colour).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_a_list_of_images_is_picked_one_by_one_and_runs_as_a_contact_sheet(
+    open_tab: OpenTab, settings: Settings
+) -> None:
+    account = _account(settings)
+    tab = open_tab(width=1600, height=1000)
+    with httpx.Client(base_url=tab.base_url, headers=account.headers) as api:
+        for name, colour in (("red.png", (220, 30, 30)), ("blue.png", (30, 30, 220))):
+            sent = api.post("/v1/files", files={"file": (name, _png(colour), "image/png")})
+            assert sent.status_code == 201, sent.text
+    _sign_in(tab, account.email, account.password)
+    page = tab.page
+    _new_workflow(page, "Contact sheet")
+    page.get_by_placeholder("Search nodes").fill("image.grid")
+    page.get_by_test_id("palette-image.grid").click()
+    for name in ("red.png", "blue.png", "red.png"):
+        page.get_by_role("button", name="Add from library").click()
+        page.get_by_role("dialog", name="images library").get_by_role("button", name=f"Pick {name}").click()
+    expect(page.get_by_role("img", name="images file 3")).to_be_visible()
+    page.get_by_role("button", name="Remove images file 3").click()
+    expect(page.get_by_role("img", name=re.compile("^images file"))).to_have_count(2)
+    expect(page.get_by_test_id("validity")).to_contain_text("valid")
+
+    page.get_by_role("button", name="Run draft").click()
+    expect(page.get_by_test_id("run-status")).to_have_text("complete", timeout=30_000)
+    preview = page.get_by_test_id("node-grid").get_by_role("img")
+    expect(preview).to_be_visible()
+    source = preview.get_attribute("src")
+    assert source is not None
+    sheet = np.asarray(Image.open(io.BytesIO(page.request.get(source).body())).convert("RGB"))
+    reds = (sheet[..., 0] > 180) & (sheet[..., 2] < 80)
+    blues = (sheet[..., 2] > 180) & (sheet[..., 0] < 80)
+    assert reds.any()
+    assert blues.any()
+    assert np.nonzero(reds)[1].mean() < np.nonzero(blues)[1].mean()  # red first, then blue
     tab.assert_no_problems()

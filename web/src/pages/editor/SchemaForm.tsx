@@ -1,17 +1,21 @@
 // A node's inputs as a form generated from its JSON schema: ranges as sliders beside number inputs,
 // enums as selects, booleans as checkboxes, media as pickers (upload, or one of the workspace's uploads
 // and gallery outputs), required inputs marked, defaults shown.
-import { useInfiniteQuery, useQueryClient } from "@tanstack/react-query";
+import { useInfiniteQuery, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { ApiError, get, type Page, type StoredFile, upload } from "../../api";
 import type { JsonSchema } from "./graph";
 
-const MEDIA = new Set(["image", "video", "audio", "media", "image | null", "video | null", "audio | null"]);
 
-/** The media kind a picker offers for an input labelled `label` (`image | null` offers images). */
-function mediaKind(label: string): "image" | "video" | "audio" | null {
-  const kind = label.replace(" | null", "");
-  return kind === "image" || kind === "video" || kind === "audio" ? kind : null;
+type MediaKind = "image" | "video" | "audio";
+const MEDIA_LABEL = /^(list\[)?(image|video|audio|media)\]?( \| null)?$/;
+
+/** How an input labelled `label` is picked: one file or a list, of which kind (null: any media);
+ * undefined when it is not a media input. `image | null` and `list[image]` are pickers too. */
+function mediaInput(label: string): { kind: MediaKind | null; multiple: boolean } | undefined {
+  const match = MEDIA_LABEL.exec(label);
+  if (!match || (match[1] !== undefined) !== label.includes("]")) return undefined;
+  return { kind: match[2] === "media" ? null : (match[2] as MediaKind), multiple: match[1] !== undefined };
 }
 
 /** The workspace's uploads or its runs' outputs (the gallery) as a grid to pick one from. */
@@ -22,7 +26,7 @@ function Library({
   onClose,
 }: {
   field: string;
-  media: "image" | "video" | "audio" | null;
+  media: MediaKind | null;
   onPick: (file: StoredFile) => void;
   onClose: () => void;
 }) {
@@ -74,31 +78,65 @@ function Library({
   );
 }
 
-/** A media input: a new upload (POST /v1/files) or a file picked from the uploads and the gallery;
- * the value is {"file_id"} (or the bare id for a `file_id` field). */
+/** A chosen file: its thumbnail (GET /v1/files/{id} signs a fresh link) and id, removable in a list. */
+function FileChip({ fileId, alt, onRemove }: { fileId: string; alt: string; onRemove?: () => void }) {
+  const file = useQuery({
+    queryKey: ["file", fileId],
+    queryFn: () => get<StoredFile>(`/v1/files/${encodeURIComponent(fileId)}`),
+    staleTime: 5 * 60_000,
+    retry: false,
+  });
+  return (
+    <span className="file-chip">
+      {file.data?.thumbnail_url && <img className="upload-thumb" src={file.data.thumbnail_url} alt={alt} />}{" "}
+      <code>{fileId}</code>
+      {file.isError && <small> (not found)</small>}
+      {onRemove && (
+        <button type="button" aria-label={`Remove ${alt}`} onClick={onRemove}>
+          ×
+        </button>
+      )}
+    </span>
+  );
+}
+
+const fileIdOf = (item: unknown) => (item as { file_id?: unknown } | null)?.file_id;
+
+/** A media input: a new upload (POST /v1/files) or a file picked from the uploads and the gallery.
+ * The value is {"file_id"} (the bare id for a `file_id` field), or a list of those for `list[image]`. */
 function MediaPicker({
   field,
-  label,
+  media,
   value,
   bare,
+  multiple,
   onChange,
 }: {
   field: string;
-  label: string;
+  media: MediaKind | null;
   value: unknown;
   bare: boolean;
+  multiple: boolean;
   onChange: (value: unknown) => void;
 }) {
   const queryClient = useQueryClient();
   const [error, setError] = useState<string | null>(null);
   const [browsing, setBrowsing] = useState(false);
-  const [thumbnail, setThumbnail] = useState<string | null>(null);
-  const fileId = bare ? (typeof value === "string" ? value : null) : ((value as { file_id?: string } | undefined)?.file_id ?? null);
-  const media = mediaKind(label) ?? (bare ? "image" : null);
+  const items = multiple && Array.isArray(value) ? (value as unknown[]) : [];
+  const single = bare ? (typeof value === "string" ? value : null) : (fileIdOf(value) ?? null);
+  const chosen = multiple
+    ? items.map(fileIdOf).filter((id): id is string => typeof id === "string")
+    : typeof single === "string"
+      ? [single]
+      : [];
   function choose(file: StoredFile) {
     setError(null);
-    setThumbnail(file.thumbnail_url); // a signed link: the session cookie is not a bearer credential
-    onChange(bare ? file.id : { file_id: file.id });
+    if (multiple) onChange([...items, { file_id: file.id }]);
+    else onChange(bare ? file.id : { file_id: file.id });
+  }
+  function remove(index: number) {
+    const rest = items.filter((_, i) => i !== index);
+    onChange(rest.length ? rest : undefined);
   }
   return (
     <span className="upload-picker">
@@ -111,6 +149,7 @@ function MediaPicker({
           if (!file) return;
           upload<StoredFile>("/v1/files", file, file.name)
             .then((made) => {
+              queryClient.setQueryData(["file", made.id], made);
               choose(made);
               void queryClient.invalidateQueries({ queryKey: ["files"] });
             })
@@ -118,13 +157,16 @@ function MediaPicker({
         }}
       />
       <button type="button" onClick={() => setBrowsing(true)}>
-        Choose from library
+        {multiple ? "Add from library" : "Choose from library"}
       </button>
-      {fileId && (
-        <span>
-          {thumbnail && <img className="upload-thumb" src={thumbnail} alt={`${field} file`} />} <code>{fileId}</code>
-        </span>
-      )}
+      {chosen.map((fileId, index) => (
+        <FileChip
+          key={`${index}-${fileId}`}
+          fileId={fileId}
+          alt={multiple ? `${field} file ${index + 1}` : `${field} file`}
+          onRemove={multiple ? () => remove(index) : undefined}
+        />
+      ))}
       {error && <small role="alert">{error}</small>}
       {browsing && (
         <Library
@@ -132,6 +174,7 @@ function MediaPicker({
           media={media}
           onClose={() => setBrowsing(false)}
           onPick={(file) => {
+            queryClient.setQueryData(["file", file.id], file);
             choose(file);
             setBrowsing(false);
           }}
@@ -194,14 +237,16 @@ export function SchemaForm({
         const inputId = `${scope ?? "field"}-${field}`;
         const named = scope ? `${scope} ${field}` : field;
         const standing = fallback && field in fallback ? fallback[field] : prop.default;
+        const picked = mediaInput(raw["x-pixelmill-type"] ?? "");
         let control: React.ReactNode;
         if (fed.has(field)) {
           control = <em className="fed">from an edge</em>;
-        } else if (MEDIA.has(raw["x-pixelmill-type"] ?? "") || field === "file_id") {
+        } else if (picked || field === "file_id") {
           control = (
             <MediaPicker
               field={named}
-              label={raw["x-pixelmill-type"] ?? ""}
+              media={picked ? picked.kind : "image"}
+              multiple={picked?.multiple ?? false}
               value={value}
               bare={field === "file_id"}
               onChange={(v) => onChange(field, v)}
