@@ -448,3 +448,21 @@ def test_a_list_of_images_is_picked_one_by_one_and_runs_as_a_contact_sheet(
     assert blues.any()
     assert np.nonzero(reds)[1].mean() < np.nonzero(blues)[1].mean()  # red first, then blue
     tab.assert_no_problems()
+
+
+def test_a_draft_run_shows_each_output_on_its_node(open_tab: OpenTab, settings: Settings) -> None:
+    account = _account(settings)
+    tab = open_tab(width=1600, height=1000)
+    _sign_in(tab, account.email, account.password)
+    page = tab.page
+    _new_workflow(page, "Sums and words")
+    _drop(page, "math.add", 20, 20)
+    _drop(page, "value.string", 20, 360)
+    _fill(page, "add", a="2", b="3.5")
+    _fill(page, "string", value="hello")
+    expect(page.get_by_test_id("validity")).to_contain_text("valid")
+    page.get_by_role("button", name="Run draft").click()
+    expect(page.get_by_test_id("run-status")).to_have_text("complete", timeout=30_000)
+    expect(page.get_by_test_id("output-add")).to_have_text("5.5")
+    expect(page.get_by_test_id("output-string")).to_have_text("hello")
+    tab.assert_no_problems()

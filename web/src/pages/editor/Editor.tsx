@@ -112,9 +112,14 @@ function PixelmillNode({ id, data, selected }: NodeProps<EditorNode>) {
           {run.error}
         </p>
       )}
-      {run?.output && (run.output.type === "image" || run.output.type === "images") && typeof run.output.value === "string" && (
-        <div className="pm-preview">
-          <OutputView type={run.output.type} value={run.output.value} label={`${id} output`} />
+      {run?.output && (
+        <div className="pm-preview" data-testid={`output-${id}`}>
+          <OutputView
+            type={run.output.type}
+            // A list of images previews its first; the run's page and the gallery show them all.
+            value={run.output.type === "images" && Array.isArray(run.output.value) ? run.output.value[0] : run.output.value}
+            label={`${id} output`}
+          />
         </div>
       )}
       {nodeProblems.map((p, i) => (
