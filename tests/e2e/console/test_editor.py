@@ -18,8 +18,17 @@ from playwright.sync_api import Page, expect
 from pixelmill.config import Settings
 from tests.e2e.console.conftest import Tab
 from tests.e2e.console.test_console import _account, _sign_in
+from tests.support.accounts import SeededAccount
 
 OpenTab = Callable[..., Tab]
+
+
+def _signed_in(open_tab: OpenTab, settings: Settings) -> tuple[SeededAccount, Tab]:
+    """A new pro account with credits, signed in on a tab wide enough for the editor."""
+    account = _account(settings)
+    tab = open_tab(width=1600, height=1000)
+    _sign_in(tab, account.email, account.password)
+    return account, tab
 
 
 def _new_workflow(page: Page, name: str) -> str:
@@ -49,9 +58,7 @@ def _fill(page: Page, node_id: str, **fields: str) -> None:
 
 
 def test_build_publish_run_and_round_trip_a_three_node_workflow(open_tab: OpenTab, settings: Settings) -> None:
-    account = _account(settings)
-    tab = open_tab(width=1600, height=1000)
-    _sign_in(tab, account.email, account.password)
+    account, tab = _signed_in(open_tab, settings)
     page = tab.page
     workflow_id = _new_workflow(page, "Captioned postcard")
 
@@ -134,9 +141,7 @@ def test_build_publish_run_and_round_trip_a_three_node_workflow(open_tab: OpenTa
 def test_a_conflict_with_another_session_shows_both_versions_and_keeps_the_chosen_one(
     open_tab: OpenTab, settings: Settings
 ) -> None:
-    account = _account(settings)
-    tab = open_tab(width=1600, height=1000)
-    _sign_in(tab, account.email, account.password)
+    account, tab = _signed_in(open_tab, settings)
     page = tab.page
     workflow_id = _new_workflow(page, "Contested")
     page.get_by_placeholder("Search nodes").fill("value.string")
@@ -186,9 +191,7 @@ def test_a_running_node_lights_up_and_the_run_is_cancelled(open_tab: OpenTab, se
 
 
 def test_the_example_workflows_open_and_one_runs(open_tab: OpenTab, settings: Settings) -> None:
-    account = _account(settings)
-    tab = open_tab(width=1600, height=1000)
-    _sign_in(tab, account.email, account.password)
+    account, tab = _signed_in(open_tab, settings)
     page = tab.page
     page.get_by_role("link", name="Workflows").click()
     for name in ("Product variations", "Avatar styles", "Editorial enhance", "Image to video"):
@@ -219,9 +222,7 @@ def test_the_example_workflows_open_and_one_runs(open_tab: OpenTab, settings: Se
 
 
 def test_copy_paste_undo_redo_delete_and_auto_layout(open_tab: OpenTab, settings: Settings) -> None:
-    account = _account(settings)
-    tab = open_tab(width=1600, height=1000)
-    _sign_in(tab, account.email, account.password)
+    _, tab = _signed_in(open_tab, settings)
     page = tab.page
     _new_workflow(page, "Edits")
     page.get_by_placeholder("Search nodes").fill("value.")
@@ -285,9 +286,7 @@ def test_an_uploaded_image_feeds_a_workflow(open_tab: OpenTab, settings: Setting
     picture = tmp_path / "gradient.png"
     pixels = np.linspace(0, 255, 96 * 96 * 3).reshape(96, 96, 3).astype(np.uint8)
     Image.fromarray(pixels).save(picture)
-    account = _account(settings)
-    tab = open_tab(width=1600, height=1000)
-    _sign_in(tab, account.email, account.password)
+    account, tab = _signed_in(open_tab, settings)
     page = tab.page
     workflow_id = _new_workflow(page, "Restyle an upload")
     page.get_by_placeholder("Search nodes").fill("image.")
@@ -451,9 +450,7 @@ def test_a_list_of_images_is_picked_one_by_one_and_runs_as_a_contact_sheet(
 
 
 def test_a_draft_run_shows_each_output_on_its_node(open_tab: OpenTab, settings: Settings) -> None:
-    account = _account(settings)
-    tab = open_tab(width=1600, height=1000)
-    _sign_in(tab, account.email, account.password)
+    _, tab = _signed_in(open_tab, settings)
     page = tab.page
     _new_workflow(page, "Sums and words")
     _drop(page, "math.add", 20, 20)
