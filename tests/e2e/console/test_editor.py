@@ -89,8 +89,10 @@ def test_build_publish_run_and_round_trip_a_three_node_workflow(open_tab: OpenTa
     page.locator("#field-style").select_option("watercolor")
     _fill(page, "text", text="Greetings")
     expect(page.get_by_test_id("validity")).to_contain_text("valid")
+    expect(page.get_by_test_id("unsaved")).to_be_visible()
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("Saved draft v2")
+    expect(page.get_by_test_id("unsaved")).to_have_count(0)
     page.get_by_role("button", name="Publish", exact=True).click()
     expect(page.get_by_test_id("versions")).to_contain_text("v1")
 
@@ -126,6 +128,7 @@ def test_build_publish_run_and_round_trip_a_three_node_workflow(open_tab: OpenTa
 
         # The version list diffs a published version against the draft.
         _fill(page, "text", text="Changed")
+        expect(page.get_by_test_id("unsaved")).to_be_visible()
         page.get_by_role("button", name="Diff v1 with draft").click()
         expect(page.get_by_role("region", name="Changes since v1")).to_have_text('~ text.text: "Greetings" → "Changed"')
         copy_id = _new_workflow(page, "Imported copy")
@@ -201,6 +204,7 @@ def test_the_example_workflows_open_and_one_runs(open_tab: OpenTab, settings: Se
         expect(page.get_by_test_id(f"node-{node_id}")).to_be_visible()
     expect(page.locator(".react-flow__edge")).to_have_count(4)
     expect(page.get_by_test_id("validity")).to_contain_text("valid")
+    expect(page.get_by_test_id("unsaved")).to_have_count(0)  # opening is not an edit
     page.get_by_label("Override a node for this run").select_option("image")
     page.locator("#override-image-model").fill("local/procedural")
     page.locator("#override-image-resolution").fill("512")

@@ -264,6 +264,11 @@ function WorkflowEditor() {
   // What "Run published" runs (and overrides apply to): the newest published version's graph.
   const publishedGraph = (versions.find((v) => v.number === workflow?.published_version) ?? versions[0])?.graph;
   const graphKey = JSON.stringify(graph);
+  // The saved draft in the same canonical form, so a difference is an edit and not key order or defaults.
+  const savedKey = useMemo(() => {
+    const saved = toFlow(workflow?.graph ?? { nodes: [], edges: [] });
+    return JSON.stringify(toGraph(saved.nodes, saved.edges));
+  }, [workflow]);
 
   // Live validation: the server's own checks, a moment after the last edit.
   useEffect(() => {
@@ -569,6 +574,11 @@ function WorkflowEditor() {
       <div className="editor-bar">
         <h1>{workflow.name}</h1>
         <span data-testid="draft-version">draft v{workflow.version}</span>
+        {graphKey !== savedKey && (
+          <span className="tag" data-testid="unsaved">
+            unsaved changes
+          </span>
+        )}
         <button type="button" onClick={undo}>
           Undo
         </button>
