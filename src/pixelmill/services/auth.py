@@ -2,18 +2,20 @@
 
 Authentication runs on every request, so a resolved credential is remembered for a few seconds
 in the process's PrincipalCache (see its docstring for what that means for revocation). A JWT's
-signature and expiry are still checked on every request; only the membership lookup is cached.
+signature and expiry are still checked on every request; the membership lookup and whether the
+token was signed out (revoked_tokens) are cached.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pixelmill import errors
-from pixelmill.db.models import Membership, User, Workspace
+from pixelmill.db.models import Membership, RevokedToken, User, Workspace
 from pixelmill.db.session import Database
 from pixelmill.errors import PixelmillError
 from pixelmill.services.keys import ApiKeyService, looks_like_key
@@ -61,6 +63,8 @@ async def authenticate_bearer(session: AsyncSession, secret: bytes, credential: 
     if looks_like_key(credential):
         return await ApiKeyService(session).authenticate(credential)
     claims = decode_access_token(secret, credential)
+    if await session.get(RevokedToken, digest(credential)) is not None:
+        raise PixelmillError(errors.UNAUTHENTICATED, "This session was signed out")
     principal = await principal_for_user(session, str(claims["sub"]), str(claims["ws"]))
     if principal is None:  # removed from the workspace after the token was issued
         raise PixelmillError(errors.UNAUTHENTICATED, "You are no longer a member of this token's workspace")
@@ -79,15 +83,32 @@ class Authenticator:
         if looks_like_key(credential):
             fingerprint = "key:" + digest(credential)
         else:
-            # The signature and expiry are checked on every request; only the membership lookup is cached.
-            claims = decode_access_token(self.secret, credential)
-            fingerprint = f"jwt:{claims['sub']}:{claims['ws']}"
+            # The signature and expiry are checked on every request; the membership and revocation
+            # lookups are cached, per token so that signing one session out leaves the others be.
+            decode_access_token(self.secret, credential)
+            fingerprint = "jwt:" + digest(credential)
         principal = self.cache.get(fingerprint)
         if principal is None:
             async with self.db.session() as session:
                 principal = await authenticate_bearer(session, self.secret, credential)
             self.cache.put(fingerprint, principal)
         return principal
+
+    async def revoke(self, credential: str) -> None:
+        """Sign an access token out before its expiry: every later request with it is 401 (after at
+        most the cache's few seconds on other processes). An expired or invalid token needs nothing."""
+        try:
+            claims = decode_access_token(self.secret, credential)
+        except PixelmillError:
+            return
+        now = datetime.now(UTC)
+        async with self.db.session() as session:
+            # Rows of tokens that expired since are dead weight: the expiry check refuses those first.
+            await session.execute(delete(RevokedToken).where(RevokedToken.expires_at < now))
+            token_hash = digest(credential)
+            if await session.get(RevokedToken, token_hash) is None:
+                session.add(RevokedToken(token_hash=token_hash, expires_at=datetime.fromtimestamp(claims["exp"], UTC)))
+        self.cache.forget("jwt:" + token_hash)
 
     async def anonymous(self) -> Principal | None:
         """The operator, for a credential-less request in single-user mode (cached like a credential)."""

@@ -52,6 +52,9 @@ class PrincipalCache:
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 
+    def forget(self, fingerprint: str) -> None:
+        self._entries.pop(fingerprint, None)
+
     def forget_workspace(self, workspace_id: str) -> None:
         """Drop every entry acting in ``workspace_id``; called after any change to its keys or members."""
         stale = [fp for fp, (_, principal) in self._entries.items() if principal.workspace_id == workspace_id]

@@ -23,6 +23,9 @@ def issue_access_token(secret: bytes, user_id: str, workspace_id: str, ttl_secon
         "iat": now,
         "exp": now + timedelta(seconds=ttl_seconds),
         "typ": "access",
+        # Two sign-ins in one second would otherwise mint the same token, and signing one out
+        # (revoked_tokens, by digest) would sign out the other.
+        "jti": secrets.token_urlsafe(12),
     }
     return jwt.encode(claims, secret, algorithm=_ALGORITHM)
 

@@ -111,6 +111,27 @@ def test_switching_workspace_and_signing_out(api: httpx.Client, account: SeededA
     assert api.get("/v1/auth/me").status_code == 401
 
 
+def test_signing_out_revokes_that_session_and_no_other(api: httpx.Client, account: SeededAccount) -> None:
+    csrf = _sign_in(api, account).json()["csrf_token"]
+    token = api.cookies[SESSION_COOKIE]
+    assert api.get("/v1/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200  # cached now
+    with httpx.Client(base_url=str(api.base_url)) as other_browser:
+        _sign_in(other_browser, account)
+        other = other_browser.cookies[SESSION_COOKIE]
+    assert api.delete("/v1/auth/session", headers={"X-CSRF-Token": csrf}).status_code == 204
+
+    # A copy of the cookie taken before the sign-out is refused, as a cookie or a bearer token.
+    stolen = api.get("/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert stolen.status_code == 401
+    assert stolen.json()["error"]["message"] == "This session was signed out"
+    api.cookies.set(SESSION_COOKIE, token)
+    assert api.get("/v1/auth/me").status_code == 401
+    assert api.delete("/v1/auth/session", headers={"X-CSRF-Token": csrf}).status_code == 204
+    api.cookies.clear()
+    # The other browser's session goes on; signing out twice is harmless.
+    assert api.get("/v1/auth/me", headers={"Authorization": f"Bearer {other}"}).status_code == 200
+
+
 def _issue_link(settings: Settings, account: SeededAccount, ttl: int = 600) -> str:
     async def issue() -> str:
         db = Database(settings.resolved_database_url)

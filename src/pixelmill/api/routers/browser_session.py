@@ -22,7 +22,7 @@ from pixelmill.api.openapi import error_responses
 from pixelmill.api.routers.auth import access_token, verify_login
 from pixelmill.errors import PixelmillError
 from pixelmill.runtime import Runtime
-from pixelmill.services.auth import principal_for_user
+from pixelmill.services.auth import Authenticator, principal_for_user
 from pixelmill.services.passwords import MAX_PASSWORD_LENGTH
 from pixelmill.services.sign_in_links import SIGN_IN_LINK_PATH, SignInLinks
 from pixelmill.services.tokens import decode_access_token
@@ -117,9 +117,11 @@ async def switch_session_workspace(
     responses=error_responses(errors.CSRF_FAILED),
 )
 async def delete_session(request: Request, runtime: RuntimeDep) -> Response:
-    """Sign the browser out: both cookies are expired. The access token inside is not revoked; it
-    lapses at its expiry (``jwt_ttl_seconds``), like any access token."""
-    session_credential(request, runtime.settings.secret)  # refuses a forged sign-out (CSRF)
+    """Sign the browser out: both cookies are expired and the access token inside is revoked, so a
+    copy of the cookie taken earlier stops working too."""
+    token = session_credential(request, runtime.settings.secret)  # refuses a forged sign-out (CSRF)
+    if token is not None:
+        await Authenticator(runtime.db, runtime.settings.secret, runtime.auth_cache).revoke(token)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     clear_session(response, request)
     return response

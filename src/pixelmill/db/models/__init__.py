@@ -1,6 +1,15 @@
 """Every table, imported here so ``Base.metadata`` is complete for Alembic and tests."""
 
-from pixelmill.db.models.accounts import ApiKey, Invitation, Membership, PasswordResetToken, SignInLink, User, Workspace
+from pixelmill.db.models.accounts import (
+    ApiKey,
+    Invitation,
+    Membership,
+    PasswordResetToken,
+    RevokedToken,
+    SignInLink,
+    User,
+    Workspace,
+)
 from pixelmill.db.models.credits import LedgerEntry, PlanGrant, Wallet
 from pixelmill.db.models.events import RunEvent
 from pixelmill.db.models.files import File
@@ -33,6 +42,7 @@ __all__ = [
     "PlanGrant",
     "Project",
     "ProviderKey",
+    "RevokedToken",
     "Run",
     "RunEvent",
     "SignInLink",

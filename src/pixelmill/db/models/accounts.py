@@ -1,5 +1,5 @@
 """Users, workspaces (the tenancy and billing unit), memberships, invitations, API keys, reset tokens,
-one-time sign-in links."""
+one-time sign-in links, signed-out access tokens."""
 
 from __future__ import annotations
 
@@ -113,3 +113,17 @@ class SignInLink(Base):
 
 
 Index("ix_memberships_workspace_role", Membership.workspace_id, Membership.role)
+
+
+class RevokedToken(Base):
+    """An access token signed out before its expiry (the console's sign-out), by its SHA-256.
+
+    A JWT cannot be taken back, so authentication looks its digest up here. A row is useless once
+    ``expires_at`` has passed (the token is refused as expired anyway) and is deleted then.
+    """
+
+    __tablename__ = "revoked_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    revoked_at: Mapped[datetime] = mapped_column(default=utcnow)
