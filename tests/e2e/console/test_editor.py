@@ -467,3 +467,42 @@ def test_a_draft_run_shows_each_output_on_its_node(open_tab: OpenTab, settings: 
     expect(page.get_by_test_id("output-add")).to_have_text("5.5")
     expect(page.get_by_test_id("output-string")).to_have_text("hello")
     tab.assert_no_problems()
+
+
+def test_the_inspector_is_the_node_schema_as_a_form(open_tab: OpenTab, settings: Settings) -> None:
+    _, tab = _signed_in(open_tab, settings)
+    page = tab.page
+    _new_workflow(page, "Form")
+    palette = page.get_by_role("complementary", name="Node catalogue")
+    page.get_by_placeholder("Search nodes").fill("gaussian")  # descriptions are searched too
+    expect(palette.locator("summary")).to_have_text(["image"])
+    blur = palette.get_by_test_id("palette-image.blur")
+    expect(blur).to_have_attribute("title", re.compile("Gaussian"))
+    blur.click()
+    inspector = page.get_by_role("complementary", name="Inspector")
+    expect(inspector.locator(".form-row", has=page.locator("#field-image")).get_by_title("required")).to_be_visible()
+    expect(inspector.locator(".form-row", has=page.locator("#field-radius"))).to_contain_text("float · default 8")
+    expect(page.locator("#field-radius")).to_have_attribute("placeholder", "8")
+    # A range is a slider beside the number; an enum a select whose empty choice names the default.
+    page.get_by_label("radius slider").fill("32")
+    expect(page.locator("#field-radius")).to_have_value("32")
+    expect(page.locator("#field-kind option").first).to_have_text("default (gaussian)")
+    page.locator("#field-kind").select_option("box")
+    page.get_by_label("use_cache").uncheck()
+    page.get_by_label("output (not intermediate)").uncheck()
+    header = page.get_by_test_id("node-blur").locator("header")
+    expect(header).to_contain_text("no cache")
+    expect(header.locator(".tag.out")).to_have_count(0)
+
+    page.get_by_role("button", name="Export JSON").click()
+    exported = json.loads(page.get_by_label("Exported JSON").input_value())
+    assert exported["nodes"] == [
+        {
+            "id": "blur",
+            "type": "image.blur",
+            "inputs": {"radius": 32, "kind": "box"},
+            "use_cache": False,
+            "is_intermediate": True,
+        }
+    ]
+    tab.assert_no_problems()

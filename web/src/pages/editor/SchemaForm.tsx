@@ -105,6 +105,7 @@ const fileIdOf = (item: unknown) => (item as { file_id?: unknown } | null)?.file
 /** A media input: a new upload (POST /v1/files) or a file picked from the uploads and the gallery.
  * The value is {"file_id"} (the bare id for a `file_id` field), or a list of those for `list[image]`. */
 function MediaPicker({
+  id,
   field,
   media,
   value,
@@ -112,6 +113,7 @@ function MediaPicker({
   multiple,
   onChange,
 }: {
+  id: string;
   field: string;
   media: MediaKind | null;
   value: unknown;
@@ -141,6 +143,7 @@ function MediaPicker({
   return (
     <span className="upload-picker">
       <input
+        id={id}
         type="file"
         aria-label={`${field} upload`}
         accept={media ? `${media}/*` : "image/*,video/*,audio/*"}
@@ -182,6 +185,11 @@ function MediaPicker({
       )}
     </span>
   );
+}
+
+/** A round step giving a float slider about a hundred stops: 0.01 for 0–1, 1 for 0–256. */
+function sliderStep(min: number, max: number): number {
+  return max > min ? 10 ** Math.floor(Math.log10((max - min) / 100)) : 1;
 }
 
 function plain(schema: JsonSchema): JsonSchema {
@@ -244,6 +252,7 @@ export function SchemaForm({
         } else if (picked || field === "file_id") {
           control = (
             <MediaPicker
+              id={inputId}
               field={named}
               media={picked ? picked.kind : "image"}
               multiple={picked?.multiple ?? false}
@@ -313,7 +322,7 @@ export function SchemaForm({
                   aria-label={`${named} slider`}
                   min={min}
                   max={max}
-                  step={prop.type === "integer" ? 1 : (max - min) / 100}
+                  step={prop.type === "integer" ? 1 : sliderStep(min, max)}
                   value={value === undefined ? Number(standing ?? min) : Number(value)}
                   onChange={(e) => onChange(field, parse(e.target.value))}
                 />
