@@ -52,6 +52,20 @@ _QUEUED_IN_WORKSPACE = select(func.count()).where(
 )
 
 
+async def serialise_creates(session: AsyncSession, workspace_id: str) -> None:
+    """Hold the workspace's create lock until this transaction ends, so a check that counts the
+    workspace's runs and the insert after it are one step among concurrent creators. On PostgreSQL
+    the workspace row's lock: FOR NO KEY UPDATE, not FOR UPDATE, which still excludes other creators
+    but not the KEY SHARE locks that foreign key checks of other transactions take on the row (an
+    event insert holding the event log's lock would otherwise deadlock with us). On SQLite the
+    database write lock, taken by a no-op update: pysqlite opens the transaction at the first write,
+    and reads before one see whatever commits in between."""
+    if session.get_bind().dialect.name == "sqlite":
+        await session.execute(update(Workspace).where(Workspace.id == workspace_id).values(plan=Workspace.plan))
+    else:
+        await session.execute(select(Workspace.id).where(Workspace.id == workspace_id).with_for_update(key_share=True))
+
+
 async def _insert_run(session: AsyncSession, run: Run) -> None:
     """Insert ``run`` with one Core statement and attach it to ``session`` as the persistent row it
     now is. Every column gets a value on the object first (its default where unset), so no attribute
@@ -142,15 +156,8 @@ class RunService:
             webhook=hook,
             created_at=utcnow(),
         )
-        # Creates of one workspace are serialised so the cap below is exact: on PostgreSQL by the
-        # workspace row lock, taken before the insert; on SQLite by the write lock the insert takes
-        # before the count. FOR NO KEY UPDATE, not FOR UPDATE: it still excludes other creators, but
-        # not the KEY SHARE locks that foreign key checks of other transactions take on the row
-        # (an event insert holding the event log's lock would otherwise deadlock with us).
-        if self.session.get_bind().dialect.name != "sqlite":
-            await self.session.execute(
-                select(Workspace.id).where(Workspace.id == principal.workspace_id).with_for_update(key_share=True)
-            )
+        # Creates of one workspace are serialised so the cap below is exact.
+        await serialise_creates(self.session, principal.workspace_id)
         await _insert_run(self.session, run)
         queued = await self.session.scalar(_QUEUED_IN_WORKSPACE, {"workspace_id": principal.workspace_id})
         if int(queued or 0) > plan.max_queued_runs:

@@ -4,6 +4,7 @@ before creating a job, and workspaces kept apart."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -13,7 +14,8 @@ import httpx
 import pytest
 
 from pixelmill.api.dialects.ima2.errors import FLAT
-from pixelmill.api.dialects.ima2.inflight import ensure_job_slot, ensure_request_id_free
+from pixelmill.api.dialects.ima2.inflight import active_jobs, ensure_job_slot, ensure_request_id_free
+from pixelmill.api.dialects.ima2.submit import queue
 from pixelmill.config import Settings
 from pixelmill.errors import PixelmillError
 from pixelmill.runtime import Runtime
@@ -156,3 +158,30 @@ async def test_request_id_in_use_and_job_slot(runtime: Runtime) -> None:
         assert headers["retry-after"] == "5"
         assert body == {"error": "Too many concurrent generation jobs", "code": "TOO_MANY_JOBS", "requestId": "req_3"}
         await ensure_job_slot(session, other.workspace_id, 1)
+
+
+@pytest.mark.anyio
+async def test_concurrent_submits_cannot_both_pass_the_checks(runtime: Runtime) -> None:
+    """Each submit checks, then creates: without the workspace's create lock around both, requests
+    arriving together all read "no such job" and all create one."""
+    use_run_nodes(runtime)
+    mine = await seed_account_async(runtime.db)
+    authenticator = Authenticator(runtime.db, runtime.settings.secret, runtime.auth_cache)
+    principal = await authenticator.authenticate(mine.key)
+
+    async def submit(request_id: str) -> str:
+        try:
+            async with runtime.db.session() as session:
+                await queue(session, runtime, principal, job(request_id), sleep_graph(1), model_id="local/procedural")
+        except PixelmillError as exc:
+            return exc.spec.code
+        return "queued"
+
+    same = await asyncio.gather(*(submit("req_same") for _ in range(6)))
+    assert sorted(same) == ["REQUEST_ID_IN_USE"] * 5 + ["queued"]
+    limit = runtime.settings.ima2_max_parallel
+    spread = await asyncio.gather(*(submit(f"req_{n}") for n in range(limit + 4)))
+    assert spread.count("queued") == limit - 1  # req_same holds one slot
+    assert spread.count("TOO_MANY_JOBS") == 5
+    async with runtime.db.session() as session:
+        assert len(await active_jobs(session, mine.workspace_id)) == limit

@@ -29,7 +29,7 @@ from pixelmill.runtime import Runtime
 from pixelmill.services.default_models import DefaultModelService
 from pixelmill.services.files import FileService
 from pixelmill.services.principal import Principal
-from pixelmill.services.runs import RunService, wait_for_terminal
+from pixelmill.services.runs import RunService, serialise_creates, wait_for_terminal
 
 # How long a request that answers with the result (sync JSON, per-request SSE) waits for its run.
 WAIT_SECONDS = 600.0
@@ -78,7 +78,9 @@ async def queue(
     """Create the run (credits held, queue caps checked); the caller's session commits it.
 
     ima2's own refusals come first, in the same transaction, so a refused job leaves nothing written:
-    409 REQUEST_ID_IN_USE for a requestId an active job has, 429 TOO_MANY_JOBS at ``ima2_max_parallel``."""
+    409 REQUEST_ID_IN_USE for a requestId an active job has, 429 TOO_MANY_JOBS at ``ima2_max_parallel``.
+    The workspace's create lock is taken before them, so two requests at once cannot both pass."""
+    await serialise_creates(session, principal.workspace_id)
     await inflight.ensure_request_id_free(session, principal.workspace_id, job.requestId)
     await inflight.ensure_job_slot(session, principal.workspace_id, runtime.settings.ima2_max_parallel, job.requestId)
     metadata = {
