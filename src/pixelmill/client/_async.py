@@ -466,6 +466,18 @@ class FilesResource(_Resource):
         )
         return _shared.parse(File, response)
 
+    async def list(
+        self,
+        *,
+        source: Literal["upload", "output"] | None = None,
+        media: Literal["image", "video", "audio"] | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> Page[File]:
+        """The workspace's files, newest first: uploads, runs' outputs, or both."""
+        params = {"source": source, "media": media, "limit": limit, "cursor": cursor}
+        return _shared.parse(Page[File], await self._client.request("GET", "/v1/files", params=params))
+
     async def get(self, file_id: str) -> File:
         return _shared.parse(File, await self._client.request("GET", f"/v1/files/{file_id}"))
 

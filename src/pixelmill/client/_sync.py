@@ -444,6 +444,18 @@ class FilesResource(_Resource):
         )
         return _shared.parse(File, response)
 
+    def list(
+        self,
+        *,
+        source: Literal["upload", "output"] | None = None,
+        media: Literal["image", "video", "audio"] | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> Page[File]:
+        """The workspace's files, newest first: uploads, runs' outputs, or both."""
+        params = {"source": source, "media": media, "limit": limit, "cursor": cursor}
+        return _shared.parse(Page[File], self._client.request("GET", "/v1/files", params=params))
+
     def get(self, file_id: str) -> File:
         return _shared.parse(File, self._client.request("GET", f"/v1/files/{file_id}"))
 

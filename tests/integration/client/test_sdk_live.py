@@ -126,6 +126,10 @@ def test_files_keys_catalogue_credits_and_auth(client: Client, account: SeededAc
     assert (uploaded.width, uploaded.height, uploaded.mime) == (40, 30, "image/png")
     saved = client.files.download(uploaded.id, tmp_path)
     assert saved.read_bytes() == png.getvalue()
+    listed = client.files.list(source="upload", media="image")
+    assert [f.id for f in listed.data] == [uploaded.id]
+    assert listed.next_cursor is None
+    assert client.files.list(media="video").data == []
 
     key = client.keys.create("ci", mode="test")
     assert key.key.startswith("pm_test_")
