@@ -131,6 +131,13 @@ def test_build_publish_run_and_round_trip_a_three_node_workflow(open_tab: OpenTa
         expect(page.get_by_test_id("unsaved")).to_be_visible()
         page.get_by_role("button", name="Diff v1 with draft").click()
         expect(page.get_by_role("region", name="Changes since v1")).to_have_text('~ text.text: "Greetings" → "Changed"')
+        # Leaving with that edit unsaved asks first.
+        page.get_by_role("link", name="Workflows").click()
+        leaving = page.get_by_role("dialog", name="Unsaved changes")
+        leaving.get_by_role("button", name="Stay").click()
+        expect(page.get_by_role("heading", name="Captioned postcard")).to_be_visible()
+        page.get_by_role("link", name="Workflows").click()
+        leaving.get_by_role("button", name="Leave").click()
         copy_id = _new_workflow(page, "Imported copy")
         page.get_by_label("Graph JSON to import").fill(json.dumps(exported))
         page.get_by_role("button", name="Import JSON").click()

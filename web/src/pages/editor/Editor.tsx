@@ -21,7 +21,7 @@ import {
 import "@xyflow/react/dist/style.css";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState } from "react";
-import { Link, useNavigate, useParams } from "react-router";
+import { Link, useBlocker, useNavigate, useParams } from "react-router";
 import { ApiError, api, get, type Model, post, type Page } from "../../api";
 import { type RunEvent, useEventStream } from "../../events";
 import { OutputView } from "../../media";
@@ -36,6 +36,7 @@ import {
   type NodeType,
   portType,
   type Problem,
+  sortedJson,
   toFlow,
   toGraph,
 } from "./graph";
@@ -264,11 +265,23 @@ function WorkflowEditor() {
   // What "Run published" runs (and overrides apply to): the newest published version's graph.
   const publishedGraph = (versions.find((v) => v.number === workflow?.published_version) ?? versions[0])?.graph;
   const graphKey = JSON.stringify(graph);
-  // The saved draft in the same canonical form, so a difference is an edit and not key order or defaults.
+  // The saved draft in the same canonical form, so a difference is an edit and not key order (a
+  // PostgreSQL JSONB column sorts an object's keys) or defaults left out.
   const savedKey = useMemo(() => {
     const saved = toFlow(workflow?.graph ?? { nodes: [], edges: [] });
-    return JSON.stringify(toGraph(saved.nodes, saved.edges));
+    return sortedJson(toGraph(saved.nodes, saved.edges));
   }, [workflow]);
+  const dirty = useMemo(() => sortedJson(JSON.parse(graphKey)) !== savedKey, [graphKey, savedKey]);
+  // Leaving with unsaved edits asks first: the router's links here, reloads and closing the tab there.
+  const blocker = useBlocker(
+    ({ currentLocation, nextLocation }) => dirty && currentLocation.pathname !== nextLocation.pathname,
+  );
+  useEffect(() => {
+    if (!dirty) return;
+    const warn = (event: BeforeUnloadEvent) => event.preventDefault();
+    window.addEventListener("beforeunload", warn);
+    return () => window.removeEventListener("beforeunload", warn);
+  }, [dirty]);
 
   // Live validation: the server's own checks, a moment after the last edit.
   useEffect(() => {
@@ -574,7 +587,7 @@ function WorkflowEditor() {
       <div className="editor-bar">
         <h1>{workflow.name}</h1>
         <span data-testid="draft-version">draft v{workflow.version}</span>
-        {graphKey !== savedKey && (
+        {dirty && (
           <span className="tag" data-testid="unsaved">
             unsaved changes
           </span>
@@ -612,6 +625,17 @@ function WorkflowEditor() {
         <p role="status" className="editor-message">
           {message}
         </p>
+      )}
+      {blocker.state === "blocked" && (
+        <div role="dialog" aria-label="Unsaved changes" className="conflict">
+          <p>This workflow has changes that are not saved. Leave without them?</p>
+          <button type="button" onClick={() => blocker.proceed()}>
+            Leave
+          </button>{" "}
+          <button type="button" onClick={() => blocker.reset()}>
+            Stay
+          </button>
+        </div>
       )}
       {conflict && (
         <div role="dialog" aria-label="Version conflict" className="conflict">
@@ -836,6 +860,7 @@ function WorkflowEditor() {
 }
 
 type Snapshot = { nodes: EditorNode[]; edges: Edge[] };
+
 
 // The models a node's `model` input may name: those of the generation types its output is.
 const GENERATION_TYPES: Record<string, string[]> = {

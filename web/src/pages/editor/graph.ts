@@ -161,6 +161,16 @@ export function portType(schema: JsonSchema | undefined, field: string): string 
   return schema?.properties?.[field]?.["x-pixelmill-type"] ?? "any";
 }
 
+/** JSON with every object's keys in sorted order: equal values give equal text, whatever order a
+ * store kept the keys in (a PostgreSQL JSONB column sorts them its own way). */
+export function sortedJson(value: unknown): string | undefined {
+  return JSON.stringify(value, (_key, item: unknown) =>
+    item && typeof item === "object" && !Array.isArray(item)
+      ? Object.fromEntries(Object.entries(item as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : item,
+  );
+}
+
 /** What changed from `before` to `after`, node by node and edge by edge, in words. */
 export function diffGraphs(before: Graph, after: Graph): string[] {
   const lines: string[] = [];
@@ -173,8 +183,8 @@ export function diffGraphs(before: Graph, after: Graph): string[] {
     else {
       const fields = new Set([...Object.keys(was.inputs ?? {}), ...Object.keys(node.inputs ?? {})]);
       for (const field of [...fields].sort()) {
-        const a = JSON.stringify(was.inputs?.[field]);
-        const b = JSON.stringify(node.inputs?.[field]);
+        const a = sortedJson(was.inputs?.[field]);
+        const b = sortedJson(node.inputs?.[field]);
         if (a !== b) lines.push(`~ ${id}.${field}: ${a ?? "default"} → ${b ?? "default"}`);
       }
       for (const flag of ["use_cache", "is_intermediate"] as const) {
