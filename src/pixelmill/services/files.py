@@ -18,6 +18,7 @@ from pixelmill.config import Settings
 from pixelmill.db.models import File, Run
 from pixelmill.errors import PixelmillError
 from pixelmill.ids import new_id
+from pixelmill.services.paging import split_page
 from pixelmill.storage.base import BlobStore
 from pixelmill.storage.codecs import decode_image, thumbnail
 from pixelmill.storage.media import MediaInfo, inspect_media, sniff_mime
@@ -140,8 +141,7 @@ class FileService:
         if cursor is not None:
             query = query.where(File.id < cursor)
         rows = list(await self.session.scalars(query.order_by(File.id.desc()).limit(limit + 1)))
-        page = rows[:limit]
-        return FilePage(page, page[-1].id if len(rows) > limit else None)
+        return FilePage(*split_page(rows, limit))
 
     async def get_signed(self, file_id: str) -> File:
         """A file by id alone: only for requests whose signed URL already named this file."""

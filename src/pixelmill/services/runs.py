@@ -29,6 +29,7 @@ from pixelmill.ids import new_id
 from pixelmill.outbound_urls import UrlPolicy, check_outbound_url
 from pixelmill.providers.registry import ProviderRegistry
 from pixelmill.services.credits import CreditLedger
+from pixelmill.services.paging import split_page
 from pixelmill.services.principal import Principal
 from pixelmill.services.run_lifecycle import TERMINAL_STATUSES, RunStatus, RunTransition, finish, run_hooks
 from pixelmill.services.run_signals import QueuedRun
@@ -274,9 +275,7 @@ class RunService:
         if cursor is not None:
             query = query.where(Run.id < cursor)
         query = query.order_by(Run.id.desc()).offset(max(0, offset)).limit(limit + 1)
-        rows = list(await self.session.scalars(query))
-        page = rows[:limit]
-        return RunPage(page, page[-1].id if len(rows) > limit else None)
+        return RunPage(*split_page(list(await self.session.scalars(query)), limit))
 
     async def cancel(self, principal: Principal, run_id: str) -> Run:
         """Cancel a queued run at once (its whole hold released) or ask a running one to stop before

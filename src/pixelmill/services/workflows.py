@@ -30,6 +30,7 @@ from pixelmill.engine.node import NodeRegistry, default_registry
 from pixelmill.engine.validation import validate_graph
 from pixelmill.errors import PixelmillError
 from pixelmill.ids import new_id
+from pixelmill.services.paging import split_page
 from pixelmill.services.principal import Principal
 
 WORKFLOW_SCOPE = "workflows"
@@ -86,8 +87,7 @@ class WorkflowService:
         if cursor is not None:
             query = query.where(Workflow.id < cursor)
         rows = list(await self.session.scalars(query.order_by(Workflow.id.desc()).limit(limit + 1)))
-        page = rows[:limit]
-        return WorkflowPage(page, page[-1].id if len(rows) > limit else None)
+        return WorkflowPage(*split_page(rows, limit))
 
     async def get(self, principal: Principal, workflow_id: str) -> Workflow:
         principal.require_scope(WORKFLOW_SCOPE)

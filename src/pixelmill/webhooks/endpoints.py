@@ -23,6 +23,7 @@ from pixelmill.db.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from pixelmill.errors import PixelmillError
 from pixelmill.ids import new_id
 from pixelmill.outbound_urls import UrlPolicy, check_outbound_url
+from pixelmill.services.paging import split_page
 from pixelmill.services.principal import Principal
 from pixelmill.webhooks.routing import DEFAULT_FILTER, check_filter
 from pixelmill.webhooks.signing import generate_secret
@@ -141,16 +142,14 @@ class WebhookEndpointService:
         if cursor is not None:
             query = query.where(WebhookDelivery.id < cursor)
         rows = list(await self.session.scalars(query.order_by(WebhookDelivery.id.desc()).limit(limit + 1)))
-        page = rows[:limit]
+        page, next_cursor = split_page(rows, limit)
         attempts: dict[str, list[WebhookAttempt]] = {row.id: [] for row in page}
         if page:
             for attempt in await self.session.scalars(
                 select(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(list(attempts))).order_by(WebhookAttempt.id)
             ):
                 attempts[attempt.delivery_id].append(attempt)
-        return DeliveryPage(
-            [DeliveryWithAttempts(row, attempts[row.id]) for row in page], page[-1].id if len(rows) > limit else None
-        )
+        return DeliveryPage([DeliveryWithAttempts(row, attempts[row.id]) for row in page], next_cursor)
 
     async def redeliver(self, principal: Principal, delivery_id: str) -> WebhookDelivery:
         """Queue the same message again, now, as a new delivery with the same ``webhook-id``

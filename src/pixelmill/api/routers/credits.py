@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from pixelmill.api.deps import PrincipalDep, SessionDep, SettingsDep
 from pixelmill.config import CreditPackage
 from pixelmill.services.credits import CreditLedger
+from pixelmill.services.paging import split_page
 from pixelmill.wire import IsoDateTime
 
 router = APIRouter(prefix="/v1/credits", tags=["credits"])
@@ -60,7 +61,7 @@ async def list_ledger(
     entries = await CreditLedger(session).entries(
         principal.workspace_id, before_id=int(cursor) if cursor else None, limit=limit + 1
     )
-    page = entries[:limit]
+    page, next_cursor = split_page(entries, limit)
     return LedgerPage(
         data=[
             LedgerEntryPublic(
@@ -68,7 +69,7 @@ async def list_ledger(
             )
             for e in page
         ],
-        next_cursor=str(page[-1].id) if len(entries) > limit else None,
+        next_cursor=next_cursor,
     )
 
 

@@ -18,6 +18,7 @@ from pixelmill.api.openapi import error_responses
 from pixelmill.errors import PixelmillError
 from pixelmill.services.credits import CreditLedger
 from pixelmill.services.operator import OperatorService
+from pixelmill.services.paging import split_page
 from pixelmill.services.principal import Principal
 from pixelmill.services.workspaces import WorkspaceService
 from pixelmill.wire import RequestModel
@@ -94,10 +95,9 @@ async def list_workspaces(
     _require_operator(principal)
     async with runtime.db.session() as session:
         items = await OperatorService(session).workspaces(limit=limit + 1, after=cursor)
-    page = items[:limit]
+    page, next_cursor = split_page(items, limit)
     return OperatorWorkspacePage(
-        data=[OperatorWorkspace.model_validate(item, from_attributes=True) for item in page],
-        next_cursor=page[-1].id if len(items) > limit else None,
+        data=[OperatorWorkspace.model_validate(item, from_attributes=True) for item in page], next_cursor=next_cursor
     )
 
 
@@ -109,10 +109,9 @@ async def list_users(
     _require_operator(principal)
     async with runtime.db.session() as session:
         items = await OperatorService(session).users(limit=limit + 1, after=cursor)
-    page = items[:limit]
+    page, next_cursor = split_page(items, limit)
     return OperatorUserPage(
-        data=[OperatorUser.model_validate(u, from_attributes=True) for u in page],
-        next_cursor=page[-1].id if len(items) > limit else None,
+        data=[OperatorUser.model_validate(u, from_attributes=True) for u in page], next_cursor=next_cursor
     )
 
 
