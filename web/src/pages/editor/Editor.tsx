@@ -271,7 +271,7 @@ function WorkflowEditor() {
     const saved = toFlow(workflow?.graph ?? { nodes: [], edges: [] });
     return sortedJson(toGraph(saved.nodes, saved.edges));
   }, [workflow]);
-  const dirty = useMemo(() => sortedJson(JSON.parse(graphKey)) !== savedKey, [graphKey, savedKey]);
+  const dirty = useMemo(() => sortedJson(graph) !== savedKey, [graph, savedKey]);
   // Leaving with unsaved edits asks first: the router's links here, reloads and closing the tab there.
   const blocker = useBlocker(
     ({ currentLocation, nextLocation }) => dirty && currentLocation.pathname !== nextLocation.pathname,
@@ -382,28 +382,22 @@ function WorkflowEditor() {
 
   async function save(force?: number) {
     if (!workflow) return;
-    const response = await fetch(`/v1/workflows/${workflow.id}`, {
-      method: "PATCH",
-      headers: {
-        "Content-Type": "application/json",
-        Accept: "application/json",
+    let saved: Workflow;
+    try {
+      saved = await api<Workflow>("PATCH", `/v1/workflows/${workflow.id}`, { graph, name: workflow.name }, {
         "If-Match": `"${force ?? workflow.version}"`,
-        "X-CSRF-Token": csrf(),
-      },
-      body: JSON.stringify({ graph, name: workflow.name }),
-    });
-    const body = (await response.json()) as Workflow & { error?: { code: string; message: string } };
-    if (response.status === 409 || response.status === 412) {
-      setConflict(await api<Workflow>("GET", `/v1/workflows/${workflow.id}`));
-      return;
-    }
-    if (!response.ok) {
-      setMessage(`Not saved: ${body.error?.code ?? response.status} ${body.error?.message ?? ""}`);
+      });
+    } catch (error) {
+      if (error instanceof ApiError && (error.status === 409 || error.status === 412)) {
+        setConflict(await api<Workflow>("GET", `/v1/workflows/${workflow.id}`));
+      } else {
+        setMessage(`Not saved: ${error instanceof ApiError ? `${error.code} ${error.message}` : String(error)}`);
+      }
       return;
     }
     setConflict(null);
-    setWorkflow(body);
-    setMessage(`Saved draft v${body.version}.`);
+    setWorkflow(saved);
+    setMessage(`Saved draft v${saved.version}.`);
     void queryClient.invalidateQueries({ queryKey: ["workflows"] });
   }
 
@@ -959,7 +953,3 @@ function RunOverrides({
   );
 }
 
-function csrf(): string {
-  const match = document.cookie.split("; ").find((part) => part.startsWith("pixelmill_csrf="));
-  return match ? decodeURIComponent(match.slice("pixelmill_csrf=".length)) : "";
-}
